@@ -1,0 +1,94 @@
+// A table: one directory holding an Apache Iceberg v2 table.
+//
+// A Table object pins one version of the table's metadata; Refresh() moves it
+// to the latest. Every write is a commit that obeys the optimistic protocol of
+// docs/architecture.md, so any number of processes may write the same table.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <arrow/record_batch.h>
+#include <arrow/table.h>
+
+#include "datashard/file_system.h"
+#include "datashard/scan.h"
+#include "datashard/schema.h"
+#include "datashard/table_metadata.h"
+
+namespace datashard {
+
+class Transaction;
+
+struct CreateOptions {
+  Schema schema;
+  PartitionSpec partition_spec;
+  std::map<std::string, std::string> properties;
+  // Open an existing table instead of failing (the original package's
+  // create_table semantics). Its schema must match `schema`.
+  bool exist_ok = true;
+};
+
+struct DataFileInfo {
+  std::string file_path;
+  int64_t record_count = 0;
+  int64_t file_size_in_bytes = 0;
+};
+
+struct CommitInfo {
+  std::optional<int64_t> snapshot_id;  // nullopt: nothing to commit
+  int attempts = 0;                    // 1 = no lost race
+  bool already_committed = false;      // the commit key was found: not applied twice
+};
+
+class Table : public std::enable_shared_from_this<Table> {
+ public:
+  static Result<std::shared_ptr<Table>> Create(const std::string& path, CreateOptions options,
+                                               std::shared_ptr<FileSystem> fs = LocalFileSystem());
+  static Result<std::shared_ptr<Table>> Load(const std::string& path,
+                                             std::shared_ptr<FileSystem> fs = LocalFileSystem());
+
+  const std::string& location() const { return location_; }
+  // The pinned version and its metadata.
+  int64_t version() const;
+  std::shared_ptr<const TableMetadata> metadata() const;
+  std::string metadata_location() const;
+  Status Refresh();
+
+  // Commits `data` as one snapshot. A commit_key makes the append idempotent:
+  // if a snapshot with that key is already in the table, nothing is written.
+  Result<CommitInfo> Append(const std::shared_ptr<arrow::Table>& data,
+                            const std::optional<std::string>& commit_key = std::nullopt);
+  std::unique_ptr<Transaction> NewTransaction();
+
+  // Streams rows of a snapshot (default: the pinned current one).
+  Result<std::shared_ptr<arrow::RecordBatchReader>> Scan(const ScanOptions& options);
+  // Rows in a snapshot, from metadata alone.
+  Result<int64_t> RowCount(std::optional<int64_t> snapshot_id);
+  Result<std::vector<DataFileInfo>> DataFiles(std::optional<int64_t> snapshot_id);
+  // Finds a snapshot even if it has left the metadata window, by walking the
+  // metadata-log chain of older versions.
+  Result<std::optional<Snapshot>> FindSnapshot(int64_t snapshot_id);
+
+  FileSystem& fs() { return *fs_; }
+  std::shared_ptr<FileSystem> shared_fs() { return fs_; }
+
+ private:
+  friend class Transaction;
+  Table(std::string location, std::shared_ptr<FileSystem> fs) : location_(std::move(location)), fs_(std::move(fs)) {}
+  Result<std::shared_ptr<const TableMetadata>> MetadataFor(std::optional<int64_t> snapshot_id,
+                                                           const Snapshot** snapshot);
+
+  std::string location_;
+  std::shared_ptr<FileSystem> fs_;
+  mutable std::mutex mutex_;
+  int64_t version_ = 0;
+  std::shared_ptr<const TableMetadata> metadata_;
+};
+
+}  // namespace datashard

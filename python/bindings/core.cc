@@ -1,0 +1,380 @@
+// datashard._core: the C++ engine as a Python extension (nanobind).
+//
+// Only argument conversion lives here. Arrow data crosses the boundary through
+// the Arrow C Data Interface (PyCapsule protocol), so no libarrow_python is
+// linked and any producer (pyarrow, polars, DuckDB) works. Engine errors map
+// 1:1 to the exception classes in datashard/errors.py. The GIL is released
+// around commits and reads.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/map.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/unique_ptr.h>
+#include <nanobind/stl/vector.h>
+
+#include <arrow/c/abi.h>
+#include <arrow/c/bridge.h>
+#include <arrow/table.h>
+#include <nlohmann/json.hpp>
+
+#include "datashard/format/arrow_schema.h"
+#include "datashard/format/partition_spec.h"
+#include "datashard/format/schema.h"
+#include "datashard/table.h"
+#include "datashard/transaction.h"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace datashard::python {
+namespace {
+
+[[noreturn]] void Raise(const Status& status) {
+  const char* name = status.IsNotImplemented() ? nullptr : ErrorKindName(KindOf(status));
+  nb::object cls;
+  if (name == nullptr) {
+    cls = nb::borrow(PyExc_NotImplementedError);
+  } else {
+    cls = nb::module_::import_("datashard.errors").attr(name);
+  }
+  PyErr_SetString(cls.ptr(), status.message().c_str());
+  throw nb::python_error();
+}
+
+void Check(const Status& status) {
+  if (!status.ok()) Raise(status);
+}
+
+template <typename T>
+T Unwrap(Result<T> result) {
+  if (!result.ok()) Raise(result.status());
+  return std::move(result).ValueUnsafe();
+}
+
+void* CapsulePointer(const nb::object& capsule, const char* name) {
+  void* pointer = PyCapsule_GetPointer(capsule.ptr(), name);
+  if (pointer == nullptr) throw nb::python_error();
+  return pointer;
+}
+
+// Anything speaking the Arrow PyCapsule interface, read whole with the GIL
+// held (a stream backed by a Python generator needs it).
+std::shared_ptr<arrow::Table> ImportTable(const nb::object& data) {
+  if (nb::hasattr(data, "__arrow_c_stream__")) {
+    nb::object capsule = data.attr("__arrow_c_stream__")();
+    auto* stream = static_cast<ArrowArrayStream*>(CapsulePointer(capsule, "arrow_array_stream"));
+    auto reader = Unwrap(arrow::ImportRecordBatchReader(stream));
+    return Unwrap(reader->ToTable());
+  }
+  if (nb::hasattr(data, "__arrow_c_array__")) {
+    nb::tuple capsules = nb::cast<nb::tuple>(data.attr("__arrow_c_array__")());
+    auto* schema = static_cast<ArrowSchema*>(CapsulePointer(capsules[0], "arrow_schema"));
+    auto* array = static_cast<ArrowArray*>(CapsulePointer(capsules[1], "arrow_array"));
+    auto batch = Unwrap(arrow::ImportRecordBatch(array, schema));
+    return Unwrap(arrow::Table::FromRecordBatches({batch}));
+  }
+  Raise(InvalidArgument("expected data with __arrow_c_stream__ (a pyarrow Table, pandas via pyarrow, polars, DuckDB "
+                        "result...), got ",
+                        nb::type_name(data.type()).c_str()));
+}
+
+std::shared_ptr<arrow::Array> ImportArray(const nb::object& values) {
+  nb::tuple capsules = nb::cast<nb::tuple>(values.attr("__arrow_c_array__")());
+  auto* schema = static_cast<ArrowSchema*>(CapsulePointer(capsules[0], "arrow_schema"));
+  auto* array = static_cast<ArrowArray*>(CapsulePointer(capsules[1], "arrow_array"));
+  return Unwrap(arrow::ImportArray(array, schema));
+}
+
+void ReleaseStream(void* pointer) noexcept {
+  auto* stream = static_cast<ArrowArrayStream*>(pointer);
+  if (stream->release != nullptr) stream->release(stream);
+  delete stream;
+}
+
+void ReleaseSchema(void* pointer) noexcept {
+  auto* schema = static_cast<ArrowSchema*>(pointer);
+  if (schema->release != nullptr) schema->release(schema);
+  delete schema;
+}
+
+// A one-shot stream of record batches for pyarrow/polars/DuckDB to consume.
+class CoreStream {
+ public:
+  explicit CoreStream(std::shared_ptr<arrow::RecordBatchReader> reader) : reader_(std::move(reader)) {}
+  nb::object ExportStream(nb::object /*requested_schema*/) {
+    if (!reader_) Raise(InvalidArgument("this scan stream was already consumed"));
+    auto* stream = new ArrowArrayStream{};
+    Status exported = arrow::ExportRecordBatchReader(std::move(reader_), stream);
+    if (!exported.ok()) {
+      delete stream;
+      Raise(exported);
+    }
+    return nb::capsule(stream, "arrow_array_stream", &ReleaseStream);
+  }
+
+ private:
+  std::shared_ptr<arrow::RecordBatchReader> reader_;
+};
+
+class SchemaHolder {
+ public:
+  explicit SchemaHolder(std::shared_ptr<arrow::Schema> schema) : schema_(std::move(schema)) {}
+  nb::object ExportSchema() {
+    auto* out = new ArrowSchema{};
+    Status exported = arrow::ExportSchema(*schema_, out);
+    if (!exported.ok()) {
+      delete out;
+      Raise(exported);
+    }
+    return nb::capsule(out, "arrow_schema", &ReleaseSchema);
+  }
+
+ private:
+  std::shared_ptr<arrow::Schema> schema_;
+};
+
+Schema ParseSchema(const std::string& json) {
+  auto parsed = nlohmann::json::parse(json, nullptr, false);
+  if (parsed.is_discarded()) Raise(SchemaError("schema JSON is not valid JSON"));
+  auto schema = format::SchemaFromJson(parsed);
+  if (!schema.ok()) Raise(SchemaError(schema.status().message()));
+  return *schema;
+}
+
+PredicateOp ParseOp(const std::string& op) {
+  static const std::map<std::string, PredicateOp> kOps = {
+      {"==", PredicateOp::kEq},        {"!=", PredicateOp::kNotEq},    {"<", PredicateOp::kLt},
+      {"<=", PredicateOp::kLtEq},      {">", PredicateOp::kGt},        {">=", PredicateOp::kGtEq},
+      {"in", PredicateOp::kIn},        {"not_in", PredicateOp::kNotIn}, {"is_null", PredicateOp::kIsNull},
+      {"is_not_null", PredicateOp::kNotNull}};
+  auto it = kOps.find(op);
+  if (it == kOps.end()) Raise(InvalidArgument("unknown filter operator \"", op, "\""));
+  return it->second;
+}
+
+nb::dict SnapshotToDict(const Snapshot& s) {
+  nb::dict d;
+  d["snapshot_id"] = s.snapshot_id;
+  d["parent_id"] = s.parent_snapshot_id ? nb::cast(*s.parent_snapshot_id) : nb::none();
+  d["sequence_number"] = s.sequence_number;
+  d["timestamp_ms"] = s.timestamp_ms;
+  d["operation"] = s.operation();
+  d["summary"] = s.summary;
+  d["manifest_list"] = s.manifest_list;
+  d["schema_id"] = s.schema_id ? nb::cast(*s.schema_id) : nb::none();
+  return d;
+}
+
+class CoreTransaction {
+ public:
+  explicit CoreTransaction(std::unique_ptr<Transaction> tx) : tx_(std::move(tx)) {}
+  void Append(const nb::object& data) {
+    auto table = ImportTable(data);
+    nb::gil_scoped_release release;
+    Check(tx_->Append(table));
+  }
+  std::optional<int64_t> Commit() {
+    Result<CommitInfo> info;
+    {
+      nb::gil_scoped_release release;
+      info = tx_->Commit();
+    }
+    return Unwrap(std::move(info)).snapshot_id;
+  }
+  void Rollback() {
+    nb::gil_scoped_release release;
+    Check(tx_->Rollback());
+  }
+
+ private:
+  std::unique_ptr<Transaction> tx_;
+};
+
+class CoreTable {
+ public:
+  explicit CoreTable(std::shared_ptr<Table> table) : table_(std::move(table)) {}
+
+  std::string location() const { return table_->location(); }
+  int64_t version() const { return table_->version(); }
+  void Refresh() {
+    nb::gil_scoped_release release;
+    Check(table_->Refresh());
+  }
+  std::string SchemaJson() const { return format::SchemaToJsonString(*table_->metadata()->CurrentSchema()); }
+  std::string PartitionSpecJson() const {
+    return format::PartitionSpecToJson(*table_->metadata()->DefaultSpec()).dump();
+  }
+  std::map<std::string, std::string> Properties() const { return table_->metadata()->properties; }
+  std::optional<int64_t> CurrentSnapshotId() const { return table_->metadata()->current_snapshot_id; }
+  std::string MetadataLocation() const { return table_->metadata_location(); }
+
+  nb::list Snapshots() const {
+    nb::list out;
+    for (const auto& s : table_->metadata()->snapshots) out.append(SnapshotToDict(s));
+    return out;
+  }
+
+  nb::object SnapshotById(int64_t id) {
+    Result<std::optional<Snapshot>> found;
+    {
+      nb::gil_scoped_release release;
+      found = table_->FindSnapshot(id);
+    }
+    auto snapshot = Unwrap(std::move(found));
+    if (!snapshot) return nb::none();
+    return SnapshotToDict(*snapshot);
+  }
+
+  std::optional<int64_t> Append(const nb::object& data, std::optional<std::string> commit_key) {
+    auto table = ImportTable(data);
+    Result<CommitInfo> info;
+    {
+      nb::gil_scoped_release release;
+      info = table_->Append(table, commit_key);
+    }
+    return Unwrap(std::move(info)).snapshot_id;
+  }
+
+  CoreTransaction* NewTransaction() { return new CoreTransaction(table_->NewTransaction()); }
+
+  CoreStream* Scan(std::optional<std::vector<std::string>> columns,
+                   std::optional<std::vector<std::tuple<std::string, std::string, nb::object>>> filters,
+                   std::optional<int64_t> snapshot_id, int threads, int64_t batch_size, std::optional<int64_t> limit) {
+    ScanOptions options;
+    if (columns) options.columns = *columns;
+    if (filters) {
+      for (const auto& [column, op, values] : *filters) {
+        Predicate predicate{column, ParseOp(op), nullptr};
+        if (!values.is_none()) predicate.values = ImportArray(values);
+        options.filter.push_back(std::move(predicate));
+      }
+    }
+    options.snapshot_id = snapshot_id;
+    options.threads = threads;
+    options.batch_size = batch_size;
+    options.limit = limit;
+    Result<std::shared_ptr<arrow::RecordBatchReader>> reader;
+    {
+      nb::gil_scoped_release release;
+      reader = table_->Scan(options);
+    }
+    return new CoreStream(Unwrap(std::move(reader)));
+  }
+
+  int64_t RowCount(std::optional<int64_t> snapshot_id) {
+    Result<int64_t> rows;
+    {
+      nb::gil_scoped_release release;
+      rows = table_->RowCount(snapshot_id);
+    }
+    return Unwrap(std::move(rows));
+  }
+
+  nb::list DataFiles(std::optional<int64_t> snapshot_id) {
+    Result<std::vector<DataFileInfo>> files;
+    {
+      nb::gil_scoped_release release;
+      files = table_->DataFiles(snapshot_id);
+    }
+    nb::list out;
+    for (const auto& f : Unwrap(std::move(files))) {
+      nb::dict d;
+      d["file_path"] = f.file_path;
+      d["record_count"] = f.record_count;
+      d["file_size_in_bytes"] = f.file_size_in_bytes;
+      out.append(d);
+    }
+    return out;
+  }
+
+ private:
+  std::shared_ptr<Table> table_;
+};
+
+CoreTable* CreateTable(const std::string& path, const std::string& schema_json,
+                       std::optional<std::string> partition_spec_json, std::map<std::string, std::string> properties,
+                       bool exist_ok) {
+  CreateOptions options;
+  if (!schema_json.empty()) options.schema = ParseSchema(schema_json);
+  if (partition_spec_json && !partition_spec_json->empty()) {
+    auto parsed = nlohmann::json::parse(*partition_spec_json, nullptr, false);
+    if (parsed.is_discarded()) Raise(SchemaError("partition spec JSON is not valid JSON"));
+    auto spec = format::PartitionSpecFromJson(parsed);
+    if (!spec.ok()) Raise(SchemaError(spec.status().message()));
+    options.partition_spec = *spec;
+  }
+  options.properties = std::move(properties);
+  options.exist_ok = exist_ok;
+  Result<std::shared_ptr<Table>> table;
+  {
+    nb::gil_scoped_release release;
+    table = Table::Create(path, std::move(options));
+  }
+  return new CoreTable(Unwrap(std::move(table)));
+}
+
+CoreTable* LoadTable(const std::string& path) {
+  Result<std::shared_ptr<Table>> table;
+  {
+    nb::gil_scoped_release release;
+    table = Table::Load(path);
+  }
+  return new CoreTable(Unwrap(std::move(table)));
+}
+
+}  // namespace
+}  // namespace datashard::python
+
+NB_MODULE(_core, m) {
+  using namespace datashard::python;
+  m.doc() = "datashard's C++ engine (internal; use the datashard package)";
+
+  nb::class_<CoreStream>(m, "CoreStream")
+      .def("__arrow_c_stream__", &CoreStream::ExportStream, "requested_schema"_a = nb::none());
+  nb::class_<SchemaHolder>(m, "SchemaHolder").def("__arrow_c_schema__", &SchemaHolder::ExportSchema);
+
+  nb::class_<CoreTransaction>(m, "CoreTransaction")
+      .def("append", &CoreTransaction::Append, "data"_a)
+      .def("commit", &CoreTransaction::Commit)
+      .def("rollback", &CoreTransaction::Rollback);
+
+  nb::class_<CoreTable>(m, "CoreTable")
+      .def_prop_ro("location", &CoreTable::location)
+      .def_prop_ro("version", &CoreTable::version)
+      .def("refresh", &CoreTable::Refresh)
+      .def("schema_json", &CoreTable::SchemaJson)
+      .def("partition_spec_json", &CoreTable::PartitionSpecJson)
+      .def("properties", &CoreTable::Properties)
+      .def("current_snapshot_id", &CoreTable::CurrentSnapshotId)
+      .def("metadata_location", &CoreTable::MetadataLocation)
+      .def("snapshots", &CoreTable::Snapshots)
+      .def("snapshot_by_id", &CoreTable::SnapshotById, "snapshot_id"_a)
+      .def("append", &CoreTable::Append, "data"_a, "commit_key"_a = nb::none())
+      .def("new_transaction", &CoreTable::NewTransaction, nb::rv_policy::take_ownership)
+      .def("scan", &CoreTable::Scan, "columns"_a = nb::none(), "filters"_a = nb::none(), "snapshot_id"_a = nb::none(),
+           "threads"_a = 1, "batch_size"_a = 65536, "limit"_a = nb::none(), nb::rv_policy::take_ownership)
+      .def("row_count", &CoreTable::RowCount, "snapshot_id"_a = nb::none())
+      .def("data_files", &CoreTable::DataFiles, "snapshot_id"_a = nb::none());
+
+  m.def("create_table", &CreateTable, "path"_a, "schema_json"_a, "partition_spec_json"_a = nb::none(),
+        "properties"_a = std::map<std::string, std::string>{}, "exist_ok"_a = true, nb::rv_policy::take_ownership);
+  m.def("load_table", &LoadTable, "path"_a, nb::rv_policy::take_ownership);
+  m.def(
+      "arrow_schema_capsule",
+      [](const std::string& schema_json) {
+        return new SchemaHolder(datashard::format::ToArrowSchema(ParseSchema(schema_json)));
+      },
+      "schema_json"_a, nb::rv_policy::take_ownership);
+  m.def(
+      "schema_from_arrow",
+      [](const nb::object& obj) {
+        nb::object capsule = obj.attr("__arrow_c_schema__")();
+        auto* c_schema = static_cast<ArrowSchema*>(CapsulePointer(capsule, "arrow_schema"));
+        // ImportSchema moves out of the struct; the capsule's own release then sees it released.
+        auto schema = Unwrap(arrow::ImportSchema(c_schema));
+        auto iceberg = Unwrap(datashard::format::FromArrowSchema(*schema));
+        return datashard::format::SchemaToJsonString(iceberg);
+      },
+      "schema"_a);
+}

@@ -1,0 +1,97 @@
+#include "datashard/commit/committer.h"
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "datashard/format/file_names.h"
+#include "datashard/format/table_metadata.h"
+
+namespace datashard::commit {
+namespace {
+
+void SleepWithJitter(double ceiling_ms) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_real_distribution<double> dist(0.0, ceiling_ms);
+  std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(dist(rng)));
+}
+
+void DeleteQuietly(FileSystem& fs, const std::vector<std::string>& paths) {
+  for (const auto& path : paths) (void)fs.DeleteFile(path);
+}
+
+// After an I/O error during publish the outcome is unknown: the link may or
+// may not have happened. Read the version back and look for our commit id.
+Result<bool> PublishedByUs(FileSystem& fs, const std::string& location, int64_t version,
+                           const TableMetadata& ours) {
+  auto loaded = LoadVersion(fs, location, version);
+  if (!loaded.ok()) {
+    if (IsNotFound(loaded.status())) return false;
+    return loaded.status();
+  }
+  const Snapshot* mine = ours.CurrentSnapshot();
+  const Snapshot* theirs = loaded->metadata->CurrentSnapshot();
+  if (mine == nullptr || theirs == nullptr) return loaded->metadata->last_updated_ms == ours.last_updated_ms;
+  return mine->snapshot_id == theirs->snapshot_id;
+}
+
+}  // namespace
+
+Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& location, VersionedMetadata base,
+                                      const MetadataBuilder& build, const CommitOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  double backoff = options.min_backoff_ms;
+  for (int attempt = 1;; ++attempt) {
+    ARROW_ASSIGN_OR_RAISE(BuiltCommit built, build(base, attempt));
+    if (built.already_committed) return CommitOutcome{base, attempt, true};
+    const int64_t next = base.version + 1;
+    const std::string path = format::MetadataFilePath(location, next);
+    const std::string json = format::TableMetadataToJson(built.metadata);
+    Status published = fs.PublishIfAbsent(path, json, options.durability);
+    if (published.ok()) {
+      VersionedMetadata committed{next, std::make_shared<const TableMetadata>(std::move(built.metadata))};
+      // The hint is advisory; a failure to write it loses nothing.
+      (void)UpdateVersionHint(fs, location, next);
+      return CommitOutcome{std::move(committed), attempt, false};
+    }
+    if (!published.IsAlreadyExists()) {
+      auto ours = PublishedByUs(fs, location, next, built.metadata);
+      if (ours.ok() && *ours) {
+        VersionedMetadata committed{next, std::make_shared<const TableMetadata>(std::move(built.metadata))};
+        (void)UpdateVersionHint(fs, location, next);
+        return CommitOutcome{std::move(committed), attempt, false};
+      }
+      if (ours.ok()) {
+        DeleteQuietly(fs, built.attempt_files);
+        return published;  // definitely not published: a plain I/O error
+      }
+      return MakeError(ErrorKind::kAmbiguousCommit,
+                       "commit of " + path + " failed (" + published.message() +
+                           ") and reading it back failed too (" + ours.status().message() +
+                           "); the commit may or may not have happened, reload the table to find out");
+    }
+    // Lost the race for `next`: someone else committed first.
+    DeleteQuietly(fs, built.attempt_files);
+    const double elapsed =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    if (attempt >= options.max_attempts || elapsed > options.total_timeout_ms) {
+      return MakeError(ErrorKind::kConcurrentModification,
+                       "gave up committing to " + location + " after " + std::to_string(attempt) +
+                           " attempts: other writers kept committing first");
+    }
+    SleepWithJitter(backoff);
+    backoff = std::min(options.max_backoff_ms, backoff * 2);
+    ARROW_ASSIGN_OR_RAISE(base, LoadLatest(fs, location, &base));
+  }
+}
+
+Status PublishFirstVersion(FileSystem& fs, const TableMetadata& metadata, Durability durability) {
+  ARROW_RETURN_NOT_OK(fs.CreateDir(format::MetadataDir(metadata.location)));
+  ARROW_RETURN_NOT_OK(fs.CreateDir(format::DataDir(metadata.location)));
+  const std::string path = format::MetadataFilePath(metadata.location, 1);
+  ARROW_RETURN_NOT_OK(fs.PublishIfAbsent(path, format::TableMetadataToJson(metadata), durability));
+  (void)UpdateVersionHint(fs, metadata.location, 1);
+  return Status::OK();
+}
+
+}  // namespace datashard::commit

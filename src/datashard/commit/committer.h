@@ -1,0 +1,55 @@
+// Optimistic commit with retry: the only place that publishes table metadata.
+//
+// Each attempt builds v<N+1>.metadata.json on top of the latest version N and
+// publishes it with create-if-absent. Losing the race means another writer
+// took N+1: re-read, let the builder re-validate and rebuild (only the
+// manifest list and metadata; data files and manifests are reused), back off
+// with jitter, try again.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "datashard/commit/version_resolver.h"
+#include "datashard/file_system.h"
+
+namespace datashard::commit {
+
+struct CommitOptions {
+  Durability durability = Durability::kFsync;
+  int max_attempts = 1000;
+  // Backoff grows from the first delay to the cap, with full jitter; sized to a
+  // commit window of about a millisecond, not Java's 100 ms floor.
+  double min_backoff_ms = 0.5;
+  double max_backoff_ms = 64.0;
+  double total_timeout_ms = 600'000;
+};
+
+struct BuiltCommit {
+  TableMetadata metadata;
+  // Files written for this attempt only (the manifest list, merged
+  // manifests); deleted if the attempt loses the race.
+  std::vector<std::string> attempt_files;
+  // Set when the builder found that the commit already happened (same commit
+  // key): nothing is published and `metadata` is ignored.
+  bool already_committed = false;
+};
+
+// Builds the next metadata on top of `base`. Returns a ConcurrentModification
+// error for a real conflict (retrying cannot help).
+using MetadataBuilder = std::function<Result<BuiltCommit>(const VersionedMetadata& base, int attempt)>;
+
+struct CommitOutcome {
+  VersionedMetadata committed;  // the version holding our change
+  int attempts = 0;
+  bool already_committed = false;
+};
+
+Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& location, VersionedMetadata base,
+                                      const MetadataBuilder& build, const CommitOptions& options);
+
+// Publishes the first version of a table. AlreadyExists if a table is there.
+Status PublishFirstVersion(FileSystem& fs, const TableMetadata& metadata, Durability durability);
+
+}  // namespace datashard::commit

@@ -1,0 +1,117 @@
+#include "datashard/commit/manifest_merger.h"
+
+#include <algorithm>
+#include <map>
+
+#include "datashard/format/file_names.h"
+#include "datashard/format/manifest.h"
+
+namespace datashard::commit {
+namespace {
+
+int Tier(const format::ManifestFile& manifest) {
+  int64_t files = std::max<int64_t>(1, manifest.added_files_count + manifest.existing_files_count);
+  int tier = 0;
+  while (files >= static_cast<int64_t>(kManifestsPerTier)) {
+    files /= static_cast<int64_t>(kManifestsPerTier);
+    ++tier;
+  }
+  return tier;
+}
+
+Result<format::ManifestFile> MergeGroup(const ManifestMergeContext& context,
+                                        const std::vector<format::ManifestFile>& group,
+                                        std::vector<std::string>* written) {
+  const format::ManifestFile& first = group.front();
+  const PartitionSpec* spec = context.metadata.SpecById(first.partition_spec_id);
+  const Schema* schema = context.metadata.CurrentSchema();
+  if (spec == nullptr) return CorruptData("manifest uses unknown partition spec ", first.partition_spec_id);
+  std::vector<format::ManifestEntry> merged;
+  format::ManifestFile out;
+  out.partition_spec_id = first.partition_spec_id;
+  out.content = first.content;
+  out.added_snapshot_id = context.snapshot_id;
+  out.sequence_number = context.sequence_number;
+  out.min_sequence_number = context.sequence_number;
+  for (const auto& manifest : group) {
+    ARROW_ASSIGN_OR_RAISE(auto entries, ReadManifestEntries(context.fs, context.metadata, manifest));
+    for (auto& entry : entries) {
+      if (entry.status == format::ManifestEntryStatus::kDeleted) continue;
+      // Carried-over entries are EXISTING and must spell out their sequence
+      // numbers; only ADDED entries may inherit.
+      entry.status = format::ManifestEntryStatus::kExisting;
+      out.existing_files_count += 1;
+      out.existing_rows_count += entry.data_file.record_count;
+      out.min_sequence_number = std::min(out.min_sequence_number, entry.sequence_number.value_or(0));
+      merged.push_back(std::move(entry));
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(std::string bytes, format::EncodeManifest(*schema, *spec, out.content, merged));
+  out.manifest_path = format::NewManifestPath(context.metadata.location);
+  out.manifest_length = static_cast<int64_t>(bytes.size());
+  written->push_back(out.manifest_path);
+  ARROW_RETURN_NOT_OK(context.fs.WriteNewFile(out.manifest_path, bytes, context.durability));
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<format::ManifestEntry>> ReadManifestEntries(FileSystem& fs, const TableMetadata& metadata,
+                                                               const format::ManifestFile& manifest) {
+  ARROW_RETURN_NOT_OK(format::CheckInsideLocation(metadata.location, manifest.manifest_path));
+  const PartitionSpec* spec = metadata.SpecById(manifest.partition_spec_id);
+  if (spec == nullptr) {
+    return CorruptData("manifest ", manifest.manifest_path, " uses unknown partition spec ",
+                       manifest.partition_spec_id);
+  }
+  ARROW_ASSIGN_OR_RAISE(std::string bytes, fs.ReadFile(manifest.manifest_path));
+  auto entries = format::DecodeManifest(bytes, *metadata.CurrentSchema(), *spec);
+  if (!entries.ok()) return CorruptData("manifest ", manifest.manifest_path, ": ", entries.status().message());
+  for (auto& entry : *entries) {
+    if (!entry.snapshot_id) entry.snapshot_id = manifest.added_snapshot_id;
+    if (entry.status == format::ManifestEntryStatus::kAdded) {
+      if (!entry.sequence_number) entry.sequence_number = manifest.sequence_number;
+      if (!entry.file_sequence_number) entry.file_sequence_number = manifest.sequence_number;
+    }
+    if (!entry.sequence_number || !entry.file_sequence_number) {
+      return CorruptData("manifest ", manifest.manifest_path,
+                         " has a non-ADDED entry without sequence numbers (", entry.data_file.file_path, ")");
+    }
+    ARROW_RETURN_NOT_OK(format::CheckInsideLocation(metadata.location, entry.data_file.file_path));
+  }
+  return entries;
+}
+
+Result<std::vector<format::ManifestFile>> MergeSmallManifests(const ManifestMergeContext& context,
+                                                              std::vector<format::ManifestFile> manifests,
+                                                              std::vector<std::string>* written) {
+  while (true) {
+    // Group by (spec, content, tier); merge the first full group found.
+    std::map<std::tuple<int32_t, int32_t, int>, std::vector<size_t>> groups;
+    for (size_t i = 0; i < manifests.size(); ++i) {
+      const auto& m = manifests[i];
+      groups[{m.partition_spec_id, static_cast<int32_t>(m.content), Tier(m)}].push_back(i);
+    }
+    const std::vector<size_t>* full = nullptr;
+    for (const auto& [key, members] : groups) {
+      // Delete manifests are never merged here (there are none yet).
+      if (std::get<1>(key) == static_cast<int32_t>(format::ManifestContent::kData) &&
+          members.size() >= kManifestsPerTier) {
+        full = &members;
+        break;
+      }
+    }
+    if (full == nullptr) return manifests;
+    std::vector<format::ManifestFile> group;
+    for (size_t index : *full) group.push_back(manifests[index]);
+    ARROW_ASSIGN_OR_RAISE(auto merged, MergeGroup(context, group, written));
+    std::vector<format::ManifestFile> rest;
+    for (size_t i = 0; i < manifests.size(); ++i) {
+      if (std::find(full->begin(), full->end(), i) == full->end()) rest.push_back(std::move(manifests[i]));
+    }
+    rest.push_back(std::move(merged));
+    manifests = std::move(rest);
+  }
+}
+
+}  // namespace datashard::commit

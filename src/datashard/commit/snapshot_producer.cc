@@ -1,0 +1,157 @@
+#include "datashard/commit/snapshot_producer.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "datashard/commit/manifest_merger.h"
+#include "datashard/format/file_names.h"
+#include "datashard/format/manifest.h"
+
+namespace datashard::commit {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<std::vector<format::ManifestFile>> ReadManifestList(FileSystem& fs, const TableMetadata& metadata,
+                                                           const Snapshot& snapshot) {
+  ARROW_RETURN_NOT_OK(format::CheckInsideLocation(metadata.location, snapshot.manifest_list));
+  ARROW_ASSIGN_OR_RAISE(std::string bytes, fs.ReadFile(snapshot.manifest_list));
+  auto manifests = format::DecodeManifestList(bytes);
+  if (!manifests.ok()) {
+    return CorruptData("manifest list ", snapshot.manifest_list, ": ", manifests.status().message());
+  }
+  for (const auto& manifest : *manifests) {
+    ARROW_RETURN_NOT_OK(format::CheckInsideLocation(metadata.location, manifest.manifest_path));
+  }
+  return manifests;
+}
+
+namespace {
+
+std::map<std::string, std::string> BuildSummary(const Snapshot* parent, const PendingSnapshot& pending,
+                                                int64_t removed_files, int64_t removed_records,
+                                                int64_t removed_size) {
+  std::map<std::string, std::string> summary = pending.extra_summary;
+  summary["operation"] = pending.operation;
+  if (pending.added_files > 0) {
+    summary["added-data-files"] = std::to_string(pending.added_files);
+    summary["added-records"] = std::to_string(pending.added_records);
+    summary["added-files-size"] = std::to_string(pending.added_files_size);
+  }
+  if (removed_files > 0) {
+    summary["deleted-data-files"] = std::to_string(removed_files);
+    summary["deleted-records"] = std::to_string(removed_records);
+    summary["removed-files-size"] = std::to_string(removed_size);
+  }
+  summary["changed-partition-count"] = pending.added_files > 0 || removed_files > 0 ? "1" : "0";
+  auto total = [&](const char* key, int64_t delta) {
+    int64_t base = parent ? parent->SummaryLong(key, 0) : 0;
+    summary[key] = std::to_string(std::max<int64_t>(0, base + delta));
+  };
+  // Java and PyIceberg expect all six totals as decimal strings.
+  total("total-records", pending.added_records - removed_records);
+  total("total-files-size", pending.added_files_size - removed_size);
+  total("total-data-files", pending.added_files - removed_files);
+  total("total-delete-files", 0);
+  total("total-position-deletes", 0);
+  total("total-equality-deletes", 0);
+  if (pending.commit_key) summary[kCommitKeySummary] = *pending.commit_key;
+  return summary;
+}
+
+// Keeps the metadata JSON bounded: the newest `max_snapshots` snapshots plus
+// any a ref points at. Older states stay reachable through the metadata-log
+// chain of v<K>.metadata.json files.
+void TrimHistory(TableMetadata& m) {
+  const int64_t max_snapshots = std::max<int64_t>(1, m.PropertyLong(kMaxSnapshotsProperty, kDefaultMaxSnapshots));
+  if (static_cast<int64_t>(m.snapshots.size()) > max_snapshots) {
+    std::vector<Snapshot> kept;
+    const size_t first_kept = m.snapshots.size() - static_cast<size_t>(max_snapshots);
+    for (size_t i = 0; i < m.snapshots.size(); ++i) {
+      bool referenced = false;
+      for (const auto& [name, ref] : m.refs) referenced = referenced || ref.snapshot_id == m.snapshots[i].snapshot_id;
+      if (i >= first_kept || referenced) kept.push_back(std::move(m.snapshots[i]));
+    }
+    m.snapshots = std::move(kept);
+    // The spec: drop log entries up to the last one whose snapshot is gone.
+    size_t cut = 0;
+    for (size_t i = 0; i < m.snapshot_log.size(); ++i) {
+      if (m.SnapshotById(m.snapshot_log[i].snapshot_id) == nullptr) cut = i + 1;
+    }
+    m.snapshot_log.erase(m.snapshot_log.begin(), m.snapshot_log.begin() + static_cast<std::ptrdiff_t>(cut));
+  }
+  const int64_t max_versions =
+      std::max<int64_t>(1, m.PropertyLong(kPreviousVersionsMaxProperty, kDefaultPreviousVersionsMax));
+  if (static_cast<int64_t>(m.metadata_log.size()) > max_versions) {
+    m.metadata_log.erase(m.metadata_log.begin(),
+                         m.metadata_log.end() - static_cast<std::ptrdiff_t>(max_versions));
+  }
+}
+
+}  // namespace
+
+Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base, const PendingSnapshot& pending,
+                                  int attempt) {
+  const TableMetadata& parent_metadata = *base.metadata;
+  BuiltCommit built;
+  if (pending.commit_key) {
+    for (const auto& snapshot : parent_metadata.snapshots) {
+      auto it = snapshot.summary.find(kCommitKeySummary);
+      if (it != snapshot.summary.end() && it->second == *pending.commit_key) {
+        built.already_committed = true;
+        return built;
+      }
+    }
+  }
+  TableMetadata m = parent_metadata;
+  const Snapshot* parent = parent_metadata.CurrentSnapshot();
+  const int64_t sequence_number = parent_metadata.last_sequence_number + 1;
+
+  std::vector<format::ManifestFile> manifests;
+  for (auto manifest : pending.new_manifests) {
+    manifest.sequence_number = sequence_number;
+    manifest.min_sequence_number = sequence_number;
+    manifest.added_snapshot_id = pending.snapshot_id;
+    manifests.push_back(std::move(manifest));
+  }
+  if (parent != nullptr) {
+    ARROW_ASSIGN_OR_RAISE(auto inherited, ReadManifestList(fs, parent_metadata, *parent));
+    ManifestMergeContext context{fs, parent_metadata, pending.snapshot_id, sequence_number, pending.durability};
+    ARROW_ASSIGN_OR_RAISE(auto merged, MergeSmallManifests(context, std::move(inherited), &built.attempt_files));
+    for (auto& manifest : merged) manifests.push_back(std::move(manifest));
+  }
+
+  const std::string list_path = format::NewManifestListPath(m.location, pending.snapshot_id, attempt);
+  format::ManifestListInfo info{pending.snapshot_id,
+                                parent ? std::optional<int64_t>(parent->snapshot_id) : std::nullopt,
+                                sequence_number};
+  ARROW_ASSIGN_OR_RAISE(std::string list_bytes, format::EncodeManifestList(info, manifests));
+  built.attempt_files.push_back(list_path);
+  ARROW_RETURN_NOT_OK(fs.WriteNewFile(list_path, list_bytes, pending.durability));
+
+  Snapshot snapshot;
+  snapshot.snapshot_id = pending.snapshot_id;
+  if (parent != nullptr) snapshot.parent_snapshot_id = parent->snapshot_id;
+  snapshot.sequence_number = sequence_number;
+  // Timestamps stay monotone even if this host's clock is behind the last writer's.
+  snapshot.timestamp_ms = std::max(NowMs(), parent_metadata.last_updated_ms);
+  snapshot.manifest_list = list_path;
+  snapshot.summary = BuildSummary(parent, pending, 0, 0, 0);
+  snapshot.schema_id = m.current_schema_id;
+
+  m.metadata_log.push_back(
+      MetadataLogEntry{parent_metadata.last_updated_ms, format::MetadataFilePath(m.location, base.version)});
+  m.last_sequence_number = sequence_number;
+  m.last_updated_ms = snapshot.timestamp_ms;
+  m.current_snapshot_id = snapshot.snapshot_id;
+  m.refs["main"] = SnapshotRef{snapshot.snapshot_id, "branch", {}, {}, {}};
+  m.snapshot_log.push_back(SnapshotLogEntry{snapshot.timestamp_ms, snapshot.snapshot_id});
+  m.snapshots.push_back(std::move(snapshot));
+  TrimHistory(m);
+  built.metadata = std::move(m);
+  return built;
+}
+
+}  // namespace datashard::commit

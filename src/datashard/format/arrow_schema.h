@@ -1,0 +1,34 @@
+// Mapping between Iceberg schemas and Arrow schemas.
+//
+// Arrow fields carry "PARQUET:field_id" metadata, which the Parquet writer
+// stores as the column's field_id: that is how Iceberg readers match Parquet
+// columns to table columns after renames.
+#pragma once
+
+#include <memory>
+
+#include <arrow/type_fwd.h>
+
+#include "datashard/schema.h"
+
+namespace datashard::format {
+
+inline constexpr char kParquetFieldIdKey[] = "PARQUET:field_id";
+
+std::shared_ptr<arrow::DataType> ToArrowType(const Type& type);
+std::shared_ptr<arrow::Schema> ToArrowSchema(const Schema& schema);
+// Iceberg schema for an Arrow schema: ids from the fields' PARQUET:field_id
+// metadata when every field has one, else 1..n in order. Unsupported Arrow
+// types (nested, unsigned 64-bit, ...) are a SchemaError naming the column.
+Result<Schema> FromArrowSchema(const arrow::Schema& schema);
+// The field id an Arrow field carries, or -1.
+int32_t FieldIdOf(const arrow::Field& field);
+
+// Makes user data fit the table schema: columns matched by name, cast safely
+// to the table's types, missing optional columns filled with nulls, output in
+// schema order. Unknown columns, missing required columns, nulls in required
+// columns and lossy casts are SchemaErrors naming the column (and row).
+Result<std::shared_ptr<arrow::Table>> ConformToSchema(const std::shared_ptr<arrow::Table>& data,
+                                                      const Schema& schema);
+
+}  // namespace datashard::format

@@ -1,0 +1,171 @@
+#include "datashard/scan/table_scan.h"
+
+#include <algorithm>
+#include <deque>
+#include <future>
+#include <set>
+
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+
+#include "datashard/commit/manifest_merger.h"
+#include "datashard/commit/snapshot_producer.h"
+#include "datashard/format/arrow_schema.h"
+#include "datashard/format/file_names.h"
+#include "datashard/scan/expression.h"
+#include "datashard/scan/file_reader.h"
+
+namespace datashard::scan {
+namespace cp = arrow::compute;
+
+Result<std::vector<FileScanTask>> PlanFiles(FileSystem& fs, const TableMetadata& metadata, const Snapshot* snapshot,
+                                            const Schema& schema, const std::vector<Predicate>& filter) {
+  ARROW_ASSIGN_OR_RAISE(auto predicates, BindPredicates(schema, filter));
+  std::vector<FileScanTask> tasks;
+  if (snapshot == nullptr) return tasks;
+  ARROW_ASSIGN_OR_RAISE(auto manifests, commit::ReadManifestList(fs, metadata, *snapshot));
+  for (const auto& manifest : manifests) {
+    if (manifest.content != format::ManifestContent::kData) {
+      return Status::NotImplemented("delete manifests are not supported yet (", manifest.manifest_path, ")");
+    }
+    if (manifest.added_files_count + manifest.existing_files_count == 0) continue;
+    ARROW_ASSIGN_OR_RAISE(auto entries, commit::ReadManifestEntries(fs, metadata, manifest));
+    for (auto& entry : entries) {
+      if (entry.status == format::ManifestEntryStatus::kDeleted) continue;
+      if (entry.data_file.content != format::DataFileContent::kData) {
+        return Status::NotImplemented("delete files are not supported yet (", entry.data_file.file_path, ")");
+      }
+      ARROW_ASSIGN_OR_RAISE(bool skip, CannotMatch(entry.data_file, predicates));
+      if (!skip) tasks.push_back(FileScanTask{std::move(entry.data_file), entry.sequence_number.value_or(0)});
+    }
+  }
+  // Oldest data first: scans return rows in commit order, which is what
+  // users expect from head() and what the original package did.
+  std::stable_sort(tasks.begin(), tasks.end(), [](const FileScanTask& a, const FileScanTask& b) {
+    return a.sequence_number < b.sequence_number;
+  });
+  return tasks;
+}
+
+namespace {
+
+// Streams batches file by file, keeping at most `threads` files in flight:
+// memory stays bounded by the files being read, not by the table.
+class SnapshotReader final : public arrow::RecordBatchReader {
+ public:
+  SnapshotReader(std::shared_ptr<FileSystem> fs, std::vector<FileScanTask> tasks, std::vector<NestedField> read_fields,
+                 std::shared_ptr<arrow::Schema> out_schema, std::vector<BoundPredicate> predicates,
+                 const ScanOptions& options)
+      : fs_(std::move(fs)),
+        tasks_(std::move(tasks)),
+        read_fields_(std::move(read_fields)),
+        out_schema_(std::move(out_schema)),
+        predicates_(std::move(predicates)),
+        threads_(std::max(1, options.threads)),
+        batch_size_(std::max<int64_t>(1, options.batch_size)),
+        remaining_(options.limit.value_or(-1)) {}
+
+  ~SnapshotReader() override {
+    for (auto& f : inflight_) f.wait();
+  }
+
+  std::shared_ptr<arrow::Schema> schema() const override { return out_schema_; }
+
+  Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
+    *out = nullptr;
+    while (remaining_ != 0) {
+      if (current_) {
+        std::shared_ptr<arrow::RecordBatch> batch;
+        ARROW_RETURN_NOT_OK(current_->ReadNext(&batch));
+        if (batch) {
+          if (batch->num_rows() == 0) continue;
+          if (remaining_ > 0 && batch->num_rows() > remaining_) batch = batch->Slice(0, remaining_);
+          if (remaining_ > 0) remaining_ -= batch->num_rows();
+          *out = std::move(batch);
+          return Status::OK();
+        }
+        current_.reset();
+        current_table_.reset();
+      }
+      Refill();
+      if (inflight_.empty()) return Status::OK();
+      auto table = inflight_.front().get();
+      inflight_.pop_front();
+      Refill();
+      ARROW_RETURN_NOT_OK(table.status());
+      current_table_ = *table;
+      current_ = std::make_shared<arrow::TableBatchReader>(*current_table_);
+      current_->set_chunksize(batch_size_);
+    }
+    return Status::OK();
+  }
+
+ private:
+  void Refill() {
+    while (inflight_.size() < static_cast<size_t>(threads_) && next_ < tasks_.size()) {
+      const std::string path = tasks_[next_++].file.file_path;
+      inflight_.push_back(std::async(std::launch::async, [this, path] { return ReadOne(path); }));
+    }
+  }
+
+  Result<std::shared_ptr<arrow::Table>> ReadOne(const std::string& path) {
+    ARROW_ASSIGN_OR_RAISE(auto table, ReadDataFile(*fs_, path, read_fields_));
+    if (!predicates_.empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto bound, ToArrowExpression(predicates_).Bind(*table->schema()));
+      ARROW_ASSIGN_OR_RAISE(auto combined, table->CombineChunksToBatch());
+      ARROW_ASSIGN_OR_RAISE(arrow::Datum mask, cp::ExecuteScalarExpression(bound, cp::ExecBatch(*combined)));
+      ARROW_ASSIGN_OR_RAISE(arrow::Datum filtered, cp::Filter(arrow::Datum(table), mask));
+      table = filtered.table();
+    }
+    std::vector<int> keep;
+    for (const auto& field : out_schema_->fields()) keep.push_back(table->schema()->GetFieldIndex(field->name()));
+    ARROW_ASSIGN_OR_RAISE(table, table->SelectColumns(keep));
+    return table->ReplaceSchemaMetadata(nullptr);
+  }
+
+  std::shared_ptr<FileSystem> fs_;
+  std::vector<FileScanTask> tasks_;
+  std::vector<NestedField> read_fields_;
+  std::shared_ptr<arrow::Schema> out_schema_;
+  std::vector<BoundPredicate> predicates_;
+  int threads_;
+  int64_t batch_size_;
+  int64_t remaining_;
+  size_t next_ = 0;
+  std::deque<std::future<Result<std::shared_ptr<arrow::Table>>>> inflight_;
+  std::shared_ptr<arrow::Table> current_table_;
+  std::shared_ptr<arrow::TableBatchReader> current_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<arrow::RecordBatchReader>> ScanSnapshot(std::shared_ptr<FileSystem> fs,
+                                                               std::shared_ptr<const TableMetadata> metadata,
+                                                               const Snapshot* snapshot, const ScanOptions& options) {
+  const Schema* schema = metadata->CurrentSchema();
+  std::vector<NestedField> projected;
+  if (options.columns.empty()) {
+    projected = schema->fields;
+  } else {
+    for (const auto& name : options.columns) {
+      const NestedField* field = schema->FindField(name);
+      if (field == nullptr) return SchemaError("unknown column \"", name, "\" in the column list");
+      projected.push_back(*field);
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto predicates, BindPredicates(*schema, options.filter));
+  // Read the projected columns plus any the filter needs.
+  std::vector<NestedField> read_fields = projected;
+  std::set<int32_t> have;
+  for (const auto& f : read_fields) have.insert(f.id);
+  for (const auto& p : predicates) {
+    if (have.insert(p.field->id).second) read_fields.push_back(*p.field);
+  }
+  arrow::FieldVector out_fields;
+  for (const auto& f : projected) out_fields.push_back(arrow::field(f.name, format::ToArrowType(f.type), !f.required));
+  ARROW_ASSIGN_OR_RAISE(auto tasks, PlanFiles(*fs, *metadata, snapshot, *schema, options.filter));
+  return std::make_shared<SnapshotReader>(std::move(fs), std::move(tasks), std::move(read_fields),
+                                          arrow::schema(out_fields), std::move(predicates), options);
+}
+
+}  // namespace datashard::scan

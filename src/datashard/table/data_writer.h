@@ -1,0 +1,21 @@
+// Writes Arrow data as an Iceberg data file: Parquet with field ids, plus the
+// column statistics (value/null/NaN counts, lower/upper bounds) that go into
+// the manifest entry and make pruning possible.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <arrow/type_fwd.h>
+
+#include "datashard/file_system.h"
+#include "datashard/format/data_file.h"
+#include "datashard/table_metadata.h"
+
+namespace datashard::table {
+
+// `data` must already conform to `schema` (format::ConformToSchema).
+Result<format::DataFile> WriteDataFile(FileSystem& fs, const TableMetadata& metadata, const Schema& schema,
+                                       const arrow::Table& data, Durability durability);
+
+}  // namespace datashard::table

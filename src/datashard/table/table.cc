@@ -1,0 +1,207 @@
+#include "datashard/table.h"
+
+#include <set>
+
+#include <arrow/compute/api.h>
+
+#include "datashard/commit/committer.h"
+#include "datashard/commit/snapshot_producer.h"
+#include "datashard/commit/version_resolver.h"
+#include "datashard/format/file_names.h"
+#include "datashard/format/partition_spec.h"
+#include "datashard/format/table_metadata.h"
+#include "datashard/scan/table_scan.h"
+#include "datashard/transaction.h"
+#include "datashard/util/uuid.h"
+
+namespace datashard {
+namespace {
+
+// Arrow >= 21 keeps most compute kernels in libarrow_compute, which C++
+// programs must register once (pyarrow does it on import for Python users).
+void InitializeCompute() {
+  static const Status initialized = arrow::compute::Initialize();
+  (void)initialized;
+}
+
+const std::map<std::string, std::string> kDefaultProperties = {
+    {"write.parquet.compression-codec", "zstd"},
+    {commit::kMaxSnapshotsProperty, std::to_string(commit::kDefaultMaxSnapshots)},
+    {commit::kPreviousVersionsMaxProperty, std::to_string(commit::kDefaultPreviousVersionsMax)},
+};
+
+Status TableNotFound(const std::string& location) {
+  return MakeError(ErrorKind::kTableNotFound, "no table at " + location +
+                                                  " (no metadata/v<N>.metadata.json); create it with create_table");
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Table>> Table::Create(const std::string& path, CreateOptions options,
+                                             std::shared_ptr<FileSystem> fs) {
+  InitializeCompute();
+  ARROW_ASSIGN_OR_RAISE(std::string location, format::NormalizeLocation(path));
+  auto open_existing = [&]() -> Result<std::shared_ptr<Table>> {
+    if (!options.exist_ok) {
+      return MakeError(ErrorKind::kTableExists, "a table already exists at " + location);
+    }
+    ARROW_ASSIGN_OR_RAISE(auto table, Load(location, fs));
+    if (!options.schema.fields.empty()) {
+      std::string difference = table->metadata()->CurrentSchema()->DescribeDifference(options.schema);
+      if (!difference.empty()) {
+        return MakeError(ErrorKind::kTableExists,
+                         "a table already exists at " + location + " with a different schema: " + difference);
+      }
+    }
+    return table;
+  };
+  ARROW_ASSIGN_OR_RAISE(int64_t existing, commit::FindLatestVersion(*fs, location, 0));
+  if (existing > 0) return open_existing();
+
+  if (options.schema.fields.empty()) {
+    return SchemaError("creating a new table at ", location, " needs a schema");
+  }
+  ARROW_RETURN_NOT_OK(options.schema.Validate());
+  ARROW_RETURN_NOT_OK(options.partition_spec.Validate(options.schema));
+  for (const auto& [key, value] : options.properties) {
+    if (key == "format-version" && value != "2") return InvalidArgument("datashard writes format-version 2 only");
+  }
+  TableMetadata metadata;
+  metadata.table_uuid = NewUuid();
+  metadata.location = location;
+  metadata.last_updated_ms = commit::NowMs();
+  metadata.last_column_id = options.schema.HighestFieldId();
+  options.schema.schema_id = 0;
+  metadata.schemas.push_back(options.schema);
+  metadata.current_schema_id = 0;
+  options.partition_spec.spec_id = 0;
+  metadata.last_partition_id = options.partition_spec.LastFieldId();
+  metadata.partition_specs.push_back(options.partition_spec);
+  metadata.properties = kDefaultProperties;
+  for (const auto& [key, value] : options.properties) {
+    if (key != "format-version") metadata.properties[key] = value;  // reserved: never persisted
+  }
+  Status published = commit::PublishFirstVersion(*fs, metadata, Durability::kFsync);
+  if (published.IsAlreadyExists()) return open_existing();  // lost a creation race
+  ARROW_RETURN_NOT_OK(published);
+  auto table = std::shared_ptr<Table>(new Table(location, fs));
+  table->version_ = 1;
+  table->metadata_ = std::make_shared<const TableMetadata>(std::move(metadata));
+  return table;
+}
+
+Result<std::shared_ptr<Table>> Table::Load(const std::string& path, std::shared_ptr<FileSystem> fs) {
+  InitializeCompute();
+  ARROW_ASSIGN_OR_RAISE(std::string location, format::NormalizeLocation(path));
+  ARROW_ASSIGN_OR_RAISE(int64_t latest, commit::FindLatestVersion(*fs, location, 0));
+  if (latest == 0) return TableNotFound(location);
+  ARROW_ASSIGN_OR_RAISE(auto loaded, commit::LoadVersion(*fs, location, latest));
+  auto table = std::shared_ptr<Table>(new Table(location, fs));
+  table->version_ = loaded.version;
+  table->metadata_ = std::move(loaded.metadata);
+  return table;
+}
+
+int64_t Table::version() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return version_;
+}
+
+std::shared_ptr<const TableMetadata> Table::metadata() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return metadata_;
+}
+
+std::string Table::metadata_location() const { return format::MetadataFilePath(location_, version()); }
+
+Status Table::Refresh() {
+  commit::VersionedMetadata cached{version(), metadata()};
+  auto latest = commit::LoadLatest(*fs_, location_, &cached);
+  if (!latest.ok()) {
+    if (IsNotFound(latest.status())) return TableNotFound(location_);
+    return latest.status();
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (latest->version > version_) {
+    version_ = latest->version;
+    metadata_ = latest->metadata;
+  }
+  return Status::OK();
+}
+
+Result<CommitInfo> Table::Append(const std::shared_ptr<arrow::Table>& data,
+                                 const std::optional<std::string>& commit_key) {
+  Transaction tx(shared_from_this());
+  if (commit_key) tx.SetCommitKey(*commit_key);
+  ARROW_RETURN_NOT_OK(tx.Append(data));
+  return tx.Commit();
+}
+
+std::unique_ptr<Transaction> Table::NewTransaction() { return std::make_unique<Transaction>(shared_from_this()); }
+
+Result<std::optional<Snapshot>> Table::FindSnapshot(int64_t snapshot_id) {
+  auto current = metadata();
+  if (const Snapshot* found = current->SnapshotById(snapshot_id)) return std::optional<Snapshot>(*found);
+  // Older snapshots left the bounded window; walk back through the metadata
+  // log, whose oldest entry is the furthest step back each file offers.
+  std::shared_ptr<const TableMetadata> step = current;
+  std::set<std::string> visited;
+  while (!step->metadata_log.empty()) {
+    const std::string older = step->metadata_log.front().metadata_file;
+    ARROW_RETURN_NOT_OK(format::CheckInsideLocation(location_, older));
+    if (!visited.insert(older).second) return CorruptData("metadata log of ", location_, " has a cycle at ", older);
+    ARROW_ASSIGN_OR_RAISE(std::string text, fs_->ReadFile(older));
+    ARROW_ASSIGN_OR_RAISE(TableMetadata parsed, format::TableMetadataFromJson(text, older));
+    step = std::make_shared<const TableMetadata>(std::move(parsed));
+    if (const Snapshot* found = step->SnapshotById(snapshot_id)) return std::optional<Snapshot>(*found);
+  }
+  return std::optional<Snapshot>();
+}
+
+Result<std::shared_ptr<const TableMetadata>> Table::MetadataFor(std::optional<int64_t> snapshot_id,
+                                                                const Snapshot** snapshot) {
+  auto current = metadata();
+  if (!snapshot_id) {
+    *snapshot = current->CurrentSnapshot();
+    return current;
+  }
+  if ((*snapshot = current->SnapshotById(*snapshot_id)) != nullptr) return current;
+  ARROW_ASSIGN_OR_RAISE(auto found, FindSnapshot(*snapshot_id));
+  if (!found) return InvalidArgument("snapshot ", *snapshot_id, " is not in table ", location_);
+  // Keep the snapshot alive alongside a metadata copy that holds it.
+  auto copy = std::make_shared<TableMetadata>(*current);
+  copy->snapshots.push_back(*found);
+  *snapshot = &copy->snapshots.back();
+  return std::shared_ptr<const TableMetadata>(std::move(copy));
+}
+
+Result<std::shared_ptr<arrow::RecordBatchReader>> Table::Scan(const ScanOptions& options) {
+  const Snapshot* snapshot = nullptr;
+  ARROW_ASSIGN_OR_RAISE(auto metadata, MetadataFor(options.snapshot_id, &snapshot));
+  return scan::ScanSnapshot(fs_, metadata, snapshot, options);
+}
+
+Result<int64_t> Table::RowCount(std::optional<int64_t> snapshot_id) {
+  const Snapshot* snapshot = nullptr;
+  ARROW_ASSIGN_OR_RAISE(auto metadata, MetadataFor(snapshot_id, &snapshot));
+  if (snapshot == nullptr) return 0;
+  ARROW_ASSIGN_OR_RAISE(auto manifests, commit::ReadManifestList(*fs_, *metadata, *snapshot));
+  int64_t rows = 0;
+  for (const auto& m : manifests) {
+    if (m.content == format::ManifestContent::kData) rows += m.added_rows_count + m.existing_rows_count;
+  }
+  return rows;
+}
+
+Result<std::vector<DataFileInfo>> Table::DataFiles(std::optional<int64_t> snapshot_id) {
+  const Snapshot* snapshot = nullptr;
+  ARROW_ASSIGN_OR_RAISE(auto metadata, MetadataFor(snapshot_id, &snapshot));
+  ARROW_ASSIGN_OR_RAISE(auto tasks, scan::PlanFiles(*fs_, *metadata, snapshot, *metadata->CurrentSchema(), {}));
+  std::vector<DataFileInfo> out;
+  for (const auto& task : tasks) {
+    out.push_back(DataFileInfo{task.file.file_path, task.file.record_count, task.file.file_size_in_bytes});
+  }
+  return out;
+}
+
+}  // namespace datashard
