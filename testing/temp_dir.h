@@ -3,6 +3,9 @@
 
 #include <string>
 
+#include <arrow/result.h>
+#include <arrow/status.h>
+
 namespace datashard::testing {
 
 class TempDir {
@@ -18,12 +21,18 @@ class TempDir {
   std::string path_;
 };
 
+inline arrow::Status ToStatus(const arrow::Status& status) { return status; }
+template <typename T>
+arrow::Status ToStatus(const arrow::Result<T>& result) {
+  return result.status();
+}
+
 }  // namespace datashard::testing
 
 // gtest helpers for Status / Result.
 #define DS_ASSERT_OK(expr)                                      \
   do {                                                          \
-    auto _st = ::arrow::internal::GenericToStatus(expr);        \
+    auto _st = ::datashard::testing::ToStatus(expr);        \
     ASSERT_TRUE(_st.ok()) << _st.ToString();                    \
   } while (false)
 

@@ -21,6 +21,9 @@ constexpr int kMaxSchemaDepth = 64;
 // Items that encode to zero bytes (nulls, empty records) are not paid for by
 // input, so a file may only claim this many of them in total.
 constexpr int64_t kMaxFreeItems = int64_t{1} << 20;
+// Counts are only trusted this far ahead: a truncated block claiming many
+// items fails before its vector grows much.
+constexpr int64_t kMaxReserve = 4096;
 constexpr uint64_t kSizeSaturation = uint64_t{1} << 40;
 
 uint64_t SaturatingAdd(uint64_t a, uint64_t b) { return std::min(a + b, kSizeSaturation); }
@@ -550,7 +553,7 @@ Result<Value> Decode(const Node& node, Decoder* decoder, CountGuard* guard) {
         ARROW_ASSIGN_OR_RAISE(int64_t count, decoder->ReadBlockCount());
         if (count == 0) break;
         ARROW_RETURN_NOT_OK(guard->Check(count, item_size, decoder->remaining(), is_map ? "map block" : "array block"));
-        items.reserve(items.size() + static_cast<size_t>(std::min<int64_t>(count, kMaxFreeItems)));
+        items.reserve(items.size() + static_cast<size_t>(std::min<int64_t>(count, kMaxReserve)));
         for (int64_t i = 0; i < count; ++i) {
           if (is_map) {
             ARROW_ASSIGN_OR_RAISE(std::string_view key, decoder->ReadBytes());
@@ -823,7 +826,7 @@ Result<ContainerFile> ReadContainerFile(std::string_view bytes, const ReadOption
     ARROW_ASSIGN_OR_RAISE(std::string_view block, DecompressBlock(codec, data, options.max_block_bytes, &storage));
     Decoder block_decoder(block);
     ARROW_RETURN_NOT_OK(guard.Check(count, file.schema->min_encoded_size, block.size(), "file block"));
-    file.records.reserve(file.records.size() + static_cast<size_t>(std::min<int64_t>(count, kMaxFreeItems)));
+    file.records.reserve(file.records.size() + static_cast<size_t>(std::min<int64_t>(count, kMaxReserve)));
     for (int64_t i = 0; i < count; ++i) {
       ARROW_ASSIGN_OR_RAISE(Value record, Decode(*file.schema, &block_decoder, &guard));
       file.records.push_back(std::move(record));

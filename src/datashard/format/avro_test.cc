@@ -444,6 +444,25 @@ TEST(AvroContainer, SnappyBlocks) {
   EXPECT_TRUE(IsCorrupt(ReadContainerFile(Header(kTestSchema, "snappy", kSync) + Block(10, compressed, kSync)).status()));
 }
 
+TEST(AvroContainer, ZstandardBlocks) {
+  auto codec = arrow::util::Codec::Create(arrow::Compression::ZSTD);
+  if (!codec.ok()) GTEST_SKIP() << "Arrow built without zstd";
+  auto schema = ParseSchema(kTestSchema);
+  Encoder data;
+  for (int64_t i = 0; i < 10; ++i) ASSERT_TRUE(EncodeValue(**schema, TestRecord(i), &data).ok());
+  const std::string& raw = data.buffer();
+  std::string compressed((*codec)->MaxCompressedLen(raw.size(), nullptr), '\0');
+  auto size = (*codec)->Compress(raw.size(), reinterpret_cast<const uint8_t*>(raw.data()), compressed.size(),
+                                 reinterpret_cast<uint8_t*>(compressed.data()));
+  ASSERT_TRUE(size.ok());
+  compressed.resize(*size);
+  auto read = ReadContainerFile(Header(kTestSchema, "zstandard", kSync) + Block(10, compressed, kSync));
+  ASSERT_TRUE(read.ok()) << read.status();
+  ExpectTestRecord(*read->schema, read->records[9], 9);
+  compressed.resize(compressed.size() - 3);
+  EXPECT_TRUE(IsCorrupt(ReadContainerFile(Header(kTestSchema, "zstandard", kSync) + Block(10, compressed, kSync)).status()));
+}
+
 TEST(AvroContainer, TruncationAndGarbageNeverCrash) {
   auto schema = ParseSchema(kTestSchema);
   std::vector<Value> records;

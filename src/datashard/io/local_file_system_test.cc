@@ -1,0 +1,90 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "datashard/file_system.h"
+#include "datashard/format/file_names.h"
+#include "testing/temp_dir.h"
+
+namespace datashard {
+namespace {
+
+TEST(LocalFileSystemTest, WriteReadListDelete) {
+  testing::TempDir dir;
+  auto fs = LocalFileSystem();
+  DS_ASSERT_OK(fs->CreateDir(dir.Join("a/b")));
+  DS_ASSERT_OK(fs->WriteNewFile(dir.Join("a/b/f"), "hello", Durability::kFsync));
+  DS_ASSIGN_OR_FAIL(std::string text, fs->ReadFile(dir.Join("a/b/f")));
+  EXPECT_EQ(text, "hello");
+  // New files are exclusive: never silently overwritten.
+  EXPECT_FALSE(fs->WriteNewFile(dir.Join("a/b/f"), "again", Durability::kProcess).ok());
+  DS_ASSIGN_OR_FAIL(auto entries, fs->ListDir(dir.Join("a/b")));
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].path, "f");
+  DS_ASSERT_OK(fs->DeleteFile(dir.Join("a/b/f")));
+  auto missing = fs->ReadFile(dir.Join("a/b/f"));
+  EXPECT_TRUE(IsNotFound(missing.status()));
+}
+
+TEST(LocalFileSystemTest, PublishIfAbsentNeverReplaces) {
+  testing::TempDir dir;
+  auto fs = LocalFileSystem();
+  DS_ASSERT_OK(fs->PublishIfAbsent(dir.Join("v1.metadata.json"), "first", Durability::kFsync));
+  Status second = fs->PublishIfAbsent(dir.Join("v1.metadata.json"), "second", Durability::kFsync);
+  EXPECT_TRUE(second.IsAlreadyExists()) << second.ToString();
+  DS_ASSIGN_OR_FAIL(std::string text, fs->ReadFile(dir.Join("v1.metadata.json")));
+  EXPECT_EQ(text, "first");
+  // No temp file is left behind in either case.
+  DS_ASSIGN_OR_FAIL(auto entries, fs->ListDir(dir.path()));
+  EXPECT_EQ(entries.size(), 1u);
+}
+
+TEST(LocalFileSystemTest, RacingPublishersExactlyOneWins) {
+  testing::TempDir dir;
+  auto fs = LocalFileSystem();
+  constexpr int kThreads = 8;
+  for (int round = 0; round < 50; ++round) {
+    const std::string path = dir.Join("v" + std::to_string(round) + ".metadata.json");
+    std::atomic<int> winners{0}, losers{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        Status st = fs->PublishIfAbsent(path, "writer " + std::to_string(t), Durability::kProcess);
+        (st.ok() ? winners : losers)++;
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(winners.load(), 1);
+    EXPECT_EQ(losers.load(), kThreads - 1);
+  }
+}
+
+TEST(LocalFileSystemTest, RefusesSymlinkAtAFileName) {
+  testing::TempDir dir;
+  auto fs = LocalFileSystem();
+  DS_ASSERT_OK(fs->WriteNewFile(dir.Join("secret"), "s", Durability::kProcess));
+  ASSERT_EQ(::symlink(dir.Join("secret").c_str(), dir.Join("link").c_str()), 0);
+  EXPECT_FALSE(fs->ReadFile(dir.Join("link")).ok());
+}
+
+TEST(FileNamesTest, ContainmentRejectsEscapes) {
+  const std::string loc = "/lake/t";
+  DS_ASSERT_OK(format::CheckInsideLocation(loc, "/lake/t/data/x.parquet"));
+  for (const char* bad : {"/lake/other/x", "/lake/t", "/lake/t/", "/lake/t/../u/x", "/lake/t/data/./x",
+                          "/lake/t//x", "/lake/tt/x", "relative/x"}) {
+    EXPECT_TRUE(IsKind(format::CheckInsideLocation(loc, bad), ErrorKind::kCorruptData)) << bad;
+  }
+}
+
+TEST(FileNamesTest, MetadataVersionParsing) {
+  EXPECT_EQ(format::ParseMetadataVersion("v12.metadata.json"), 12);
+  EXPECT_EQ(format::ParseMetadataVersion("v0.metadata.json"), std::nullopt);
+  EXPECT_EQ(format::ParseMetadataVersion("12.metadata.json"), std::nullopt);
+  EXPECT_EQ(format::ParseMetadataVersion(".v12.metadata.json.1234.tmp"), std::nullopt);
+  EXPECT_EQ(format::ParseMetadataVersion("v1x.metadata.json"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace datashard

@@ -1,0 +1,206 @@
+#include "datashard/table.h"
+
+#include <gtest/gtest.h>
+
+#include <arrow/api.h>
+#include <nlohmann/json.hpp>
+
+#include "datashard/format/file_names.h"
+#include "datashard/transaction.h"
+#include "testing/temp_dir.h"
+
+namespace datashard {
+namespace {
+
+Schema PeopleSchema() {
+  Schema schema;
+  schema.fields = {{1, "id", Type::Of(TypeId::kLong), true, ""},
+                   {2, "name", Type::Of(TypeId::kString), false, ""},
+                   {3, "score", Type::Of(TypeId::kDouble), false, ""}};
+  return schema;
+}
+
+std::shared_ptr<arrow::Table> People(int64_t first, int64_t count) {
+  arrow::Int64Builder ids;
+  arrow::StringBuilder names;
+  arrow::DoubleBuilder scores;
+  for (int64_t i = first; i < first + count; ++i) {
+    (void)ids.Append(i);
+    (void)names.Append("person-" + std::to_string(i));
+    (void)scores.Append(static_cast<double>(i) / 2);
+  }
+  return arrow::Table::Make(arrow::schema({arrow::field("id", arrow::int64()), arrow::field("name", arrow::utf8()),
+                                           arrow::field("score", arrow::float64())}),
+                            {*ids.Finish(), *names.Finish(), *scores.Finish()});
+}
+
+std::shared_ptr<Table> NewTable(const testing::TempDir& dir) {
+  CreateOptions options;
+  options.schema = PeopleSchema();
+  auto table = Table::Create(dir.Join("people"), options);
+  EXPECT_TRUE(table.ok()) << table.status().ToString();
+  return *table;
+}
+
+int64_t CountRows(Table& table, ScanOptions options = {}) {
+  auto reader = table.Scan(options);
+  EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+  auto all = (*reader)->ToTable();
+  EXPECT_TRUE(all.ok());
+  return (*all)->num_rows();
+}
+
+TEST(TableTest, CreateIsIdempotentAndChecksTheSchema) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  EXPECT_EQ(table->version(), 1);
+  CreateOptions again;
+  again.schema = PeopleSchema();
+  DS_ASSIGN_OR_FAIL(auto reopened, Table::Create(dir.Join("people"), again));
+  EXPECT_EQ(reopened->metadata()->table_uuid, table->metadata()->table_uuid);
+  again.schema.fields[1].type = Type::Of(TypeId::kBinary);
+  auto mismatch = Table::Create(dir.Join("people"), again);
+  ASSERT_TRUE(IsKind(mismatch.status(), ErrorKind::kTableExists));
+  EXPECT_NE(mismatch.status().message().find("\"name\""), std::string::npos);
+  again.exist_ok = false;
+  again.schema = PeopleSchema();
+  EXPECT_TRUE(IsKind(Table::Create(dir.Join("people"), again).status(), ErrorKind::kTableExists));
+}
+
+TEST(TableTest, LoadingANonTableIsTableNotFound) {
+  testing::TempDir dir;
+  auto missing = Table::Load(dir.Join("nothing-here"));
+  EXPECT_TRUE(IsKind(missing.status(), ErrorKind::kTableNotFound)) << missing.status().ToString();
+}
+
+TEST(TableTest, AppendScanAndTimeTravel) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  DS_ASSIGN_OR_FAIL(auto first, table->Append(People(0, 10)));
+  DS_ASSIGN_OR_FAIL(auto second, table->Append(People(10, 5)));
+  ASSERT_TRUE(first.snapshot_id && second.snapshot_id);
+  EXPECT_EQ(CountRows(*table), 15);
+  ScanOptions old;
+  old.snapshot_id = first.snapshot_id;
+  EXPECT_EQ(CountRows(*table, old), 10);
+  DS_ASSIGN_OR_FAIL(int64_t rows, table->RowCount(first.snapshot_id));
+  EXPECT_EQ(rows, 10);
+  // A fresh process sees the same thing.
+  DS_ASSIGN_OR_FAIL(auto loaded, Table::Load(dir.Join("people")));
+  EXPECT_EQ(loaded->version(), 3);
+  EXPECT_EQ(CountRows(*loaded), 15);
+}
+
+TEST(TableTest, FiltersPruneFilesAndFilterRowsExactly) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  for (int i = 0; i < 4; ++i) DS_ASSERT_OK(table->Append(People(i * 100, 100)).status());
+  ScanOptions options;
+  options.filter.push_back(Predicate{"id", PredicateOp::kGtEq, *arrow::MakeArrayFromScalar(arrow::Int64Scalar(250), 1)});
+  options.filter.push_back(Predicate{"id", PredicateOp::kLt, *arrow::MakeArrayFromScalar(arrow::Int64Scalar(310), 1)});
+  EXPECT_EQ(CountRows(*table, options), 60);
+  // Only files 2 and 3 can hold ids in [250, 310).
+  auto metadata = table->metadata();
+  // An unknown column is an error, not an empty result.
+  ScanOptions bad;
+  bad.filter.push_back(Predicate{"nope", PredicateOp::kEq, *arrow::MakeArrayFromScalar(arrow::Int64Scalar(1), 1)});
+  auto reader = table->Scan(bad);
+  EXPECT_TRUE(IsKind(reader.status(), ErrorKind::kSchema));
+}
+
+TEST(TableTest, BadDataIsASchemaErrorAndWritesNothing) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  auto extra = People(0, 3)->AddColumn(3, arrow::field("bogus", arrow::int64()),
+                                       People(0, 3)->column(0));
+  auto unknown = table->Append(*extra);
+  EXPECT_TRUE(IsKind(unknown.status(), ErrorKind::kSchema)) << unknown.status().ToString();
+  arrow::Int64Builder ids;
+  (void)ids.AppendNull();
+  auto null_id = arrow::Table::Make(arrow::schema({arrow::field("id", arrow::int64())}), {*ids.Finish()});
+  auto required = table->Append(null_id);
+  EXPECT_TRUE(IsKind(required.status(), ErrorKind::kSchema));
+  EXPECT_NE(required.status().message().find("row 0"), std::string::npos);
+  EXPECT_EQ(table->version(), 1);
+  DS_ASSIGN_OR_FAIL(auto data_files, LocalFileSystem()->ListDir(format::DataDir(table->location())));
+  EXPECT_TRUE(data_files.empty());
+}
+
+TEST(TableTest, RollbackLeavesNoTrace) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  {
+    auto tx = table->NewTransaction();
+    DS_ASSERT_OK(tx->Append(People(0, 5)));
+    DS_ASSERT_OK(tx->Rollback());
+  }
+  {
+    auto tx = table->NewTransaction();
+    DS_ASSERT_OK(tx->Append(People(0, 5)));
+    // Destroyed without commit: rolled back.
+  }
+  DS_ASSIGN_OR_FAIL(auto data_files, LocalFileSystem()->ListDir(format::DataDir(table->location())));
+  EXPECT_TRUE(data_files.empty());
+  DS_ASSERT_OK(table->Refresh());
+  EXPECT_EQ(table->version(), 1);
+  auto tx = table->NewTransaction();
+  DS_ASSERT_OK(tx->Append(People(0, 5)));
+  DS_ASSERT_OK(tx->Append(People(5, 5)));
+  DS_ASSIGN_OR_FAIL(auto info, tx->Commit());
+  EXPECT_TRUE(info.snapshot_id.has_value());
+  EXPECT_EQ(table->version(), 2);
+  EXPECT_EQ(CountRows(*table), 10);
+}
+
+TEST(TableTest, CommitKeyAppliesOnce) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  DS_ASSIGN_OR_FAIL(auto first, table->Append(People(0, 5), std::string("batch-1")));
+  DS_ASSIGN_OR_FAIL(auto second, table->Append(People(0, 5), std::string("batch-1")));
+  EXPECT_FALSE(first.already_committed);
+  EXPECT_TRUE(second.already_committed);
+  EXPECT_EQ(second.snapshot_id, first.snapshot_id);
+  EXPECT_EQ(CountRows(*table), 5);
+}
+
+TEST(TableTest, MetadataPointingOutsideTheTableIsCorruptData) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  DS_ASSERT_OK(table->Append(People(0, 5)).status());
+  auto fs = LocalFileSystem();
+  const std::string v2 = format::MetadataFilePath(table->location(), 2);
+  DS_ASSIGN_OR_FAIL(std::string text, fs->ReadFile(v2));
+  auto doc = nlohmann::json::parse(text);
+  doc["snapshots"][0]["manifest-list"] = "/etc/passwd";
+  DS_ASSERT_OK(fs->PublishIfAbsent(format::MetadataFilePath(table->location(), 3), doc.dump(), Durability::kProcess));
+  DS_ASSIGN_OR_FAIL(auto loaded, Table::Load(table->location()));
+  auto reader = loaded->Scan(ScanOptions{});
+  EXPECT_TRUE(IsKind(reader.status(), ErrorKind::kCorruptData)) << reader.status().ToString();
+}
+
+TEST(TableTest, ManyCommitsKeepMetadataBoundedAndHistoryReachable) {
+  testing::TempDir dir;
+  CreateOptions options;
+  options.schema = PeopleSchema();
+  options.properties["datashard.commit.durability"] = "process";
+  DS_ASSIGN_OR_FAIL(auto table, Table::Create(dir.Join("many"), options));
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 300; ++i) {
+    DS_ASSIGN_OR_FAIL(auto info, table->Append(People(i, 1)));
+    ids.push_back(*info.snapshot_id);
+  }
+  auto metadata = table->metadata();
+  EXPECT_LE(metadata->snapshots.size(), 32u);
+  EXPECT_LE(metadata->metadata_log.size(), 32u);
+  EXPECT_EQ(CountRows(*table), 300);
+  // The oldest snapshot left the window but is still readable.
+  ScanOptions old;
+  old.snapshot_id = ids[3];
+  EXPECT_EQ(CountRows(*table, old), 4);
+  DS_ASSIGN_OR_FAIL(auto found, table->FindSnapshot(ids[0]));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_FALSE(found->parent_snapshot_id.has_value());
+}
+
+}  // namespace
+}  // namespace datashard
