@@ -5,6 +5,7 @@
 
 #include "datashard/format/file_names.h"
 #include "datashard/format/manifest.h"
+#include "datashard/format/partition_summary.h"
 
 namespace datashard::commit {
 namespace {
@@ -33,10 +34,12 @@ Result<format::ManifestFile> MergeGroup(const ManifestMergeContext& context,
   out.added_snapshot_id = context.snapshot_id;
   out.sequence_number = context.sequence_number;
   out.min_sequence_number = context.sequence_number;
+  format::PartitionSummaryBuilder summaries(*schema, *spec);
   for (const auto& manifest : group) {
     ARROW_ASSIGN_OR_RAISE(auto entries, ReadManifestEntries(context.fs, context.metadata, manifest));
     for (auto& entry : entries) {
       if (entry.status == format::ManifestEntryStatus::kDeleted) continue;
+      ARROW_RETURN_NOT_OK(summaries.Add(entry.data_file));
       // Carried-over entries are EXISTING and must spell out their sequence
       // numbers; only ADDED entries may inherit.
       entry.status = format::ManifestEntryStatus::kExisting;
@@ -46,6 +49,7 @@ Result<format::ManifestFile> MergeGroup(const ManifestMergeContext& context,
       merged.push_back(std::move(entry));
     }
   }
+  out.partitions = summaries.Finish();
   ARROW_ASSIGN_OR_RAISE(std::string bytes, format::EncodeManifest(*schema, *spec, out.content, merged));
   out.manifest_path = format::NewManifestPath(context.metadata.location);
   out.manifest_length = static_cast<int64_t>(bytes.size());

@@ -1,6 +1,7 @@
 #include "datashard/table/data_writer.h"
 
 #include <cmath>
+#include <unordered_map>
 
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
@@ -10,7 +11,10 @@
 #include <parquet/metadata.h>
 
 #include "datashard/format/file_names.h"
+#include "datashard/format/partition_spec.h"
 #include "datashard/format/single_value.h"
+#include "datashard/format/transforms.h"
+#include "datashard/util/uuid.h"
 
 namespace datashard::table {
 namespace {
@@ -69,12 +73,12 @@ Status CollectColumnStats(const NestedField& field, const arrow::ChunkedArray& c
   return Status::OK();
 }
 
-}  // namespace
-
-Result<format::DataFile> WriteDataFile(FileSystem& fs, const TableMetadata& metadata, const Schema& schema,
-                                       const arrow::Table& data, Durability durability) {
+Result<format::DataFile> WriteOneFile(FileSystem& fs, const TableMetadata& metadata, const Schema& schema,
+                                      const arrow::Table& data, const std::string& dir,
+                                      std::vector<std::optional<std::string>> partition, Durability durability) {
   format::DataFile file;
-  file.file_path = format::NewDataFilePath(metadata.location);
+  file.file_path = dir + "/" + NewUuid() + ".parquet";
+  file.partition = std::move(partition);
   file.record_count = data.num_rows();
 
   auto properties = parquet::WriterProperties::Builder()
@@ -109,6 +113,71 @@ Result<format::DataFile> WriteDataFile(FileSystem& fs, const TableMetadata& meta
   ARROW_RETURN_NOT_OK(fs.WriteNewFile(
       file.file_path, std::string_view(reinterpret_cast<const char*>(buffer->data()), buffer->size()), durability));
   return file;
+}
+
+}  // namespace
+
+Result<std::vector<format::DataFile>> WriteDataFiles(FileSystem& fs, const TableMetadata& metadata,
+                                                     const Schema& schema, const PartitionSpec& spec,
+                                                     const arrow::Table& data, Durability durability) {
+  const std::string data_dir = format::DataDir(metadata.location);
+  if (spec.unpartitioned()) {
+    ARROW_ASSIGN_OR_RAISE(auto file, WriteOneFile(fs, metadata, schema, data, data_dir, {}, durability));
+    return std::vector<format::DataFile>{std::move(file)};
+  }
+  ARROW_ASSIGN_OR_RAISE(auto batch, data.CombineChunksToBatch());
+  std::vector<std::vector<std::optional<std::string>>> values;  // [field][row]
+  std::vector<Type> result_types;
+  for (const auto& field : spec.fields) {
+    const NestedField* source = schema.FindField(field.source_id);
+    if (source == nullptr) return SchemaError("partition source column ", field.source_id, " is not in the schema");
+    auto column = batch->GetColumnByName(source->name);
+    ARROW_ASSIGN_OR_RAISE(auto transformed, format::ApplyTransform(field.transform, source->type, *column));
+    values.push_back(std::move(transformed));
+    ARROW_ASSIGN_OR_RAISE(auto type, format::PartitionResultType(schema, field));
+    result_types.push_back(type);
+  }
+  // Group row indices by partition tuple, in order of first appearance.
+  std::unordered_map<std::string, size_t> group_of;
+  std::vector<std::vector<int64_t>> groups;
+  std::vector<std::vector<std::optional<std::string>>> group_values;
+  for (int64_t row = 0; row < batch->num_rows(); ++row) {
+    std::string key;
+    for (const auto& field_values : values) {
+      const auto& v = field_values[static_cast<size_t>(row)];
+      key += v ? ('\1' + std::to_string(v->size()) + ':' + *v) : std::string(1, '\0');
+    }
+    auto [it, inserted] = group_of.emplace(key, groups.size());
+    if (inserted) {
+      groups.emplace_back();
+      std::vector<std::optional<std::string>> tuple;
+      for (const auto& field_values : values) tuple.push_back(field_values[static_cast<size_t>(row)]);
+      group_values.push_back(std::move(tuple));
+    }
+    groups[it->second].push_back(row);
+  }
+  std::vector<format::DataFile> files;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    std::string dir = data_dir;
+    for (size_t f = 0; f < spec.fields.size(); ++f) {
+      dir += "/" + spec.fields[f].name + "=" + format::PartitionValueToPathSegment(result_types[f], group_values[g][f]);
+    }
+    ARROW_RETURN_NOT_OK(fs.CreateDir(dir));
+    std::shared_ptr<arrow::Table> part;
+    if (groups.size() == 1) {
+      part = arrow::Table::Make(data.schema(), data.columns(), data.num_rows());
+    } else {
+      arrow::Int64Builder indices;
+      ARROW_RETURN_NOT_OK(indices.AppendValues(groups[g]));
+      ARROW_ASSIGN_OR_RAISE(auto index_array, indices.Finish());
+      ARROW_ASSIGN_OR_RAISE(arrow::Datum taken, arrow::compute::Take(arrow::Datum(batch), arrow::Datum(index_array)));
+      ARROW_ASSIGN_OR_RAISE(part, arrow::Table::FromRecordBatches({taken.record_batch()}));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto file,
+                          WriteOneFile(fs, metadata, schema, *part, dir, std::move(group_values[g]), durability));
+    files.push_back(std::move(file));
+  }
+  return files;
 }
 
 }  // namespace datashard::table

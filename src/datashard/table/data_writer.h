@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <arrow/type_fwd.h>
 
@@ -14,8 +15,11 @@
 
 namespace datashard::table {
 
-// `data` must already conform to `schema` (format::ConformToSchema).
-Result<format::DataFile> WriteDataFile(FileSystem& fs, const TableMetadata& metadata, const Schema& schema,
-                                       const arrow::Table& data, Durability durability);
+// `data` must already conform to `schema` (format::ConformToSchema). Rows are
+// split by `spec` (hidden partitioning: the transforms are applied here), one
+// file per partition, under data/<field>=<value>/...
+Result<std::vector<format::DataFile>> WriteDataFiles(FileSystem& fs, const TableMetadata& metadata,
+                                                     const Schema& schema, const PartitionSpec& spec,
+                                                     const arrow::Table& data, Durability durability);
 
 }  // namespace datashard::table

@@ -5,6 +5,7 @@
 #include "datashard/format/arrow_schema.h"
 #include "datashard/format/file_names.h"
 #include "datashard/format/manifest.h"
+#include "datashard/format/partition_summary.h"
 #include "datashard/table/data_writer.h"
 #include "datashard/util/uuid.h"
 
@@ -42,14 +43,15 @@ Status Transaction::Append(const std::shared_ptr<arrow::Table>& data) {
   const Schema& schema = *metadata->CurrentSchema();
   ARROW_ASSIGN_OR_RAISE(auto conformed, format::ConformToSchema(data, schema));
   if (conformed->num_rows() == 0) return Status::OK();
-  if (!metadata->DefaultSpec()->unpartitioned()) {
-    return Status::NotImplemented("writing to a partitioned table is not supported yet");
-  }
   ARROW_ASSIGN_OR_RAISE(Durability durability, DurabilityOf(*metadata));
   ARROW_RETURN_NOT_OK(table_->fs().CreateDir(format::DataDir(table_->location())));
-  ARROW_ASSIGN_OR_RAISE(auto file, table::WriteDataFile(table_->fs(), *metadata, schema, *conformed, durability));
-  impl_->written.push_back(file.file_path);
-  impl_->files.push_back(std::move(file));
+  auto files = table::WriteDataFiles(table_->fs(), *metadata, schema, *metadata->DefaultSpec(), *conformed,
+                                     durability);
+  if (!files.ok()) return files.status();
+  for (auto& file : *files) {
+    impl_->written.push_back(file.file_path);
+    impl_->files.push_back(std::move(file));
+  }
   return Status::OK();
 }
 
@@ -72,7 +74,9 @@ Result<CommitInfo> Transaction::Commit() {
   std::vector<format::ManifestEntry> entries;
   format::ManifestFile manifest;
   manifest.partition_spec_id = metadata->default_spec_id;
+  format::PartitionSummaryBuilder summaries(*metadata->CurrentSchema(), *metadata->DefaultSpec());
   for (const auto& file : impl_->files) {
+    ARROW_RETURN_NOT_OK(summaries.Add(file));
     format::ManifestEntry entry;
     entry.status = format::ManifestEntryStatus::kAdded;
     entry.snapshot_id = impl_->snapshot_id;
@@ -84,6 +88,7 @@ Result<CommitInfo> Transaction::Commit() {
     pending.added_records += file.record_count;
     pending.added_files_size += file.file_size_in_bytes;
   }
+  manifest.partitions = summaries.Finish();
   ARROW_ASSIGN_OR_RAISE(std::string bytes, format::EncodeManifest(*metadata->CurrentSchema(), *metadata->DefaultSpec(),
                                                                   format::ManifestContent::kData, entries));
   manifest.manifest_path = format::NewManifestPath(table_->location());
