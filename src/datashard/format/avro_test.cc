@@ -275,7 +275,8 @@ TEST(AvroValue, HugeCountsAreRejectedBeforeAllocating) {
   EXPECT_TRUE(IsCorrupt(DecodeValue(**nulls, &dn).status()));
 
   auto union_schema = ParseSchema(R"(["null","int"])");
-  Decoder du(EncodeLong(2));
+  const std::string branch_two = EncodeLong(2);
+  Decoder du(branch_two);
   EXPECT_TRUE(IsCorrupt(DecodeValue(**union_schema, &du).status()));
 }
 
