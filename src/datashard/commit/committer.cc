@@ -1,19 +1,18 @@
 #include "datashard/commit/committer.h"
 
 #include <chrono>
-#include <random>
 #include <thread>
 
 #include "datashard/format/file_names.h"
 #include "datashard/format/table_metadata.h"
+#include "datashard/util/uuid.h"
 
 namespace datashard::commit {
 namespace {
 
 void SleepWithJitter(double ceiling_ms) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uniform_real_distribution<double> dist(0.0, ceiling_ms);
-  std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(dist(rng)));
+  const double fraction = static_cast<double>(RandomBits() >> 11) / static_cast<double>(1ULL << 53);
+  std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(fraction * ceiling_ms));
 }
 
 void DeleteQuietly(FileSystem& fs, const std::vector<std::string>& paths) {

@@ -681,7 +681,9 @@ Status Unsnappy(std::string_view input, int64_t limit, std::string* out) {
     length |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
     if ((byte & 0x80) == 0) break;
   }
-  if (length > static_cast<uint64_t>(limit)) return CorruptData("Avro block decompresses to more than ", limit, " bytes");
+  if (length > static_cast<uint64_t>(limit)) {
+    return CorruptData("Avro block decompresses to more than ", limit, " bytes");
+  }
   auto codec = arrow::util::Codec::Create(arrow::Compression::SNAPPY);
   if (!codec.ok()) return CorruptData("Avro codec \"snappy\" is not available: ", codec.status().message());
   out->assign(length, '\0');
@@ -690,7 +692,7 @@ Status Unsnappy(std::string_view input, int64_t limit, std::string* out) {
   if (!written.ok() || static_cast<uint64_t>(*written) != length) return CorruptData("snappy Avro block is corrupt");
   uint32_t expected = 0;
   for (size_t i = data.size(); i < input.size(); ++i) expected = (expected << 8) | static_cast<uint8_t>(input[i]);
-  uint32_t actual = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(out->data()), static_cast<uInt>(length)));
+  auto actual = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(out->data()), static_cast<uInt>(length)));
   if (expected != actual) return CorruptData("snappy Avro block fails its CRC32 check");
   return Status::OK();
 }
@@ -720,7 +722,9 @@ Status Unzstd(std::string_view input, int64_t limit, std::string* out) {
       return CorruptData("zstandard Avro block is truncated");
     }
   }
-  if (produced > static_cast<uint64_t>(limit)) return CorruptData("Avro block decompresses to more than ", limit, " bytes");
+  if (produced > static_cast<uint64_t>(limit)) {
+    return CorruptData("Avro block decompresses to more than ", limit, " bytes");
+  }
   out->resize(produced);
   return Status::OK();
 }
@@ -757,8 +761,10 @@ Result<std::string> WriteContainerFile(std::string_view schema_json, const Node&
   encoder.WriteBytes(schema_json);
   encoder.WriteBytes("avro.codec");
   encoder.WriteBytes(codec == AvroCodec::kDeflate ? "deflate" : "null");
+  std::set<std::string_view> keys;
   for (const auto& [key, value] : metadata) {
     if (key.starts_with("avro.")) return InvalidArgument("Avro metadata key \"", key, "\" is reserved");
+    if (!keys.insert(key).second) return InvalidArgument("Avro metadata key \"", key, "\" given twice");
     encoder.WriteBytes(key);
     encoder.WriteBytes(value);
   }

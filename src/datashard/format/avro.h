@@ -79,7 +79,10 @@ class Decoder {
 // ---------------------------------------------------------------------------
 // Schemas
 
-enum class Type { kNull, kBoolean, kInt, kLong, kFloat, kDouble, kBytes, kString, kRecord, kArray, kMap, kUnion, kFixed };
+enum class Type {
+  kNull, kBoolean, kInt, kLong, kFloat, kDouble, kBytes, kString,  // primitives
+  kRecord, kArray, kMap, kUnion, kFixed,                            // complex
+};
 
 const char* TypeName(Type type);
 

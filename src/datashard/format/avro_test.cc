@@ -113,7 +113,8 @@ TEST(AvroSchema, ParsesIcebergAttributes) {
     {"name":"a","type":["null",{"type":"array","items":"long","element-id":133}],"default":null,"field-id":132},
     {"name":"d","type":{"type":"int","logicalType":"date"},"field-id":7},
     {"name":"ts","type":{"type":"long","logicalType":"timestamp-micros","adjust-to-utc":true},"field-id":8},
-    {"name":"dec","type":{"type":"fixed","name":"decimal_9_2","size":4,"logicalType":"decimal","precision":9,"scale":2},"field-id":9},
+    {"name":"dec","field-id":9,
+     "type":{"type":"fixed","name":"decimal_9_2","size":4,"logicalType":"decimal","precision":9,"scale":2}},
     {"name":"dec2","type":["null","decimal_9_2"],"field-id":10},
     {"name":"m","type":{"type":"map","values":"string","key-id":11,"value-id":12}},
     {"name":"inner","type":{"type":"record","name":"inner","fields":[]},"field-id":13},
@@ -404,8 +405,9 @@ TEST(AvroContainer, DeflateWithPyIcebergTrailingBytes) {
 
   std::string truncated = RawDeflate(data.buffer());
   truncated.resize(truncated.size() / 2);
-  EXPECT_TRUE(IsCorrupt(ReadContainerFile(Header(kTestSchema, "deflate", kSync) + Block(10, truncated, kSync)).status()));
-  EXPECT_TRUE(IsCorrupt(ReadContainerFile(Header(kTestSchema, "deflate", kSync) + Block(10, "garbage!", kSync)).status()));
+  const std::string header = Header(kTestSchema, "deflate", kSync);
+  EXPECT_TRUE(IsCorrupt(ReadContainerFile(header + Block(10, truncated, kSync)).status()));
+  EXPECT_TRUE(IsCorrupt(ReadContainerFile(header + Block(10, "garbage!", kSync)).status()));
 }
 
 TEST(AvroContainer, DecompressionBombIsRejected) {
@@ -442,7 +444,8 @@ TEST(AvroContainer, SnappyBlocks) {
   ASSERT_TRUE(read.ok()) << read.status();
   ExpectTestRecord(*read->schema, read->records[3], 3);
   compressed.back() ^= 1;  // checksum mismatch
-  EXPECT_TRUE(IsCorrupt(ReadContainerFile(Header(kTestSchema, "snappy", kSync) + Block(10, compressed, kSync)).status()));
+  EXPECT_TRUE(
+      IsCorrupt(ReadContainerFile(Header(kTestSchema, "snappy", kSync) + Block(10, compressed, kSync)).status()));
 }
 
 TEST(AvroContainer, ZstandardBlocks) {
@@ -461,7 +464,8 @@ TEST(AvroContainer, ZstandardBlocks) {
   ASSERT_TRUE(read.ok()) << read.status();
   ExpectTestRecord(*read->schema, read->records[9], 9);
   compressed.resize(compressed.size() - 3);
-  EXPECT_TRUE(IsCorrupt(ReadContainerFile(Header(kTestSchema, "zstandard", kSync) + Block(10, compressed, kSync)).status()));
+  EXPECT_TRUE(
+      IsCorrupt(ReadContainerFile(Header(kTestSchema, "zstandard", kSync) + Block(10, compressed, kSync)).status()));
 }
 
 TEST(AvroContainer, TruncationAndGarbageNeverCrash) {

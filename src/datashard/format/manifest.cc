@@ -77,11 +77,14 @@ constexpr FieldRef kListKeyMetadata{519, "key_metadata"};
 // ---------------------------------------------------------------------------
 // Avro schema JSON (Appendix A conventions)
 
-ojson Required(FieldRef f, ojson type) { return ojson{{"name", f.name}, {"type", std::move(type)}, {"field-id", f.id}}; }
+ojson Required(FieldRef f, ojson type) {
+  return ojson{{"name", f.name}, {"type", std::move(type)}, {"field-id", f.id}};
+}
 
 // Optional fields are null-first unions defaulting to null (note §8.1).
 ojson Optional(FieldRef f, ojson type) {
-  return ojson{{"name", f.name}, {"type", ojson::array({"null", std::move(type)})}, {"default", nullptr}, {"field-id", f.id}};
+  return ojson{
+      {"name", f.name}, {"type", ojson::array({"null", std::move(type)})}, {"default", nullptr}, {"field-id", f.id}};
 }
 
 ojson ArrayOf(ojson items, int32_t element_id) {
@@ -97,7 +100,8 @@ ojson IntKeyedMap(const MapRef& map, const char* value_type) {
   return ojson{{"type", "array"}, {"items", std::move(record)}, {"logicalType", "map"}};
 }
 
-// Minimum bytes holding any unscaled decimal of `precision` digits (same formula as Java's TypeUtil).
+// Fewest bytes holding any unscaled decimal of `precision` digits (agrees with
+// Java TypeUtil.decimalRequiredBytes: 9 -> 4, 18 -> 8, 38 -> 16).
 int32_t DecimalBytes(int32_t precision) {
   return static_cast<int32_t>(std::ceil((std::log(std::pow(10.0, precision) - 1) / std::log(2.0) + 1) / 8));
 }
@@ -129,7 +133,9 @@ Result<ojson> PartitionAvroType(const Type& type, std::set<std::string>* defined
       if (type.length < 0) return InvalidArgument("fixed partition type with negative length ", type.length);
       return named("fixed_" + std::to_string(type.length), {{"type", "fixed"}, {"size", type.length}});
     case TypeId::kDecimal:
-      if (type.precision < 1 || type.precision > 38) return InvalidArgument("unsupported decimal precision ", type.precision);
+      if (type.precision < 1 || type.precision > 38) {
+        return InvalidArgument("unsupported decimal precision ", type.precision);
+      }
       return named("decimal_" + std::to_string(type.precision) + "_" + std::to_string(type.scale),
                    {{"type", "fixed"},
                     {"size", DecimalBytes(type.precision)},
@@ -183,7 +189,9 @@ Result<ojson> PartitionRecordJson(const Schema& schema, const PartitionSpec& spe
     ARROW_ASSIGN_OR_RAISE(Type type, PartitionResultType(schema, field));
     ARROW_ASSIGN_OR_RAISE(ojson avro_type, PartitionAvroType(type, &defined_types));
     std::string name = SanitizeAvroName(field.name);
-    if (!names.insert(name).second) return InvalidArgument("partition field name \"", field.name, "\" collides with another");
+    if (!names.insert(name).second) {
+      return InvalidArgument("partition field name \"", field.name, "\" collides with another after sanitizing");
+    }
     ojson avro_field = Optional({field.field_id, ""}, std::move(avro_type));
     avro_field["name"] = name;
     if (name != field.name) avro_field["iceberg-field-name"] = field.name;
@@ -193,28 +201,36 @@ Result<ojson> PartitionRecordJson(const Schema& schema, const PartitionSpec& spe
   return ojson{{"type", "record"}, {"name", "r102"}, {"fields", std::move(fields)}};
 }
 
+// Field order is Java's (V2Metadata); readers match by id, so it is cosmetic.
 ojson ManifestEntrySchemaJson(ojson partition_record) {
-  ojson data_file = {
-      {"type", "record"},
-      {"name", "r2"},
-      {"fields", ojson::array({Required(kContent, "int"), Required(kFilePath, "string"), Required(kFileFormat, "string"),
-                               Required(kPartition, std::move(partition_record)), Required(kRecordCount, "long"),
-                               Required(kFileSizeInBytes, "long"),
-                               Optional(kColumnSizes.field, IntKeyedMap(kColumnSizes, "long")),
-                               Optional(kValueCounts.field, IntKeyedMap(kValueCounts, "long")),
-                               Optional(kNullValueCounts.field, IntKeyedMap(kNullValueCounts, "long")),
-                               Optional(kNanValueCounts.field, IntKeyedMap(kNanValueCounts, "long")),
-                               Optional(kLowerBounds.field, IntKeyedMap(kLowerBounds, "bytes")),
-                               Optional(kUpperBounds.field, IntKeyedMap(kUpperBounds, "bytes")),
-                               Optional(kKeyMetadata, "bytes"),
-                               Optional(kSplitOffsets, ArrayOf("long", kSplitOffsetsElementId)),
-                               Optional(kEqualityIds, ArrayOf("int", kEqualityIdsElementId)),
-                               Optional(kSortOrderId, "int"), Optional(kReferencedDataFile, "string")})}};
-  return ojson{{"type", "record"},
-               {"name", "manifest_entry"},
-               {"fields", ojson::array({Required(kStatus, "int"), Optional(kSnapshotId, "long"),
-                                        Optional(kSequenceNumber, "long"), Optional(kFileSequenceNumber, "long"),
-                                        Required(kDataFile, std::move(data_file))})}};
+  ojson file_fields = ojson::array({
+      Required(kContent, "int"),
+      Required(kFilePath, "string"),
+      Required(kFileFormat, "string"),
+      Required(kPartition, std::move(partition_record)),
+      Required(kRecordCount, "long"),
+      Required(kFileSizeInBytes, "long"),
+      Optional(kColumnSizes.field, IntKeyedMap(kColumnSizes, "long")),
+      Optional(kValueCounts.field, IntKeyedMap(kValueCounts, "long")),
+      Optional(kNullValueCounts.field, IntKeyedMap(kNullValueCounts, "long")),
+      Optional(kNanValueCounts.field, IntKeyedMap(kNanValueCounts, "long")),
+      Optional(kLowerBounds.field, IntKeyedMap(kLowerBounds, "bytes")),
+      Optional(kUpperBounds.field, IntKeyedMap(kUpperBounds, "bytes")),
+      Optional(kKeyMetadata, "bytes"),
+      Optional(kSplitOffsets, ArrayOf("long", kSplitOffsetsElementId)),
+      Optional(kEqualityIds, ArrayOf("int", kEqualityIdsElementId)),
+      Optional(kSortOrderId, "int"),
+      Optional(kReferencedDataFile, "string"),
+  });
+  ojson data_file = {{"type", "record"}, {"name", "r2"}, {"fields", std::move(file_fields)}};
+  ojson entry_fields = ojson::array({
+      Required(kStatus, "int"),
+      Optional(kSnapshotId, "long"),
+      Optional(kSequenceNumber, "long"),
+      Optional(kFileSequenceNumber, "long"),
+      Required(kDataFile, std::move(data_file)),
+  });
+  return ojson{{"type", "record"}, {"name", "manifest_entry"}, {"fields", std::move(entry_fields)}};
 }
 
 ojson ManifestFileSchemaJson() {
@@ -289,11 +305,15 @@ Result<Value> PartitionValueToAvro(const Type& type, std::string_view bytes, con
     case TypeId::kFloat:
       ARROW_RETURN_NOT_OK(require(4));
       return Value::Float(std::bit_cast<float>(static_cast<uint32_t>(FromLittleEndian(bytes))));
-    case TypeId::kDouble: ARROW_RETURN_NOT_OK(require(8)); return Value::Double(std::bit_cast<double>(FromLittleEndian(bytes)));
+    case TypeId::kDouble:
+      ARROW_RETURN_NOT_OK(require(8));
+      return Value::Double(std::bit_cast<double>(FromLittleEndian(bytes)));
     case TypeId::kString: return Value::String(std::string(bytes));
     case TypeId::kBinary: return Value::Bytes(std::string(bytes));
     case TypeId::kUuid: ARROW_RETURN_NOT_OK(require(16)); return Value::Fixed(std::string(bytes));
-    case TypeId::kFixed: ARROW_RETURN_NOT_OK(require(static_cast<size_t>(type.length))); return Value::Fixed(std::string(bytes));
+    case TypeId::kFixed:
+      ARROW_RETURN_NOT_OK(require(static_cast<size_t>(type.length)));
+      return Value::Fixed(std::string(bytes));
     case TypeId::kDecimal: {
       // The Avro value is sign-extended to the fixed size of the precision.
       const auto size = static_cast<size_t>(DecimalBytes(type.precision));
@@ -465,6 +485,9 @@ Result<std::string> ToBytes(const Value& v, const std::string& where) {
   return v.bytes();
 }
 
+template <typename T>
+using Converter = Result<T> (*)(const Value&, const std::string&);
+
 // A decoded record with the writer schema that decoded it. Fields are found by
 // field id; a field without an id is matched by name (older writers).
 class RecordView {
@@ -487,7 +510,7 @@ class RecordView {
   }
 
   template <typename T>
-  Result<std::optional<T>> Get(FieldRef field, Result<T> (*convert)(const Value&, const std::string&)) const {
+  Result<std::optional<T>> Get(FieldRef field, Converter<T> convert) const {
     const Value* value = Find(field);
     if (!value) return std::optional<T>();
     ARROW_ASSIGN_OR_RAISE(T out, convert(*value, Where(field)));
@@ -495,16 +518,33 @@ class RecordView {
   }
 
   template <typename T>
-  Result<T> Require(FieldRef field, Result<T> (*convert)(const Value&, const std::string&)) const {
+  Result<T> Require(FieldRef field, Converter<T> convert) const {
     ARROW_ASSIGN_OR_RAISE(std::optional<T> out, Get<T>(field, convert));
-    if (!out) return CorruptData(what_, " lacks required field ", field.name, " (id ", field.id, ")");
+    if (!out) return Missing(field);
     return std::move(*out);
+  }
+
+  // Required since v2; v1 files predate the field, which then reads as `v1_default`.
+  template <typename T>
+  Result<T> RequireSinceV2(FieldRef field, Converter<T> convert, bool v1, T v1_default) const {
+    ARROW_ASSIGN_OR_RAISE(std::optional<T> out, Get<T>(field, convert));
+    if (out) return std::move(*out);
+    if (v1) return v1_default;
+    return Missing(field);
+  }
+
+  // A required count or size, which cannot be negative.
+  template <typename T>
+  Result<T> Count(FieldRef field, Converter<T> convert) const {
+    ARROW_ASSIGN_OR_RAISE(T value, Require<T>(field, convert));
+    if (value < 0) return CorruptData(Where(field), " is negative: ", value);
+    return value;
   }
 
   Result<RecordView> Record(FieldRef field) const {
     const Node* schema = nullptr;
     const Value* value = Find(field, &schema);
-    if (!value) return CorruptData(what_, " lacks required field ", field.name, " (id ", field.id, ")");
+    if (!value) return Missing(field);
     if (value->kind() != ValueKind::kRecord) return WrongType(*value, Where(field), "record");
     return RecordView(*schema, *value, Where(field));
   }
@@ -524,7 +564,7 @@ class RecordView {
   }
 
   template <typename T>
-  Result<std::vector<T>> List(FieldRef field, Result<T> (*convert)(const Value&, const std::string&)) const {
+  Result<std::vector<T>> List(FieldRef field, Converter<T> convert) const {
     std::vector<T> out;
     const Value* value = Find(field);
     if (!value) return out;
@@ -537,7 +577,7 @@ class RecordView {
   }
 
   template <typename T>
-  Result<std::map<int32_t, T>> IntKeyedMap(const MapRef& map, Result<T> (*convert)(const Value&, const std::string&)) const {
+  Result<std::map<int32_t, T>> IntKeyedMap(const MapRef& map, Converter<T> convert) const {
     ARROW_ASSIGN_OR_RAISE(std::vector<RecordView> pairs, Records(map.field));
     std::map<int32_t, T> out;
     for (const RecordView& pair : pairs) {
@@ -554,20 +594,40 @@ class RecordView {
 
  private:
   std::string Where(FieldRef field) const { return what_ + "." + field.name; }
+  Status Missing(FieldRef field) const {
+    return CorruptData(what_, " lacks required field ", field.name, " (id ", field.id, ")");
+  }
 
   const Node* schema_;
   const Value* value_;
   std::string what_;
 };
 
-Result<int64_t> NonNegative(Result<int64_t> value, const RecordView& view, FieldRef field) {
-  if (value.ok() && *value < 0) return CorruptData(view.what(), ".", field.name, " is negative: ", *value);
-  return value;
-}
-
-Result<int32_t> NonNegative(Result<int32_t> value, const RecordView& view, FieldRef field) {
-  if (value.ok() && *value < 0) return CorruptData(view.what(), ".", field.name, " is negative: ", *value);
-  return value;
+// The Iceberg type an Avro partition field was written as (Appendix A in reverse).
+Result<Type> IcebergTypeFromAvro(const Node& written) {
+  const Node* node = &written;
+  for (const auto& branch : written.branches) {
+    if (branch->type != avro::Type::kNull) node = branch.get();
+  }
+  const std::string& logical = node->logical_type;
+  switch (node->type) {
+    case avro::Type::kBoolean: return Type::Of(TypeId::kBoolean);
+    case avro::Type::kInt: return Type::Of(logical == "date" ? TypeId::kDate : TypeId::kInt);
+    case avro::Type::kLong:
+      if (logical == "time-micros") return Type::Of(TypeId::kTime);
+      if (logical != "timestamp-micros") return Type::Of(TypeId::kLong);
+      return Type::Of(node->adjust_to_utc.value_or(false) ? TypeId::kTimestampTz : TypeId::kTimestamp);
+    case avro::Type::kFloat: return Type::Of(TypeId::kFloat);
+    case avro::Type::kDouble: return Type::Of(TypeId::kDouble);
+    case avro::Type::kString: return Type::Of(TypeId::kString);
+    case avro::Type::kBytes:
+    case avro::Type::kFixed:
+      if (logical == "decimal") return Type::Decimal(node->precision, node->scale);
+      if (node->type == avro::Type::kBytes) return Type::Of(TypeId::kBinary);
+      if (logical == "uuid") return Type::Of(TypeId::kUuid);
+      return Type::Fixed(static_cast<int32_t>(node->size));
+    default: return CorruptData("manifest partition field has unsupported Avro type ", avro::TypeName(node->type));
+  }
 }
 
 struct PartitionSlot {
@@ -586,12 +646,9 @@ Result<ManifestEntry> DecodeEntry(const RecordView& entry, bool v1, const std::v
 
   ARROW_ASSIGN_OR_RAISE(RecordView file, entry.Record(kDataFile));
   DataFile& df = out.data_file;
-  // v1 manifests predate content (spec: readers default it to data).
-  ARROW_ASSIGN_OR_RAISE(auto content, v1 ? file.Get<int32_t>(kContent, ToInt) : file.Require<int32_t>(kContent, ToInt));
-  if (content.value_or(0) < 0 || content.value_or(0) > 2) {
-    return CorruptData(file.what(), " has invalid content ", content.value_or(0));
-  }
-  df.content = static_cast<DataFileContent>(content.value_or(0));
+  ARROW_ASSIGN_OR_RAISE(int32_t content, file.RequireSinceV2<int32_t>(kContent, ToInt, v1, 0));
+  if (content < 0 || content > 2) return CorruptData(file.what(), " has invalid content ", content);
+  df.content = static_cast<DataFileContent>(content);
   ARROW_ASSIGN_OR_RAISE(df.file_path, file.Require<std::string>(kFilePath, ToBytes));
   ARROW_ASSIGN_OR_RAISE(df.file_format, file.Require<std::string>(kFileFormat, ToBytes));
   ARROW_ASSIGN_OR_RAISE(RecordView partition, file.Record(kPartition));
@@ -604,9 +661,8 @@ Result<ManifestEntry> DecodeEntry(const RecordView& entry, bool v1, const std::v
     ARROW_ASSIGN_OR_RAISE(std::string bytes, PartitionValueFromAvro(slot.type, *value, *slot.field));
     df.partition.emplace_back(std::move(bytes));
   }
-  ARROW_ASSIGN_OR_RAISE(df.record_count, NonNegative(file.Require<int64_t>(kRecordCount, ToLong), file, kRecordCount));
-  ARROW_ASSIGN_OR_RAISE(df.file_size_in_bytes,
-                        NonNegative(file.Require<int64_t>(kFileSizeInBytes, ToLong), file, kFileSizeInBytes));
+  ARROW_ASSIGN_OR_RAISE(df.record_count, file.Count<int64_t>(kRecordCount, ToLong));
+  ARROW_ASSIGN_OR_RAISE(df.file_size_in_bytes, file.Count<int64_t>(kFileSizeInBytes, ToLong));
   ARROW_ASSIGN_OR_RAISE(df.column_sizes, file.IntKeyedMap<int64_t>(kColumnSizes, ToLong));
   ARROW_ASSIGN_OR_RAISE(df.value_counts, file.IntKeyedMap<int64_t>(kValueCounts, ToLong));
   ARROW_ASSIGN_OR_RAISE(df.null_value_counts, file.IntKeyedMap<int64_t>(kNullValueCounts, ToLong));
@@ -701,26 +757,31 @@ Result<std::vector<ManifestEntry>> DecodeManifest(std::string_view bytes, const 
       return CorruptData("manifest was written for partition spec ", it->second, ", not spec ", spec.spec_id);
     }
   }
+  const Node* partition = nullptr;
+  const int data_file_index = file.schema->FindFieldById(kDataFile.id);
+  if (data_file_index >= 0 && file.schema->fields[data_file_index].type->type == avro::Type::kRecord) {
+    const Node& data_file = *file.schema->fields[data_file_index].type;
+    int p = data_file.FindFieldById(kPartition.id);
+    if (p >= 0 && data_file.fields[p].type->type == avro::Type::kRecord) partition = data_file.fields[p].type.get();
+  }
   std::vector<PartitionSlot> slots;
   for (const PartitionField& field : spec.fields) {
-    ARROW_ASSIGN_OR_RAISE(Type type, PartitionResultType(schema, field));
-    slots.push_back({&field, type});
-  }
-  // A spec field missing from the file's partition record means the file was
-  // written for another spec; reading it as all-null would silently mis-prune.
-  const Node* data_file = nullptr;
-  if (int i = file.schema->FindFieldById(kDataFile.id); i >= 0) data_file = file.schema->fields[i].type.get();
-  if (data_file && data_file->type == avro::Type::kRecord) {
-    if (int p = data_file->FindFieldById(kPartition.id); p >= 0) {
-      const Node& partition = *data_file->fields[p].type;
-      for (const PartitionSlot& slot : slots) {
-        if (partition.type == avro::Type::kRecord && partition.FindFieldById(slot.field->field_id) < 0 &&
-            partition.FindFieldByName(slot.field->name) < 0) {
-          return CorruptData("manifest partition record lacks field \"", slot.field->name, "\" (id ",
-                             slot.field->field_id, ")");
-        }
+    const Node* written = nullptr;
+    if (partition != nullptr) {
+      // A spec field missing from the file means the file was written for
+      // another spec; reading it as all-null would silently mis-prune.
+      int index = partition->FindFieldById(field.field_id);
+      if (index < 0) index = partition->FindFieldByName(field.name);
+      if (index < 0) {
+        return CorruptData("manifest partition record lacks field \"", field.name, "\" (id ", field.field_id, ")");
       }
+      written = partition->fields[index].type.get();
     }
+    auto type = PartitionResultType(schema, field);
+    // The source column may have been dropped since; the file still says what it wrote.
+    if (!type.ok() && written != nullptr) type = IcebergTypeFromAvro(*written);
+    ARROW_RETURN_NOT_OK(type.status());
+    slots.push_back({&field, *type});
   }
 
   const bool v1 = IsV1(file);
@@ -790,31 +851,21 @@ Result<std::vector<ManifestFile>> DecodeManifestList(std::string_view bytes) {
     RecordView view(*file.schema, file.records[i], "manifest list entry " + std::to_string(i));
     ManifestFile m;
     ARROW_ASSIGN_OR_RAISE(m.manifest_path, view.Require<std::string>(kManifestPath, ToBytes));
-    ARROW_ASSIGN_OR_RAISE(m.manifest_length, NonNegative(view.Require<int64_t>(kManifestLength, ToLong), view, kManifestLength));
+    ARROW_ASSIGN_OR_RAISE(m.manifest_length, view.Count<int64_t>(kManifestLength, ToLong));
     ARROW_ASSIGN_OR_RAISE(m.partition_spec_id, view.Require<int32_t>(kPartitionSpecId, ToInt));
-    // v1 lists predate content and sequence numbers; the spec defaults them to 0.
-    ARROW_ASSIGN_OR_RAISE(auto content, v1 ? view.Get<int32_t>(kListContent, ToInt) : view.Require<int32_t>(kListContent, ToInt));
-    if (content.value_or(0) < 0 || content.value_or(0) > 1) {
-      return CorruptData(view.what(), " has invalid content ", content.value_or(0));
-    }
-    m.content = static_cast<ManifestContent>(content.value_or(0));
-    ARROW_ASSIGN_OR_RAISE(auto seq, v1 ? view.Get<int64_t>(kListSequenceNumber, ToLong)
-                                       : view.Require<int64_t>(kListSequenceNumber, ToLong));
-    ARROW_ASSIGN_OR_RAISE(auto min_seq, v1 ? view.Get<int64_t>(kMinSequenceNumber, ToLong)
-                                           : view.Require<int64_t>(kMinSequenceNumber, ToLong));
-    m.sequence_number = seq.value_or(0);
-    m.min_sequence_number = min_seq.value_or(0);
+    // v1 lists predate content and sequence numbers; the spec reads them as 0.
+    ARROW_ASSIGN_OR_RAISE(int32_t content, view.RequireSinceV2<int32_t>(kListContent, ToInt, v1, 0));
+    if (content < 0 || content > 1) return CorruptData(view.what(), " has invalid content ", content);
+    m.content = static_cast<ManifestContent>(content);
+    ARROW_ASSIGN_OR_RAISE(m.sequence_number, view.RequireSinceV2<int64_t>(kListSequenceNumber, ToLong, v1, 0));
+    ARROW_ASSIGN_OR_RAISE(m.min_sequence_number, view.RequireSinceV2<int64_t>(kMinSequenceNumber, ToLong, v1, 0));
     ARROW_ASSIGN_OR_RAISE(m.added_snapshot_id, view.Require<int64_t>(kAddedSnapshotId, ToLong));
-    ARROW_ASSIGN_OR_RAISE(m.added_files_count, NonNegative(view.Require<int32_t>(kAddedFilesCount, ToInt), view, kAddedFilesCount));
-    ARROW_ASSIGN_OR_RAISE(m.existing_files_count,
-                          NonNegative(view.Require<int32_t>(kExistingFilesCount, ToInt), view, kExistingFilesCount));
-    ARROW_ASSIGN_OR_RAISE(m.deleted_files_count,
-                          NonNegative(view.Require<int32_t>(kDeletedFilesCount, ToInt), view, kDeletedFilesCount));
-    ARROW_ASSIGN_OR_RAISE(m.added_rows_count, NonNegative(view.Require<int64_t>(kAddedRowsCount, ToLong), view, kAddedRowsCount));
-    ARROW_ASSIGN_OR_RAISE(m.existing_rows_count,
-                          NonNegative(view.Require<int64_t>(kExistingRowsCount, ToLong), view, kExistingRowsCount));
-    ARROW_ASSIGN_OR_RAISE(m.deleted_rows_count,
-                          NonNegative(view.Require<int64_t>(kDeletedRowsCount, ToLong), view, kDeletedRowsCount));
+    ARROW_ASSIGN_OR_RAISE(m.added_files_count, view.Count<int32_t>(kAddedFilesCount, ToInt));
+    ARROW_ASSIGN_OR_RAISE(m.existing_files_count, view.Count<int32_t>(kExistingFilesCount, ToInt));
+    ARROW_ASSIGN_OR_RAISE(m.deleted_files_count, view.Count<int32_t>(kDeletedFilesCount, ToInt));
+    ARROW_ASSIGN_OR_RAISE(m.added_rows_count, view.Count<int64_t>(kAddedRowsCount, ToLong));
+    ARROW_ASSIGN_OR_RAISE(m.existing_rows_count, view.Count<int64_t>(kExistingRowsCount, ToLong));
+    ARROW_ASSIGN_OR_RAISE(m.deleted_rows_count, view.Count<int64_t>(kDeletedRowsCount, ToLong));
     ARROW_ASSIGN_OR_RAISE(std::vector<RecordView> summaries, view.Records(kPartitions));
     for (const RecordView& s : summaries) {
       FieldSummary summary;

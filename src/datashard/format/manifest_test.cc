@@ -249,10 +249,12 @@ TEST(Manifest, PartitionTypesAndNames) {
 
   // A decimal too wide for its precision is refused rather than truncated.
   entry.data_file.partition[0] = std::string("\x01\x00\x00\x00\x00", 5);
-  EXPECT_TRUE(IsKind(EncodeManifest(schema, spec, ManifestContent::kData, {entry}).status(), ErrorKind::kInvalidArgument));
+  EXPECT_TRUE(
+      IsKind(EncodeManifest(schema, spec, ManifestContent::kData, {entry}).status(), ErrorKind::kInvalidArgument));
   entry.data_file.partition[0] = std::string("\x01", 1);
   entry.data_file.partition[4] = Long8(1);  // hour is an int: 4 bytes
-  EXPECT_TRUE(IsKind(EncodeManifest(schema, spec, ManifestContent::kData, {entry}).status(), ErrorKind::kInvalidArgument));
+  EXPECT_TRUE(
+      IsKind(EncodeManifest(schema, spec, ManifestContent::kData, {entry}).status(), ErrorKind::kInvalidArgument));
 }
 
 TEST(Manifest, UnpartitionedAndEmpty) {
@@ -307,8 +309,21 @@ TEST(Manifest, DecodeRejectsWrongSpecAndCorruption) {
   EXPECT_NE(st.message().find("id_extra"), std::string::npos) << st;
   for (size_t n = 0; n < bytes->size(); n += 7) {
     auto result = DecodeManifest(std::string_view(*bytes).substr(0, n), TestSchema(), TestSpec());
-    if (!result.ok()) EXPECT_TRUE(IsKind(result.status(), ErrorKind::kCorruptData)) << result.status();
+    if (!result.ok()) {
+      EXPECT_TRUE(IsKind(result.status(), ErrorKind::kCorruptData)) << result.status();
+    }
   }
+}
+
+// Partition values of a column dropped from the schema are typed by the file.
+TEST(Manifest, PartitionSourceDroppedFromSchema) {
+  auto bytes = EncodeManifest(TestSchema(), TestSpec(), ManifestContent::kData, DataEntries());
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  Schema evolved = TestSchema();
+  evolved.fields.erase(evolved.fields.begin() + 2);  // ts, the source of ts_day
+  auto decoded = DecodeManifest(*bytes, evolved, TestSpec());
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, DataEntries());
 }
 
 // A manifest as another writer might produce it: fields reordered, extra
@@ -359,8 +374,8 @@ TEST(Manifest, ReadsForeignFieldOrderById) {
     {"name":"data_file","field-id":2,"type":{"type":"record","name":"r2","fields":[
       {"name":"content","type":"int","field-id":134}]}}]})";
   auto bad_schema = avro::ParseSchema(no_path);
-  auto bad = avro::WriteContainerFile(no_path, **bad_schema, {}, {Value::Record({Value::Int(1), Value::Record({Value::Int(0)})})},
-                                      AvroCodec::kNull);
+  Value no_path_entry = Value::Record({Value::Int(1), Value::Record({Value::Int(0)})});
+  auto bad = avro::WriteContainerFile(no_path, **bad_schema, {}, {no_path_entry}, AvroCodec::kNull);
   ASSERT_TRUE(bad.ok());
   Status st = DecodeManifest(*bad, TestSchema(), PartitionSpec()).status();
   EXPECT_TRUE(IsKind(st, ErrorKind::kCorruptData)) << st;

@@ -11,11 +11,11 @@
 
 #include <cerrno>
 #include <cstring>
-#include <random>
 
 #include <arrow/io/file.h>
 
 #include "datashard/file_system.h"
+#include "datashard/util/uuid.h"
 
 namespace datashard {
 namespace {
@@ -34,9 +34,8 @@ std::string ParentDir(const std::string& path) {
 }
 
 std::string TempName(const std::string& path) {
-  thread_local std::mt19937_64 rng{std::random_device{}() ^ static_cast<uint64_t>(getpid())};
   char suffix[32];
-  std::snprintf(suffix, sizeof(suffix), "%016llx", static_cast<unsigned long long>(rng()));
+  std::snprintf(suffix, sizeof(suffix), "%016llx", static_cast<unsigned long long>(RandomBits()));
   // A leading dot and a ".tmp" suffix keep temps out of the "*.metadata.json"
   // namespace that readers such as Trino's register_table list.
   auto slash = path.find_last_of('/');

@@ -9,20 +9,29 @@
 namespace datashard {
 namespace {
 
+struct Generator {
+  pid_t pid = -1;
+  std::mt19937_64 rng;
+};
+
 std::mt19937_64& Rng() {
-  // Seeded per thread from the OS, the pid and the clock so forked processes
-  // never share a sequence.
-  thread_local std::mt19937_64 rng([] {
+  // Seeded per thread from the OS, the pid and the clock, and reseeded when
+  // the pid changes: a forked child must not replay its parent's sequence.
+  thread_local Generator generator;
+  const pid_t pid = getpid();
+  if (generator.pid != pid) {
     std::random_device device;
-    uint64_t seed = (static_cast<uint64_t>(device()) << 32) ^ device();
-    seed ^= static_cast<uint64_t>(getpid()) << 17;
-    seed ^= static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-    return seed;
-  }());
-  return rng;
+    std::seed_seq seed{device(), device(), device(), device(), static_cast<unsigned>(pid),
+                       static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count())};
+    generator.rng.seed(seed);
+    generator.pid = pid;
+  }
+  return generator.rng;
 }
 
 }  // namespace
+
+uint64_t RandomBits() { return Rng()(); }
 
 std::string NewUuid() {
   uint64_t hi = Rng()();
