@@ -47,10 +47,28 @@ class FileSystem {
   // Creates a new file that must not exist yet (unique names only), writes
   // `data`, and with kFsync flushes it and its directory entry.
   virtual Status WriteNewFile(const std::string& path, std::string_view data, Durability durability) = 0;
+  // Makes the contents and directory entries of `paths` durable. Local disks
+  // flush them concurrently, so the journal commits them together: the cost is
+  // about one flush barrier, not one per file.
+  virtual Status Sync(const std::vector<std::string>& paths) = 0;
   // Atomically creates `path` with `data` if and only if it does not exist.
   // Returns Status::AlreadyExists if another writer created it first. This is
   // the commit point of the whole protocol: it never replaces an existing file.
-  virtual Status PublishIfAbsent(const std::string& path, std::string_view data, Durability durability) = 0;
+  // With kFsync the content (and every file in `sync_first`, e.g. the
+  // manifest list it names) is durable before the name appears; the new
+  // directory entry itself is made durable by a later SyncDir(), which the
+  // caller issues before acknowledging (outside the race window).
+  virtual Status PublishIfAbsent(const std::string& path, std::string_view data, Durability durability,
+                                 const std::vector<std::string>& sync_first = {}) = 0;
+  // A host-local advisory lock that queues committers of one table so that
+  // losers of a race wait instead of burning CPU on doomed attempts.
+  // Correctness never depends on it (PublishIfAbsent is the commit point);
+  // nullptr means "no lock available here", and callers proceed without.
+  class Lock {
+   public:
+    virtual ~Lock() = default;
+  };
+  virtual std::unique_ptr<Lock> TryLockFor(const std::string& path, double timeout_ms) = 0;
   // Replaces `path` atomically (temp + rename). Only for advisory files such as
   // version-hint.text, never for anything a commit depends on.
   virtual Status ReplaceFile(const std::string& path, std::string_view data) = 0;

@@ -40,26 +40,28 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
                                       const MetadataBuilder& build, const CommitOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   double backoff = options.min_backoff_ms;
+  std::unique_ptr<FileSystem::Lock> queue;
+  // Acknowledge only once the new directory entry is durable; this flush
+  // happens after the commit queue is released, outside the race window.
+  auto finish = [&](int64_t next, TableMetadata metadata, int attempt) -> Result<CommitOutcome> {
+    queue.reset();
+    if (options.durability == Durability::kFsync) ARROW_RETURN_NOT_OK(fs.SyncDir(format::MetadataDir(location)));
+    // The hint is advisory; a failure to write it loses nothing.
+    (void)UpdateVersionHint(fs, location, next);
+    VersionedMetadata committed{next, std::make_shared<const TableMetadata>(std::move(metadata))};
+    return CommitOutcome{std::move(committed), attempt, false};
+  };
   for (int attempt = 1;; ++attempt) {
     ARROW_ASSIGN_OR_RAISE(BuiltCommit built, build(base, attempt));
     if (built.already_committed) return CommitOutcome{base, attempt, true};
     const int64_t next = base.version + 1;
     const std::string path = format::MetadataFilePath(location, next);
     const std::string json = format::TableMetadataToJson(built.metadata);
-    Status published = fs.PublishIfAbsent(path, json, options.durability);
-    if (published.ok()) {
-      VersionedMetadata committed{next, std::make_shared<const TableMetadata>(std::move(built.metadata))};
-      // The hint is advisory; a failure to write it loses nothing.
-      (void)UpdateVersionHint(fs, location, next);
-      return CommitOutcome{std::move(committed), attempt, false};
-    }
+    Status published = fs.PublishIfAbsent(path, json, options.durability, built.attempt_files);
+    if (published.ok()) return finish(next, std::move(built.metadata), attempt);
     if (!published.IsAlreadyExists()) {
       auto ours = PublishedByUs(fs, location, next, built.metadata);
-      if (ours.ok() && *ours) {
-        VersionedMetadata committed{next, std::make_shared<const TableMetadata>(std::move(built.metadata))};
-        (void)UpdateVersionHint(fs, location, next);
-        return CommitOutcome{std::move(committed), attempt, false};
-      }
+      if (ours.ok() && *ours) return finish(next, std::move(built.metadata), attempt);
       if (ours.ok()) {
         DeleteQuietly(fs, built.attempt_files);
         return published;  // definitely not published: a plain I/O error
@@ -78,8 +80,15 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
                        "gave up committing to " + location + " after " + std::to_string(attempt) +
                            " attempts: other writers kept committing first");
     }
-    SleepWithJitter(backoff);
-    backoff = std::min(options.max_backoff_ms, backoff * 2);
+    if (!queue && options.queue_timeout_ms > 0) {
+      // Contention: queue behind the other committers on this host instead
+      // of racing them again (on few cores, doomed attempts starve winners).
+      queue = fs.TryLockFor(format::CommitQueuePath(location), options.queue_timeout_ms);
+    }
+    if (!queue) {
+      SleepWithJitter(backoff);
+      backoff = std::min(options.max_backoff_ms, backoff * 2);
+    }
     ARROW_ASSIGN_OR_RAISE(base, LoadLatest(fs, location, &base));
   }
 }
@@ -89,6 +98,7 @@ Status PublishFirstVersion(FileSystem& fs, const TableMetadata& metadata, Durabi
   ARROW_RETURN_NOT_OK(fs.CreateDir(format::DataDir(metadata.location)));
   const std::string path = format::MetadataFilePath(metadata.location, 1);
   ARROW_RETURN_NOT_OK(fs.PublishIfAbsent(path, format::TableMetadataToJson(metadata), durability));
+  if (durability == Durability::kFsync) ARROW_RETURN_NOT_OK(fs.SyncDir(format::MetadataDir(metadata.location)));
   (void)UpdateVersionHint(fs, metadata.location, 1);
   return Status::OK();
 }

@@ -24,12 +24,16 @@ struct CommitOptions {
   double min_backoff_ms = 0.5;
   double max_backoff_ms = 64.0;
   double total_timeout_ms = 600'000;
+  // After a lost race, wait for the table's host-local commit queue
+  // (FileSystem::TryLockFor) instead of racing again; 0 disables it.
+  double queue_timeout_ms = 5'000;
 };
 
 struct BuiltCommit {
   TableMetadata metadata;
   // Files written for this attempt only (the manifest list, merged
-  // manifests); deleted if the attempt loses the race.
+  // manifests), not yet flushed: the publish makes them durable before the
+  // metadata that names them, and deletes them if the attempt loses.
   std::vector<std::string> attempt_files;
   // Set when the builder found that the commit already happened (same commit
   // key): nothing is published and `metadata` is ignored.

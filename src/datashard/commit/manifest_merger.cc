@@ -54,7 +54,7 @@ Result<format::ManifestFile> MergeGroup(const ManifestMergeContext& context,
   out.manifest_path = format::NewManifestPath(context.metadata.location);
   out.manifest_length = static_cast<int64_t>(bytes.size());
   written->push_back(out.manifest_path);
-  ARROW_RETURN_NOT_OK(context.fs.WriteNewFile(out.manifest_path, bytes, context.durability));
+  ARROW_RETURN_NOT_OK(context.fs.WriteNewFile(out.manifest_path, bytes, Durability::kProcess));
   return out;
 }
 

@@ -129,7 +129,7 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
                                 sequence_number};
   ARROW_ASSIGN_OR_RAISE(std::string list_bytes, format::EncodeManifestList(info, manifests));
   built.attempt_files.push_back(list_path);
-  ARROW_RETURN_NOT_OK(fs.WriteNewFile(list_path, list_bytes, pending.durability));
+  ARROW_RETURN_NOT_OK(fs.WriteNewFile(list_path, list_bytes, Durability::kProcess));
 
   Snapshot snapshot;
   snapshot.snapshot_id = pending.snapshot_id;

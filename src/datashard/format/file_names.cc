@@ -19,6 +19,8 @@ std::string MetadataFilePath(const std::string& location, int64_t version) {
 
 std::string VersionHintPath(const std::string& location) { return MetadataDir(location) + "/version-hint.text"; }
 
+std::string CommitQueuePath(const std::string& location) { return MetadataDir(location) + "/.commit-queue.lock"; }
+
 std::string NewManifestPath(const std::string& location) {
   return MetadataDir(location) + "/" + NewUuid() + "-m0.avro";
 }

@@ -2,6 +2,7 @@
 //
 //   <location>/metadata/v<N>.metadata.json      table metadata, one per version
 //   <location>/metadata/version-hint.text       "N", digits only, a hint
+//   <location>/metadata/.commit-queue.lock      advisory flock queue for committers
 //   <location>/metadata/<uuid>-m<K>.avro        manifests
 //   <location>/metadata/snap-<id>-<attempt>-<uuid>.avro   manifest lists
 //   <location>/data/<uuid>.parquet              data files
@@ -20,6 +21,9 @@ std::string MetadataDir(const std::string& location);
 std::string DataDir(const std::string& location);
 std::string MetadataFilePath(const std::string& location, int64_t version);
 std::string VersionHintPath(const std::string& location);
+// Lock file of the host-local commit queue (an optimisation, never needed for
+// correctness); a dot name outside the *.metadata.json namespace.
+std::string CommitQueuePath(const std::string& location);
 std::string NewManifestPath(const std::string& location);
 std::string NewManifestListPath(const std::string& location, int64_t snapshot_id, int attempt);
 std::string NewDataFilePath(const std::string& location);

@@ -6,11 +6,15 @@
 // replace the winner's file, so it is never used for anything but the hint.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <set>
+#include <thread>
 
 #include <arrow/io/file.h>
 
@@ -95,6 +99,23 @@ Status WriteExclusive(const std::string& path, std::string_view data, bool sync)
   }
   return Status::OK();
 }
+
+Status FsyncPath(const std::string& path, bool is_dir) {
+  int raw = ::open(path.c_str(), (is_dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
+  if (raw < 0) return ErrnoStatus("open for fsync", path, errno);
+  Fd fd(raw);
+  if ((is_dir ? ::fsync(fd.get()) : ::fdatasync(fd.get())) != 0) return ErrnoStatus("fsync", path, errno);
+  return Status::OK();
+}
+
+class FlockLock final : public FileSystem::Lock {
+ public:
+  explicit FlockLock(int fd) : fd_(fd) {}
+  ~FlockLock() override { ::close(fd_); }  // closing releases the flock
+
+ private:
+  int fd_;
+};
 
 class PosixFileSystem final : public FileSystem {
  public:
@@ -186,18 +207,65 @@ class PosixFileSystem final : public FileSystem {
     return Status::OK();
   }
 
-  Status PublishIfAbsent(const std::string& path, std::string_view data, Durability durability) override {
-    const bool sync = durability == Durability::kFsync;
+  Status Sync(const std::vector<std::string>& paths) override {
+    // Every file and every distinct parent directory, fsynced from parallel
+    // threads: concurrent fsyncs share one journal commit on ext4/xfs.
+    std::vector<std::pair<std::string, bool>> targets;  // path, is_dir
+    std::set<std::string> dirs;
+    for (const auto& path : paths) {
+      targets.emplace_back(path, false);
+      if (dirs.insert(ParentDir(path)).second) targets.emplace_back(ParentDir(path), true);
+    }
+    if (targets.size() == 1) return FsyncPath(targets[0].first, targets[0].second);
+    std::vector<Status> results(targets.size());
+    std::vector<std::thread> threads;
+    threads.reserve(targets.size());
+    for (size_t i = 0; i < targets.size(); ++i) {
+      threads.emplace_back([&, i] { results[i] = FsyncPath(targets[i].first, targets[i].second); });
+    }
+    for (auto& thread : threads) thread.join();
+    for (auto& result : results) ARROW_RETURN_NOT_OK(result);
+    return Status::OK();
+  }
+
+  Status PublishIfAbsent(const std::string& path, std::string_view data, Durability durability,
+                         const std::vector<std::string>& sync_first) override {
     std::string temp = TempName(path);
-    ARROW_RETURN_NOT_OK(WriteExclusive(temp, data, sync));
+    ARROW_RETURN_NOT_OK(WriteExclusive(temp, data, /*sync=*/false));
+    if (durability == Durability::kFsync) {
+      std::vector<std::string> paths = sync_first;
+      paths.push_back(temp);
+      Status synced = Sync(paths);
+      if (!synced.ok()) {
+        ::unlink(temp.c_str());
+        return synced;
+      }
+    }
     // The link() fails with EEXIST if a concurrent writer published this
     // version first; that is the whole protocol.
     int rc = ::link(temp.c_str(), path.c_str());
     int err = errno;
     ::unlink(temp.c_str());
     if (rc != 0) return ErrnoStatus("publish", path, err);
-    if (sync) return SyncDir(ParentDir(path));
     return Status::OK();
+  }
+
+  std::unique_ptr<Lock> TryLockFor(const std::string& path, double timeout_ms) override {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) return nullptr;
+    // Poll rather than block: a stopped holder must not hang everyone else.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double, std::milli>(timeout_ms);
+    double pause_us = 50;
+    while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK && errno != EINTR) break;
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::close(fd);
+        return nullptr;
+      }
+      std::this_thread::sleep_for(std::chrono::duration<double, std::micro>(pause_us));
+      pause_us = std::min(pause_us * 2, 1000.0);
+    }
+    return std::make_unique<FlockLock>(fd);
   }
 
   Status ReplaceFile(const std::string& path, std::string_view data) override {

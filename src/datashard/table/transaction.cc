@@ -45,8 +45,10 @@ Status Transaction::Append(const std::shared_ptr<arrow::Table>& data) {
   if (conformed->num_rows() == 0) return Status::OK();
   ARROW_ASSIGN_OR_RAISE(Durability durability, DurabilityOf(*metadata));
   ARROW_RETURN_NOT_OK(table_->fs().CreateDir(format::DataDir(table_->location())));
+  // Written unflushed; Commit() flushes every file of the transaction at once.
+  (void)durability;
   auto files = table::WriteDataFiles(table_->fs(), *metadata, schema, *metadata->DefaultSpec(), *conformed,
-                                     durability);
+                                     Durability::kProcess);
   if (!files.ok()) return files.status();
   for (auto& file : *files) {
     impl_->written.push_back(file.file_path);
@@ -93,8 +95,11 @@ Result<CommitInfo> Transaction::Commit() {
                                                                   format::ManifestContent::kData, entries));
   manifest.manifest_path = format::NewManifestPath(table_->location());
   manifest.manifest_length = static_cast<int64_t>(bytes.size());
-  ARROW_RETURN_NOT_OK(table_->fs().WriteNewFile(manifest.manifest_path, bytes, durability));
+  ARROW_RETURN_NOT_OK(table_->fs().WriteNewFile(manifest.manifest_path, bytes, Durability::kProcess));
   impl_->written.push_back(manifest.manifest_path);
+  // Everything the metadata will reference must be durable before it is
+  // published: one concurrent flush of all data files and the manifest.
+  if (durability == Durability::kFsync) ARROW_RETURN_NOT_OK(table_->fs().Sync(impl_->written));
   pending.new_manifests.push_back(manifest);
 
   commit::CommitOptions options;
