@@ -1,0 +1,90 @@
+"""datashard: ACID appends, time travel and safe concurrent writes on Apache Iceberg v2 tables.
+
+A table is a directory holding a real Iceberg v2 table (Parquet data, Avro
+manifests, JSON metadata); any Iceberg reader can open it. The engine is C++
+(``datashard._core``); this package is its Python front, and a drop-in for the
+original pure-Python ``datashard``::
+
+    from datashard import create_table, Schema
+
+    schema = Schema(schema_id=1, fields=[
+        {"id": 1, "name": "user_id", "type": "long", "required": True},
+        {"id": 2, "name": "event", "type": "string", "required": True},
+    ])
+    table = create_table("/data/events", schema)      # opens it if it exists
+    table.append_records([{"user_id": 1, "event": "login"}], schema)
+    rows = table.scan(filter={"event": "login"})
+"""
+
+from __future__ import annotations
+
+import logging as _logging
+
+# The extension links the libarrow that ships inside pyarrow; importing pyarrow first loads it.
+import pyarrow as _pyarrow  # noqa: F401
+
+from . import _core  # noqa: F401  (fails here, clearly, if the extension is missing)
+from .data_structures import DataFile, FileFormat
+from .errors import (
+    AmbiguousCommitError,
+    ConcurrentModificationException,
+    CorruptDataError,
+    DatashardError,
+    DatashardIOError,
+    GarbageCollectionAborted,
+    InvalidArgumentError,
+    SchemaError,
+    TableExistsError,
+    TableNotFoundError,
+)
+from .filters import FilterExpression, FilterOp, parse_filter_dict
+from .partitioning import PartitionField, PartitionSpec, SortField, SortOrder
+from .schema import Schema
+from .snapshot import Snapshot
+from .table import Table, create_table, load_table
+from .transaction import Transaction
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("datashard")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+__version__: str = _version()
+__author__ = "datashard contributors"
+
+logger = _logging.getLogger("datashard")
+
+__all__ = [
+    "create_table",
+    "load_table",
+    "Table",
+    "Transaction",
+    "Schema",
+    "PartitionSpec",
+    "PartitionField",
+    "SortOrder",
+    "SortField",
+    "Snapshot",
+    "DataFile",
+    "FileFormat",
+    "FilterOp",
+    "FilterExpression",
+    "parse_filter_dict",
+    "DatashardError",
+    "TableExistsError",
+    "TableNotFoundError",
+    "SchemaError",
+    "InvalidArgumentError",
+    "ConcurrentModificationException",
+    "AmbiguousCommitError",
+    "CorruptDataError",
+    "DatashardIOError",
+    "GarbageCollectionAborted",
+    "__version__",
+    "__author__",
+]

@@ -1,0 +1,75 @@
+"""Typed errors of datashard.
+
+Every error the package raises on purpose derives from :class:`DatashardError`.
+Each one also derives from the builtin exception a caller of the original
+pure-Python package already catches (as pyarrow does with ``ArrowInvalid(ValueError)``),
+so ``except ValueError`` around a bad append or ``except FileNotFoundError``
+around ``load_table`` keeps working.
+
+The C++ extension (``datashard._core``) looks these classes up here by name and
+raises them for the matching engine status codes; keep the names stable.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DatashardError",
+    "TableExistsError",
+    "TableNotFoundError",
+    "SchemaError",
+    "InvalidArgumentError",
+    "ConcurrentModificationException",
+    "AmbiguousCommitError",
+    "CorruptDataError",
+    "DatashardIOError",
+    "GarbageCollectionAborted",
+]
+
+
+class DatashardError(Exception):
+    """Base class of every error datashard raises on purpose."""
+
+
+class TableExistsError(DatashardError, FileExistsError):
+    """A table already exists at the path (or exists with a different schema)."""
+
+
+class TableNotFoundError(DatashardError, FileNotFoundError, ValueError):
+    """No table at the path.
+
+    Also a ``ValueError`` because the original ``load_table`` raised
+    ``ValueError("No Iceberg table found at ...")``.
+    """
+
+
+class SchemaError(DatashardError, ValueError):
+    """Data or a schema does not fit: wrong type, missing required field, unknown column."""
+
+
+class InvalidArgumentError(DatashardError, ValueError):
+    """An argument is malformed (a bad filter operator, a None filter value, ...)."""
+
+
+class ConcurrentModificationException(DatashardError):
+    """A commit could not be applied after its retries because other writers kept winning,
+    or a concurrent change conflicts with what this commit replaces."""
+
+
+class AmbiguousCommitError(DatashardError):
+    """The outcome of a commit is unknown (an I/O error after publishing started).
+
+    The data files are kept: the commit may have succeeded. Re-read the table to find out.
+    """
+
+
+class CorruptDataError(DatashardError):
+    """A file of the table is unreadable, fails a checksum, or points outside the table."""
+
+
+class DatashardIOError(DatashardError, OSError):
+    """An operating-system or storage error while reading or writing the table."""
+
+
+class GarbageCollectionAborted(DatashardError, RuntimeError):
+    """Garbage collection stopped without deleting anything because it could not prove
+    that a file is unreachable (kept for compatibility with the original package)."""

@@ -1,0 +1,319 @@
+"""The original package's filter language, converted into the engine's predicate list.
+
+``filter`` is a dict whose entries are AND-ed::
+
+    {"c": v}                      c == v
+    {"c": ("op", v)}              any 2-tuple is (operator, value); operators are
+                                  == = eq, != <> ne, < lt, <= le, > gt, >= ge,
+                                  in, not_in / not in / notin, between (lo, hi),
+                                  is_null / isnull, is_not_null / notnull / isnotnull
+                                  (case-insensitive; the value of the null tests is ignored)
+
+SQL null semantics: comparisons and ``in``/``not_in`` never match a null; nulls
+inside an ``in`` list are dropped; ``in []`` matches nothing and ``not_in []``
+every non-null row. ``{"c": None}`` is an error (write ``("is_null", None)``).
+
+Besides the dict, ``filter`` may be one ``(column, op, value)`` tuple, a list of
+them (AND-ed), a :class:`FilterExpression` or a list of those.
+
+The engine receives ``[(column, op, values)]`` where ``values`` is a pyarrow
+array of the column's own Arrow type; converting the Python values here keeps
+the C++ side free of Python-object handling.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid as _uuid
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Iterable, Mapping, Sequence, Union
+
+import pyarrow as pa
+
+from .errors import InvalidArgumentError, SchemaError
+
+__all__ = [
+    "FilterOp",
+    "FilterExpression",
+    "FilterLike",
+    "parse_filter_dict",
+    "parse_filter",
+    "to_core_filters",
+]
+
+
+class FilterOp(str, Enum):
+    """Comparison operators of the filter language (values as the engine spells them)."""
+
+    EQ = "=="
+    NE = "!="
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+    IN = "in"
+    NOT_IN = "not_in"
+    IS_NULL = "is_null"
+    IS_NOT_NULL = "is_not_null"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_ALIASES: dict[str, FilterOp | str] = {
+    "==": FilterOp.EQ, "=": FilterOp.EQ, "eq": FilterOp.EQ,
+    "!=": FilterOp.NE, "<>": FilterOp.NE, "ne": FilterOp.NE,
+    "<": FilterOp.LT, "lt": FilterOp.LT,
+    "<=": FilterOp.LE, "le": FilterOp.LE,
+    ">": FilterOp.GT, "gt": FilterOp.GT,
+    ">=": FilterOp.GE, "ge": FilterOp.GE,
+    "in": FilterOp.IN,
+    "not_in": FilterOp.NOT_IN, "not in": FilterOp.NOT_IN, "notin": FilterOp.NOT_IN,
+    "is_null": FilterOp.IS_NULL, "isnull": FilterOp.IS_NULL,
+    "is_not_null": FilterOp.IS_NOT_NULL, "notnull": FilterOp.IS_NOT_NULL, "isnotnull": FilterOp.IS_NOT_NULL,
+    "between": "between",
+}
+
+_NULL_OPS = (FilterOp.IS_NULL, FilterOp.IS_NOT_NULL)
+_SET_OPS = (FilterOp.IN, FilterOp.NOT_IN)
+
+
+def _parse_op(op: Any, column: str) -> FilterOp | str:
+    if isinstance(op, FilterOp):
+        return op
+    if isinstance(op, str):
+        found = _ALIASES.get(" ".join(op.strip().lower().split()))
+        if found is not None:
+            return found
+    raise InvalidArgumentError(
+        f'filter on "{column}": unknown operator {op!r} (use one of ==, !=, <, <=, >, >=, in, not_in, '
+        "between, is_null, is_not_null)"
+    )
+
+
+@dataclass(frozen=True)
+class FilterExpression:
+    """One predicate ``column op value``. ``value`` is a sequence for in/not_in and ignored
+    for is_null/is_not_null."""
+
+    column: str
+    op: FilterOp
+    value: Any = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.column, str) or not self.column:
+            raise InvalidArgumentError(f"filter column must be a non-empty string, got {self.column!r}")
+        op = _parse_op(self.op, self.column)
+        if op == "between":
+            raise InvalidArgumentError(
+                f'filter on "{self.column}": "between" expands into two expressions; use parse_filter_dict'
+            )
+        object.__setattr__(self, "op", op)
+        if op in _NULL_OPS:
+            object.__setattr__(self, "value", None)
+        elif op in _SET_OPS:
+            if isinstance(self.value, (str, bytes)) or not isinstance(self.value, Iterable):
+                raise InvalidArgumentError(
+                    f'filter on "{self.column}": "{op.value}" needs a list of values, got {self.value!r}'
+                )
+            object.__setattr__(self, "value", tuple(self.value))
+        elif self.value is None:
+            raise InvalidArgumentError(
+                f'filter on "{self.column}": cannot compare with None; use ("is_null", None) or '
+                '("is_not_null", None) to test for missing values'
+            )
+
+
+FilterLike = Union[
+    Mapping[str, Any],
+    FilterExpression,
+    Sequence[Any],  # (column, op, value) or a list of those / of FilterExpressions
+    None,
+]
+
+
+def _expand(column: str, op: Any, value: Any) -> list[FilterExpression]:
+    parsed = _parse_op(op, column)
+    if parsed == "between":
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 2:
+            raise InvalidArgumentError(f'filter on "{column}": "between" needs (low, high), got {value!r}')
+        lo, hi = value
+        if lo is None or hi is None:
+            raise InvalidArgumentError(f'filter on "{column}": "between" bounds cannot be None')
+        return [FilterExpression(column, FilterOp.GE, lo), FilterExpression(column, FilterOp.LE, hi)]
+    return [FilterExpression(column, parsed, value)]  # type: ignore[arg-type]
+
+
+def parse_filter_dict(filter_dict: Mapping[str, Any]) -> list[FilterExpression]:
+    """Parse the dict form into AND-ed :class:`FilterExpression` s.
+
+    Raises :class:`InvalidArgumentError` (a ``ValueError``) for an unknown operator,
+    a None value outside the null tests, or a malformed ``between``/``in``.
+    """
+    if not isinstance(filter_dict, Mapping):
+        raise InvalidArgumentError(f"filter must be a dict, got {type(filter_dict).__name__}")
+    out: list[FilterExpression] = []
+    for column, spec in filter_dict.items():
+        if isinstance(spec, tuple) and len(spec) == 2:
+            out.extend(_expand(column, spec[0], spec[1]))
+        elif spec is None:
+            raise InvalidArgumentError(
+                f'filter on "{column}": value None is ambiguous; use {{"{column}": ("is_null", None)}} '
+                f'to select missing values or ("is_not_null", None) for present ones'
+            )
+        elif isinstance(spec, (list, set, frozenset)):
+            raise InvalidArgumentError(
+                f'filter on "{column}": a list is not a value; use {{"{column}": ("in", [...])}}'
+            )
+        else:
+            out.append(FilterExpression(column, FilterOp.EQ, spec))
+    return out
+
+
+def parse_filter(filter: FilterLike) -> list[FilterExpression]:
+    """Any accepted filter form -> AND-ed expressions ([] for None)."""
+    if filter is None:
+        return []
+    if isinstance(filter, Mapping):
+        return parse_filter_dict(filter)
+    if isinstance(filter, FilterExpression):
+        return [filter]
+    if isinstance(filter, tuple) and len(filter) == 3 and isinstance(filter[0], str):
+        return _expand(*filter)
+    if isinstance(filter, (list, tuple)):
+        out: list[FilterExpression] = []
+        for item in filter:
+            if isinstance(item, FilterExpression):
+                out.append(item)
+            elif isinstance(item, (tuple, list)) and len(item) == 3 and isinstance(item[0], str):
+                out.extend(_expand(item[0], item[1], item[2]))
+            else:
+                raise InvalidArgumentError(
+                    f"filter list items must be (column, op, value) tuples or FilterExpressions, got {item!r}"
+                )
+        return out
+    raise InvalidArgumentError(
+        f"filter must be a dict, a (column, op, value) tuple or a list of them, got {type(filter).__name__}"
+    )
+
+
+# -- conversion into the engine's form -----------------------------------------------------------
+
+CoreFilter = tuple[str, str, "pa.Array | None"]
+
+_INT_RANGES = {
+    pa.int8(): (-(2**7), 2**7 - 1),
+    pa.int16(): (-(2**15), 2**15 - 1),
+    pa.int32(): (-(2**31), 2**31 - 1),
+    pa.int64(): (-(2**63), 2**63 - 1),
+}
+
+
+def _uuid_bytes(column: str, v: Any) -> bytes:
+    if isinstance(v, _uuid.UUID):
+        return v.bytes
+    if isinstance(v, (bytes, bytearray)) and len(v) == 16:
+        return bytes(v)
+    if isinstance(v, str):
+        try:
+            return _uuid.UUID(v).bytes
+        except ValueError:
+            pass
+    raise InvalidArgumentError(f'filter on uuid column "{column}": {v!r} is not a UUID')
+
+
+def _to_array(column: str, values: list[Any], arrow_type: pa.DataType) -> pa.Array:
+    try:
+        return pa.array(values, type=arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        pass
+    if (pa.types.is_temporal(arrow_type) or pa.types.is_decimal(arrow_type)) and all(
+        isinstance(v, str) for v in values
+    ):
+        try:  # "2024-01-31" for a date column, "2024-01-31T10:00:00" for a timestamp
+            return pa.array(values, type=pa.string()).cast(arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    shown = values[0] if len(values) == 1 else values
+    raise InvalidArgumentError(f'filter on "{column}" ({arrow_type}): cannot compare with {shown!r}')
+
+
+def _int_comparison(column: str, op: FilterOp, v: Any, arrow_type: pa.DataType) -> CoreFilter | None:
+    """Rewrite a comparison of an integer column with a non-integral or out-of-range number
+    into one the engine can evaluate exactly (``x > 2.5`` is ``x >= 3``). None: no rewrite needed."""
+    lo, hi = _INT_RANGES[arrow_type]
+    nothing: CoreFilter = (column, FilterOp.IN.value, pa.array([], type=arrow_type))
+    every_non_null: CoreFilter = (column, FilterOp.IS_NOT_NULL.value, None)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    if isinstance(v, float):
+        if math.isnan(v):
+            return every_non_null if op == FilterOp.NE else nothing
+        if v.is_integer() and lo <= v <= hi:
+            return (column, op.value, pa.array([int(v)], type=arrow_type))
+    elif lo <= v <= hi:
+        return None
+    # v is not an integer the column can hold.
+    if v > hi or v < lo:
+        below = v > hi  # every value of the column is below v
+        if op == FilterOp.NE:
+            return every_non_null
+        if op == FilterOp.EQ:
+            return nothing
+        true_ops = (FilterOp.LT, FilterOp.LE) if below else (FilterOp.GT, FilterOp.GE)
+        return every_non_null if op in true_ops else nothing
+    if op == FilterOp.EQ:
+        return nothing
+    if op == FilterOp.NE:
+        return every_non_null
+    if op in (FilterOp.LT, FilterOp.LE):
+        return (column, FilterOp.LE.value, pa.array([math.floor(v)], type=arrow_type))
+    return (column, FilterOp.GE.value, pa.array([math.ceil(v)], type=arrow_type))
+
+
+def to_core_filters(
+    expressions: Sequence[FilterExpression],
+    arrow_schema: pa.Schema,
+    uuid_columns: Iterable[str] = (),
+) -> list[CoreFilter]:
+    """Convert expressions into the engine's ``[(column, op, values)]`` using the table's Arrow
+    schema. ``uuid_columns`` names the columns whose values are UUIDs (Arrow has no uuid type
+    of its own here; they are 16-byte fixed binary).
+
+    Raises :class:`SchemaError` for an unknown column and :class:`InvalidArgumentError` for a
+    value that cannot be compared with the column.
+    """
+    uuids = set(uuid_columns)
+    out: list[CoreFilter] = []
+    for e in expressions:
+        idx = arrow_schema.get_field_index(e.column)
+        if idx < 0:
+            raise SchemaError(
+                f'filter on unknown column "{e.column}" (table columns: {", ".join(arrow_schema.names)})'
+            )
+        t = arrow_schema.field(idx).type
+        op = e.op
+        if op in _NULL_OPS:
+            out.append((e.column, op.value, None))
+            continue
+        values = list(e.value) if op in _SET_OPS else [e.value]
+        values = [v for v in values if v is not None]  # a null never matches (SQL semantics)
+        if e.column in uuids:
+            values = [_uuid_bytes(e.column, v) for v in values]
+        if t in _INT_RANGES:
+            if op in _SET_OPS:
+                lo, hi = _INT_RANGES[t]
+                values = [
+                    int(v) if isinstance(v, float) else v
+                    for v in values
+                    if not (isinstance(v, float) and not v.is_integer())
+                    and not (isinstance(v, (int, float)) and not isinstance(v, bool) and not lo <= v <= hi)
+                ]
+            else:
+                rewritten = _int_comparison(e.column, op, e.value, t)
+                if rewritten is not None:
+                    out.append(rewritten)
+                    continue
+        out.append((e.column, op.value, _to_array(e.column, values, t)))
+    return out

@@ -1,0 +1,563 @@
+"""Table: the original package's API (records, dict filters, list-of-dict scans) and the
+modern one (Arrow in and out) over one engine table object.
+
+Everything that touches the table's files happens in ``datashard._core``; this
+module converts arguments and results.
+
+Reads in the original API re-read the table's latest metadata first, as the
+original did on every call, so a process sees other processes' commits without
+calling ``refresh()``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid as _uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+
+import pyarrow as pa
+
+from . import _core
+from ._records import records_to_arrow
+from .errors import InvalidArgumentError, SchemaError
+from .filters import FilterLike, parse_filter, to_core_filters
+from .partitioning import PartitionSpec
+from .schema import Schema
+from .snapshot import Snapshot
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .transaction import Transaction
+
+__all__ = ["Table", "create_table", "load_table"]
+
+Parallel = bool | int | None
+
+_DEFAULT_BATCH_ROWS = 64 * 1024
+
+
+def _threads(parallel: Parallel) -> int:
+    """``False``/None -> 1 thread, ``True`` -> every core, an int -> that many."""
+    if parallel is True:
+        return os.cpu_count() or 1
+    if parallel is None or parallel is False:
+        return 1
+    if isinstance(parallel, int) and parallel >= 1:
+        return parallel
+    raise InvalidArgumentError(f"parallel must be True, False or a positive int, got {parallel!r}")
+
+
+def _is_pandas_frame(obj: Any) -> bool:
+    t = type(obj)
+    return t.__name__ == "DataFrame" and t.__module__.split(".")[0] == "pandas"
+
+
+def _local_path(file_path: str) -> str:
+    """A data file's path as the OS (and DuckDB's read_parquet) wants it."""
+    if file_path.startswith("file://"):
+        return file_path[len("file://") :]
+    if file_path.startswith("file:"):
+        return file_path[len("file:") :]
+    return file_path
+
+
+def _timestamp_ms(timestamp: int | float | datetime) -> int:
+    if isinstance(timestamp, datetime):
+        return int(timestamp.timestamp() * 1000)  # naive = local time, like Table.snapshots()
+    if isinstance(timestamp, bool) or not isinstance(timestamp, (int, float)):
+        raise InvalidArgumentError(f"timestamp must be epoch milliseconds or a datetime, got {timestamp!r}")
+    return int(timestamp)
+
+
+class _SchemaView:
+    """The table's current schema in the three forms the Python layer needs."""
+
+    __slots__ = ("json", "schema", "arrow", "uuid_columns")
+
+    def __init__(self, schema_json: str) -> None:
+        self.json = schema_json
+        self.schema = Schema.from_json(schema_json)
+        self.arrow = pa.schema(_core.arrow_schema_capsule(schema_json))
+        self.uuid_columns = tuple(f["name"] for f in self.schema.fields if f["type"] == "uuid")
+
+
+class Table:
+    """An Iceberg v2 table at a path.
+
+    Open one with :func:`create_table` or :func:`load_table`. ``Table(path)`` also
+    works, as in the original package: it opens the table, creating it when
+    ``create_if_not_exists`` and a ``schema`` is given.
+    """
+
+    def __init__(
+        self,
+        table_path: str | os.PathLike[str],
+        create_if_not_exists: bool = True,
+        schema: Schema | pa.Schema | None = None,
+        partition_spec: PartitionSpec | None = None,
+        *,
+        _core_table: Any = None,
+    ) -> None:
+        self.table_path: str = os.fspath(table_path)
+        if _core_table is None:
+            if create_if_not_exists and schema is not None:
+                _core_table = _create_core(self.table_path, schema, partition_spec, None)
+            else:
+                _core_table = _core.load_table(self.table_path)
+        self._core = _core_table
+        self._schema_view: _SchemaView | None = None
+
+    # -- identity and state --------------------------------------------------------------------
+
+    @property
+    def location(self) -> str:
+        """Absolute location of the table."""
+        return str(self._core.location)
+
+    @property
+    def version(self) -> int:
+        """Metadata version (the N of ``v<N>.metadata.json``) of the state this object holds."""
+        return int(self._core.version)
+
+    @property
+    def metadata_location(self) -> str:
+        """Path of the ``v<N>.metadata.json`` this object holds; any Iceberg reader can open it
+        (``pyiceberg.table.StaticTable.from_metadata(t.metadata_location)``)."""
+        return str(self._core.metadata_location())
+
+    @property
+    def properties(self) -> dict[str, str]:
+        """Table properties."""
+        return dict(self._core.properties())
+
+    def refresh(self) -> bool:
+        """Re-read the latest committed state. Returns True."""
+        self._core.refresh()
+        return True
+
+    def _view(self) -> _SchemaView:
+        schema_json = self._core.schema_json()
+        if self._schema_view is None or self._schema_view.json != schema_json:
+            self._schema_view = _SchemaView(schema_json)
+        return self._schema_view
+
+    def schema(self) -> Schema:
+        """The table's current schema."""
+        self._core.refresh()
+        return self._view().schema
+
+    def _get_current_schema(self) -> Schema:  # name used by the original package's docs
+        return self.schema()
+
+    def arrow_schema(self) -> pa.Schema:
+        """The Arrow schema scans return and appends are cast to."""
+        self._core.refresh()
+        return self._view().arrow
+
+    def spec(self) -> PartitionSpec:
+        """The table's default partition spec."""
+        return PartitionSpec.from_json(self._core.partition_spec_json())
+
+    # -- snapshots -----------------------------------------------------------------------------
+
+    def current_snapshot(self) -> Snapshot | None:
+        """The latest snapshot, or None for a table with no commits."""
+        self._core.refresh()
+        sid = self._core.current_snapshot_id()
+        return None if sid is None else self._snapshot(sid)
+
+    def _snapshot(self, snapshot_id: int) -> Snapshot | None:
+        d = self._core.snapshot_by_id(int(snapshot_id))
+        return None if d is None else Snapshot._from_core(d)
+
+    def snapshot_by_id(self, snapshot_id: int) -> Snapshot | None:
+        """The snapshot with this id (also one older than the metadata's snapshot window), or None."""
+        self._core.refresh()
+        return self._snapshot(snapshot_id)
+
+    def snapshots(self) -> list[dict[str, Any]]:
+        """Snapshots, oldest first, as dicts ``{snapshot_id, timestamp_ms, timestamp (naive local
+        datetime), operation, summary, parent_id, sequence_number, schema_id, manifest_list}``.
+
+        Lists the snapshots the current metadata keeps (table property
+        ``datashard.metadata.max-snapshots``, default 32); older ones stay reachable through
+        :meth:`snapshot_by_id` and ``time_travel``.
+        """
+        self._core.refresh()
+        return [Snapshot._from_core(d).to_dict() for d in self._core.snapshots()]
+
+    def _snapshot_as_of(self, timestamp_ms: int) -> Snapshot | None:
+        # Iceberg's "as of" walks the current snapshot's ancestry back to the first commit at
+        # or before the time; the window covers recent times, snapshot_by_id the rest.
+        window = {d["snapshot_id"]: d for d in self._core.snapshots()}
+        sid = self._core.current_snapshot_id()
+        while sid is not None:
+            d = window.get(sid) or self._core.snapshot_by_id(sid)
+            if d is None:
+                return None
+            if d["timestamp_ms"] <= timestamp_ms:
+                return Snapshot._from_core(d)
+            sid = d.get("parent_id")
+        return None
+
+    def time_travel(
+        self, snapshot_id: int | None = None, timestamp: int | float | datetime | None = None
+    ) -> Snapshot | None:
+        """The snapshot by id, or the one current at ``timestamp`` (epoch ms or datetime), or the
+        current one with no argument; None if there is none. Like the original, this returns the
+        snapshot, not data: read its data with ``scan(snapshot_id=s.snapshot_id)`` or
+        :meth:`read_as_of`."""
+        self._core.refresh()
+        if snapshot_id is not None:
+            return self._snapshot(snapshot_id)
+        if timestamp is not None:
+            return self._snapshot_as_of(_timestamp_ms(timestamp))
+        sid = self._core.current_snapshot_id()
+        return None if sid is None else self._snapshot(sid)
+
+    def read_as_of(
+        self,
+        snapshot_id: int | None = None,
+        timestamp: int | float | datetime | None = None,
+        columns: Sequence[str] | None = None,
+        filter: FilterLike = None,
+        parallel: Parallel = True,
+    ) -> pa.Table:
+        """The table's data as of a snapshot id or a time (epoch ms or datetime), as a
+        ``pyarrow.Table``. A time before the first commit gives an empty table."""
+        if snapshot_id is None and timestamp is None:
+            raise InvalidArgumentError("read_as_of needs snapshot_id= or timestamp=")
+        if snapshot_id is None:
+            snap = self.time_travel(timestamp=timestamp)
+            if snap is None:
+                return self._view().arrow.empty_table().select(list(columns) if columns else self._view().arrow.names)
+            snapshot_id = snap.snapshot_id
+        return self.to_arrow(columns=columns, filter=filter, parallel=parallel, snapshot_id=snapshot_id)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def new_transaction(self) -> "Transaction":
+        """A new, not yet begun transaction (``with`` begins it)."""
+        from .transaction import Transaction
+
+        return Transaction(self)
+
+    def _check_given_schema(self, schema: Schema | pa.Schema | None) -> None:
+        if schema is None:
+            return
+        if not isinstance(schema, Schema):
+            if hasattr(schema, "__arrow_c_schema__"):
+                schema = Schema.from_arrow(schema)
+            else:
+                raise SchemaError(f"schema must be a datashard.Schema or a pyarrow.Schema, got {type(schema).__name__}")
+        diff = self._view().schema.difference(schema)
+        if diff:
+            raise SchemaError(f"the schema given does not match the table's at {self.location}: {diff}")
+
+    def _records_to_arrow(self, records: Sequence[Mapping[str, Any]], schema: Schema | pa.Schema | None) -> pa.Table:
+        self._check_given_schema(schema)
+        view = self._view()
+        return records_to_arrow(records, view.schema, view.arrow)
+
+    def _to_arrow_input(self, data: Any) -> Any:
+        """Something ``_core`` can read through ``__arrow_c_stream__``."""
+        if _is_pandas_frame(data):
+            return pa.Table.from_pandas(data, preserve_index=False)
+        if hasattr(data, "__arrow_c_stream__"):
+            return data
+        if hasattr(data, "__arrow_c_array__"):
+            batch = pa.record_batch(data)
+            return pa.Table.from_batches([batch])
+        if isinstance(data, list):
+            return self._records_to_arrow(data, None)
+        if isinstance(data, Mapping):
+            try:
+                return pa.table(dict(data))
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as e:
+                raise SchemaError(f"cannot build columns from the dict given: {e}") from None
+        raise InvalidArgumentError(
+            "append takes Arrow data (anything with __arrow_c_stream__: pyarrow, polars, DuckDB), "
+            f"a pandas DataFrame, a list of row dicts or a dict of columns; got {type(data).__name__}"
+        )
+
+    def append(self, data: Any, *, commit_key: str | None = None) -> int | None:
+        """Append data in one commit; return the new snapshot id (None if ``data`` had no rows).
+
+        ``data``: a pyarrow Table/RecordBatch/RecordBatchReader, a polars or pandas DataFrame, a
+        DuckDB result, anything with ``__arrow_c_stream__``, a list of row dicts or a dict of
+        columns. Columns are matched by name and cast safely to the table's types.
+        ``commit_key``: an idempotency key; a retried append with the same key is applied once.
+
+        Raises SchemaError (unknown column, missing required column, null in a required
+        column, a value that does not cast) before anything is written.
+        """
+        sid = self._core.append(self._to_arrow_input(data), commit_key)
+        return None if sid is None else int(sid)
+
+    def append_arrow(self, data: Any) -> bool:
+        """Append Arrow data in one commit (0.11.2 name; see :meth:`append`). Returns True."""
+        self.append(data)
+        return True
+
+    def append_records(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        schema: Schema | pa.Schema | None = None,
+        partition_values: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Append row dicts in one commit. Returns True.
+
+        ``schema``, if given, must agree with the table's by column names, types and required
+        flags. ``partition_values`` is accepted for compatibility and ignored: partition values
+        come from the data.
+
+        Raises SchemaError naming the row (0-based) and field for an unknown key, a missing or
+        None required field, a value of the wrong type or NaN in a non-float column; nothing is
+        written then.
+        """
+        table = self._records_to_arrow(records, schema)
+        self._core.append(table, None)
+        return True
+
+    def append_pandas(self, df: "pd.DataFrame", schema: Schema | pa.Schema | None = None) -> bool:
+        """Append a pandas DataFrame in one commit (the index is not stored). Returns True."""
+        if not _is_pandas_frame(df):
+            raise InvalidArgumentError(f"Expected a pandas DataFrame, got {type(df).__name__}")
+        self._check_given_schema(schema)
+        self._core.append(pa.Table.from_pandas(df, preserve_index=False), None)
+        return True
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _stream(
+        self,
+        columns: Sequence[str] | None,
+        filter: FilterLike,
+        snapshot_id: int | None,
+        threads: int,
+        batch_size: int,
+        limit: int | None = None,
+    ) -> Any:
+        self._core.refresh()
+        view = self._view()
+        if columns is not None:
+            if isinstance(columns, str):
+                raise InvalidArgumentError('columns must be a list of names, e.g. ["id"], not a string')
+            columns = list(columns)
+        core_filters = to_core_filters(parse_filter(filter), view.arrow, view.uuid_columns) or None
+        if batch_size < 1:
+            raise InvalidArgumentError(f"batch_size must be positive, got {batch_size}")
+        if limit is not None and limit < 0:
+            raise InvalidArgumentError(f"limit must be >= 0, got {limit}")
+        return self._core.scan(
+            columns, core_filters, None if snapshot_id is None else int(snapshot_id), threads, batch_size, limit
+        )
+
+    def to_batches(
+        self,
+        columns: Sequence[str] | None = None,
+        filter: FilterLike = None,
+        snapshot_id: int | None = None,
+        parallel: Parallel = True,
+        batch_size: int = _DEFAULT_BATCH_ROWS,
+        limit: int | None = None,
+    ) -> pa.RecordBatchReader:
+        """A streaming reader over the table (current snapshot unless ``snapshot_id``)."""
+        stream = self._stream(columns, filter, snapshot_id, _threads(parallel), batch_size, limit)
+        return pa.RecordBatchReader.from_stream(stream)
+
+    def to_arrow(
+        self,
+        columns: Sequence[str] | None = None,
+        filter: FilterLike = None,
+        parallel: Parallel = True,
+        verify_checksums: bool | str | None = None,
+        snapshot_id: int | None = None,
+        limit: int | None = None,
+    ) -> pa.Table:
+        """Read the table (current snapshot unless ``snapshot_id``) into a ``pyarrow.Table``.
+
+        ``verify_checksums`` is accepted for compatibility; the engine checks what it reads.
+        """
+        return self.to_batches(columns, filter, snapshot_id, parallel, _DEFAULT_BATCH_ROWS, limit).read_all()
+
+    def head(self, n: int = 10, columns: Sequence[str] | None = None, snapshot_id: int | None = None) -> pa.Table:
+        """The first ``n`` rows the scan produces (no particular order)."""
+        return self.to_arrow(columns=columns, snapshot_id=snapshot_id, limit=n, parallel=1)
+
+    def _rows(self, table: pa.Table | pa.RecordBatch) -> list[dict[str, Any]]:
+        rows = table.to_pylist()
+        uuids = [c for c in self._view().uuid_columns if c in table.schema.names]
+        if uuids:  # the original returned uuid values as strings
+            for row in rows:
+                for c in uuids:
+                    v = row[c]
+                    if v is not None:
+                        row[c] = str(_uuid.UUID(bytes=v))
+        return rows
+
+    def scan(
+        self,
+        columns: Sequence[str] | None = None,
+        filter: FilterLike = None,
+        parallel: Parallel = False,
+        snapshot_id: int | None = None,
+        verify_checksums: bool | str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Rows as a list of dicts (current snapshot unless ``snapshot_id``).
+
+        ``filter``: ``{"col": value}``, ``{"col": (op, value)}`` (see :mod:`datashard.filters`),
+        a ``(col, op, value)`` tuple or a list of them. ``parallel``: False = 1 thread, True =
+        every core, an int = that many threads. ``verify_checksums`` is accepted for
+        compatibility; the engine checks what it reads.
+        """
+        return self._rows(self.to_arrow(columns, filter, parallel, verify_checksums, snapshot_id))
+
+    def to_pandas(
+        self,
+        columns: Sequence[str] | None = None,
+        filter: FilterLike = None,
+        parallel: Parallel = False,
+        verify_checksums: bool | str | None = None,
+        snapshot_id: int | None = None,
+    ) -> "pd.DataFrame":
+        """Rows as a pandas DataFrame (current snapshot unless ``snapshot_id``)."""
+        try:
+            import pandas  # noqa: F401
+        except ImportError as e:
+            raise ImportError("to_pandas needs pandas: pip install 'datashard[pandas]'") from e
+        return self.to_arrow(columns, filter, parallel, verify_checksums, snapshot_id).to_pandas()
+
+    def scan_batches(
+        self,
+        batch_size: int = 10000,
+        columns: Sequence[str] | None = None,
+        filter: FilterLike = None,
+        verify_checksums: bool | str | None = None,
+        snapshot_id: int | None = None,
+        parallel: Parallel = False,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Yield lists of row dicts of at most ``batch_size`` rows, holding one batch at a time."""
+        reader = self.to_batches(columns, filter, snapshot_id, parallel, batch_size)
+        for batch in reader:
+            if batch.num_rows:
+                yield self._rows(batch)
+
+    def iter_records(
+        self,
+        columns: Sequence[str] | None = None,
+        filter: FilterLike = None,
+        verify_checksums: bool | str | None = None,
+        snapshot_id: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield row dicts one at a time."""
+        for batch in self.scan_batches(1000, columns, filter, verify_checksums, snapshot_id):
+            yield from batch
+
+    def iter_pandas(
+        self,
+        chunksize: int = 50000,
+        columns: Sequence[str] | None = None,
+        filter: FilterLike = None,
+        verify_checksums: bool | str | None = None,
+        snapshot_id: int | None = None,
+    ) -> Iterator["pd.DataFrame"]:
+        """Yield DataFrames of at most ``chunksize`` rows."""
+        for batch in self.to_batches(columns, filter, snapshot_id, False, chunksize):
+            if batch.num_rows:
+                yield batch.to_pandas()
+
+    def row_count(self, snapshot_id: int | None = None) -> int:
+        """Number of rows (current snapshot unless ``snapshot_id``), from metadata alone."""
+        self._core.refresh()
+        return int(self._core.row_count(None if snapshot_id is None else int(snapshot_id)))
+
+    def data_files(self, snapshot_id: int | None = None) -> list[dict[str, Any]]:
+        """The data files of a snapshot: ``{file_path, record_count, file_size_in_bytes}``."""
+        self._core.refresh()
+        return [dict(d) for d in self._core.data_files(None if snapshot_id is None else int(snapshot_id))]
+
+    def parquet_paths(self, snapshot_id: int | None = None) -> list[str]:
+        """Paths of the Parquet files of a snapshot, e.g. for DuckDB's ``read_parquet``."""
+        return [_local_path(d["file_path"]) for d in self.data_files(snapshot_id)]
+
+    # -- protocols -----------------------------------------------------------------------------
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        """Arrow PyCapsule stream of the current snapshot: ``pa.table(t)``, ``pl.DataFrame(t)``,
+        ``duckdb.sql("from t")`` read the table directly. Each call starts a fresh scan."""
+        stream = self._stream(None, None, None, _threads(True), _DEFAULT_BATCH_ROWS)
+        return stream.__arrow_c_stream__(requested_schema)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (load_table, (self.location,))
+
+    def __repr__(self) -> str:
+        sid = self._core.current_snapshot_id()
+        return f"Table({self.location!r}, version={self.version}, current_snapshot_id={sid})"
+
+
+def _schema_json(schema: Schema | pa.Schema | Any) -> str:
+    if isinstance(schema, Schema):
+        return schema.to_json()
+    if hasattr(schema, "__arrow_c_schema__"):
+        return Schema.from_arrow(schema).to_json()
+    raise SchemaError(f"schema must be a datashard.Schema or a pyarrow.Schema, got {type(schema).__name__}")
+
+
+def _create_core(
+    path: str,
+    schema: Schema | pa.Schema,
+    partition_spec: PartitionSpec | None,
+    properties: Mapping[str, Any] | None,
+    exist_ok: bool = True,
+) -> Any:
+    spec_json = None
+    if partition_spec is not None:
+        if not isinstance(partition_spec, PartitionSpec):
+            raise InvalidArgumentError(f"partition_spec must be a PartitionSpec, got {type(partition_spec).__name__}")
+        spec_json = partition_spec.to_json()
+    props = {str(k): str(v) for k, v in (properties or {}).items()}
+    return _core.create_table(path, _schema_json(schema), spec_json, props, exist_ok)
+
+
+def create_table(
+    table_path: str | os.PathLike[str],
+    schema: Schema | pa.Schema | None = None,
+    partition_spec: PartitionSpec | None = None,
+    properties: Mapping[str, Any] | None = None,
+    *,
+    exist_ok: bool = True,
+) -> Table:
+    """Create the table at ``table_path``, or open it if one is already there (as the original
+    did; two processes may race to create it and both get the same table).
+
+    ``schema``: a :class:`Schema` or a ``pyarrow.Schema``. Opening an existing table with a
+    schema that differs from its own raises :class:`TableExistsError` naming the difference;
+    with ``schema=None`` an existing table is opened as it is. ``exist_ok=False`` makes an
+    existing table an error.
+    """
+    path = os.fspath(table_path)
+    if schema is None:
+        if not exist_ok:
+            raise SchemaError("create_table(exist_ok=False) needs a schema")
+        from .errors import TableNotFoundError
+
+        try:
+            core = _core.load_table(path)
+        except TableNotFoundError:
+            raise SchemaError(
+                f"no table at {path} and no schema to create one: pass schema=Schema(...) or a pyarrow.Schema"
+            ) from None
+    else:
+        core = _create_core(path, schema, partition_spec, properties, exist_ok)
+    return Table(path, _core_table=core)
+
+
+def load_table(table_path: str | os.PathLike[str]) -> Table:
+    """Open the table at ``table_path``; :class:`TableNotFoundError` if there is none."""
+    path = os.fspath(table_path)
+    return Table(path, _core_table=_core.load_table(path))
+

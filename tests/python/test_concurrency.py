@@ -1,0 +1,48 @@
+"""Many processes appending to one table at once: every commit survives, each exactly once."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+
+import pyarrow.compute as pc
+
+from datashard import Schema, create_table, load_table
+
+PROCESSES = 8
+COMMITS = 200
+
+
+def _writer(path: str, worker: int, commits: int) -> None:
+    table = load_table(path)  # each process opens the table itself
+    for seq in range(commits):
+        table.append_records([{"worker": worker, "seq": seq, "value": 1}])
+
+
+def test_processes_appending_single_rows(tmp_path) -> None:
+    path = str(tmp_path / "counter")
+    schema = Schema(
+        schema_id=0,
+        fields=[
+            {"id": 1, "name": "worker", "type": "int", "required": True},
+            {"id": 2, "name": "seq", "type": "long", "required": True},
+            {"id": 3, "name": "value", "type": "long", "required": True},
+        ],
+    )
+    create_table(path, schema)
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(path, w, COMMITS)) for w in range(PROCESSES)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=600)
+    assert [p.exitcode for p in procs] == [0] * PROCESSES
+
+    table = load_table(path)
+    data = table.to_arrow(parallel=True)
+    assert data.num_rows == PROCESSES * COMMITS
+    assert pc.sum(data["value"]).as_py() == PROCESSES * COMMITS
+    pairs = set(zip(data["worker"].to_pylist(), data["seq"].to_pylist()))
+    assert pairs == {(w, s) for w in range(PROCESSES) for s in range(COMMITS)}
+    assert table.row_count() == PROCESSES * COMMITS
+    assert table.current_snapshot().sequence_number == PROCESSES * COMMITS
+    assert len(table.data_files()) == PROCESSES * COMMITS
