@@ -34,9 +34,9 @@ Result<std::shared_ptr<arrow::Table>> ReadDataFile(FileSystem& fs, const std::st
       }
     }
   }
-  std::shared_ptr<arrow::Table> raw;
-  auto read = reader->ReadTable(to_read, &raw);
-  if (!read.ok()) return CorruptData("data file ", path, " could not be read: ", read.message());
+  auto read = reader->ReadTable(to_read);
+  if (!read.ok()) return CorruptData("data file ", path, " could not be read: ", read.status().message());
+  std::shared_ptr<arrow::Table> raw = std::move(*read);
 
   arrow::FieldVector out_fields;
   arrow::ChunkedArrayVector out_columns;
