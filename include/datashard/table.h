@@ -25,6 +25,9 @@ namespace datashard {
 
 class Transaction;
 
+// How a transaction is validated against concurrent commits (transaction.h).
+enum class Isolation { kSnapshot, kSerializable };
+
 struct CreateOptions {
   Schema schema;
   PartitionSpec partition_spec;
@@ -64,7 +67,7 @@ class Table : public std::enable_shared_from_this<Table> {
   // if a snapshot with that key is already in the table, nothing is written.
   Result<CommitInfo> Append(const std::shared_ptr<arrow::Table>& data,
                             const std::optional<std::string>& commit_key = std::nullopt);
-  std::unique_ptr<Transaction> NewTransaction();
+  std::unique_ptr<Transaction> NewTransaction(Isolation isolation = Isolation::kSnapshot);
 
   // Streams rows of a snapshot (default: the pinned current one).
   Result<std::shared_ptr<arrow::RecordBatchReader>> Scan(const ScanOptions& options);

@@ -1,9 +1,16 @@
 // A transaction groups writes into one atomic commit.
 //
-// Data files are written as soon as data is added (outside the commit's race
-// window); Commit() publishes them all in one snapshot or none of them.
-// Rollback() (or destroying an uncommitted transaction) deletes the files it
-// wrote, leaving no trace in the table.
+// It pins the table's current snapshot when it starts (its base): reads see
+// that snapshot, and deletes are planned against it. Data files are written as
+// soon as data is added (outside the commit's race window); Commit() publishes
+// everything in one snapshot or nothing. Rollback() (or destroying an
+// uncommitted transaction) deletes the files it wrote, leaving no trace.
+//
+// Validation at commit (Iceberg's rules): appends never conflict; removing a
+// file that another writer removed or rewrote first is a conflict; under
+// kSerializable, rows added concurrently that match anything the
+// transaction read (Scan, Delete, Overwrite filters) are a conflict too.
+// Conflicts surface as ConcurrentModification errors: retry from the start.
 #pragma once
 
 #include <memory>
@@ -11,28 +18,42 @@
 #include <string>
 #include <vector>
 
+#include <arrow/record_batch.h>
 #include <arrow/table.h>
 
+#include "datashard/scan.h"
 #include "datashard/table.h"
 
 namespace datashard {
 
 class Transaction {
  public:
-  explicit Transaction(std::shared_ptr<Table> table);
+  Transaction(std::shared_ptr<Table> table, Isolation isolation = Isolation::kSnapshot);
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
 
-  // Validates `data` against the table schema and writes it as a data file.
+  // Validates `data` against the table schema and writes it as data file(s).
   Status Append(const std::shared_ptr<arrow::Table>& data);
+  // Deletes the rows matching `filter` (all rows if empty) by rewriting the
+  // files that hold them (copy-on-write). Returns the number of rows deleted.
+  Result<int64_t> Delete(const std::vector<Predicate>& filter);
+  // Removes whole data files (paths as listed in the table).
+  Status DeleteFiles(const std::vector<std::string>& paths);
+  // Delete(filter), then Append(data): replaces the matching rows.
+  Result<int64_t> Overwrite(const std::shared_ptr<arrow::Table>& data, const std::vector<Predicate>& filter);
+  // Reads the base snapshot (options.snapshot_id must be unset).
+  Result<std::shared_ptr<arrow::RecordBatchReader>> Scan(const ScanOptions& options);
+
   void SetCommitKey(std::string key) { commit_key_ = std::move(key); }
   Result<CommitInfo> Commit();
   Status Rollback();
   bool active() const { return active_; }
+  std::optional<int64_t> base_snapshot_id() const;
 
  private:
   struct Impl;
+  Status CheckActive() const;
   std::shared_ptr<Table> table_;
   std::unique_ptr<Impl> impl_;
   std::optional<std::string> commit_key_;

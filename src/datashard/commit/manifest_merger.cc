@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
+#include "datashard/commit/conflict_checker.h"
 #include "datashard/format/file_names.h"
 #include "datashard/format/manifest.h"
 #include "datashard/format/partition_summary.h"
@@ -36,7 +38,7 @@ Result<format::ManifestFile> MergeGroup(const ManifestMergeContext& context,
   out.min_sequence_number = context.sequence_number;
   format::PartitionSummaryBuilder summaries(*schema, *spec);
   for (const auto& manifest : group) {
-    ARROW_ASSIGN_OR_RAISE(auto entries, ReadManifestEntries(context.fs, context.metadata, manifest));
+    ARROW_ASSIGN_OR_RAISE(auto entries, format::ReadManifestEntries(context.fs, context.metadata, manifest));
     for (auto& entry : entries) {
       if (entry.status == format::ManifestEntryStatus::kDeleted) continue;
       ARROW_RETURN_NOT_OK(summaries.Add(entry.data_file));
@@ -58,32 +60,87 @@ Result<format::ManifestFile> MergeGroup(const ManifestMergeContext& context,
   return out;
 }
 
+// Writes `entries` (already carrying their final statuses) as one manifest
+// attributed to the snapshot being built.
+Result<format::ManifestFile> WriteRewritten(const ManifestMergeContext& context, const format::ManifestFile& like,
+                                            std::vector<format::ManifestEntry> entries,
+                                            std::vector<std::string>* written) {
+  const PartitionSpec* spec = context.metadata.SpecById(like.partition_spec_id);
+  const Schema* schema = context.metadata.CurrentSchema();
+  if (spec == nullptr) return CorruptData("manifest uses unknown partition spec ", like.partition_spec_id);
+  format::ManifestFile out;
+  out.partition_spec_id = like.partition_spec_id;
+  out.content = like.content;
+  out.added_snapshot_id = context.snapshot_id;
+  out.sequence_number = context.sequence_number;
+  out.min_sequence_number = context.sequence_number;
+  format::PartitionSummaryBuilder summaries(*schema, *spec);
+  for (const auto& entry : entries) {
+    if (entry.status == format::ManifestEntryStatus::kDeleted) {
+      out.deleted_files_count += 1;
+      out.deleted_rows_count += entry.data_file.record_count;
+      continue;
+    }
+    out.existing_files_count += 1;
+    out.existing_rows_count += entry.data_file.record_count;
+    out.min_sequence_number = std::min(out.min_sequence_number, entry.sequence_number.value_or(0));
+    ARROW_RETURN_NOT_OK(summaries.Add(entry.data_file));
+  }
+  out.partitions = summaries.Finish();
+  ARROW_ASSIGN_OR_RAISE(std::string bytes, format::EncodeManifest(*schema, *spec, out.content, entries));
+  out.manifest_path = format::NewManifestPath(context.metadata.location);
+  out.manifest_length = static_cast<int64_t>(bytes.size());
+  written->push_back(out.manifest_path);
+  ARROW_RETURN_NOT_OK(context.fs.WriteNewFile(out.manifest_path, bytes, Durability::kProcess));
+  return out;
+}
+
 }  // namespace
 
-Result<std::vector<format::ManifestEntry>> ReadManifestEntries(FileSystem& fs, const TableMetadata& metadata,
-                                                               const format::ManifestFile& manifest) {
-  ARROW_RETURN_NOT_OK(format::CheckInsideLocation(metadata.location, manifest.manifest_path));
-  const PartitionSpec* spec = metadata.SpecById(manifest.partition_spec_id);
-  if (spec == nullptr) {
-    return CorruptData("manifest ", manifest.manifest_path, " uses unknown partition spec ",
-                       manifest.partition_spec_id);
+Result<std::vector<format::ManifestFile>> RemoveFiles(const ManifestMergeContext& context,
+                                                      std::vector<format::ManifestFile> manifests,
+                                                      const std::vector<RemovedFileRef>& removed,
+                                                      std::vector<std::string>* written) {
+  std::set<std::string> pending;
+  std::set<std::string> likely;  // manifests that listed the files when the transaction planned
+  for (const auto& ref : removed) {
+    pending.insert(ref.file_path);
+    likely.insert(ref.manifest_path);
   }
-  ARROW_ASSIGN_OR_RAISE(std::string bytes, fs.ReadFile(manifest.manifest_path));
-  auto entries = format::DecodeManifest(bytes, *metadata.CurrentSchema(), *spec);
-  if (!entries.ok()) return CorruptData("manifest ", manifest.manifest_path, ": ", entries.status().message());
-  for (auto& entry : *entries) {
-    if (!entry.snapshot_id) entry.snapshot_id = manifest.added_snapshot_id;
-    if (entry.status == format::ManifestEntryStatus::kAdded) {
-      if (!entry.sequence_number) entry.sequence_number = manifest.sequence_number;
-      if (!entry.file_sequence_number) entry.file_sequence_number = manifest.sequence_number;
+  std::vector<bool> examined(manifests.size(), false);
+  auto examine = [&](size_t i) -> Status {
+    examined[i] = true;
+    const auto& manifest = manifests[i];
+    if (manifest.content != format::ManifestContent::kData) return Status::OK();
+    ARROW_ASSIGN_OR_RAISE(auto entries, format::ReadManifestEntries(context.fs, context.metadata, manifest));
+    bool touched = false;
+    std::vector<format::ManifestEntry> rewritten;
+    for (auto& entry : entries) {
+      if (entry.status == format::ManifestEntryStatus::kDeleted) continue;  // an older snapshot's deletion
+      if (pending.erase(entry.data_file.file_path)) {
+        entry.status = format::ManifestEntryStatus::kDeleted;
+        entry.snapshot_id = context.snapshot_id;
+        touched = true;
+      } else {
+        entry.status = format::ManifestEntryStatus::kExisting;
+      }
+      rewritten.push_back(std::move(entry));
     }
-    if (!entry.sequence_number || !entry.file_sequence_number) {
-      return CorruptData("manifest ", manifest.manifest_path,
-                         " has a non-ADDED entry without sequence numbers (", entry.data_file.file_path, ")");
-    }
-    ARROW_RETURN_NOT_OK(format::CheckInsideLocation(metadata.location, entry.data_file.file_path));
+    if (!touched) return Status::OK();
+    ARROW_ASSIGN_OR_RAISE(manifests[i], WriteRewritten(context, manifest, std::move(rewritten), written));
+    return Status::OK();
+  };
+  for (size_t i = 0; i < manifests.size() && !pending.empty(); ++i) {
+    if (likely.count(manifests[i].manifest_path)) ARROW_RETURN_NOT_OK(examine(i));
   }
-  return entries;
+  // A concurrent merge may have moved the files into other manifests.
+  for (size_t i = 0; i < manifests.size() && !pending.empty(); ++i) {
+    if (!examined[i]) ARROW_RETURN_NOT_OK(examine(i));
+  }
+  if (!pending.empty()) {
+    return Conflict("data file " + *pending.begin() + " is no longer in the table (removed by another commit)");
+  }
+  return manifests;
 }
 
 Result<std::vector<format::ManifestFile>> MergeSmallManifests(const ManifestMergeContext& context,

@@ -12,6 +12,7 @@
 
 #include "datashard/file_system.h"
 #include "datashard/format/data_file.h"
+#include "datashard/format/manifest_reader.h"
 #include "datashard/table_metadata.h"
 
 namespace datashard::commit {
@@ -32,9 +33,18 @@ Result<std::vector<format::ManifestFile>> MergeSmallManifests(const ManifestMerg
                                                               std::vector<format::ManifestFile> manifests,
                                                               std::vector<std::string>* written);
 
-// Entries of a manifest with inherited snapshot ids and sequence numbers
-// filled in from its manifest-list entry (spec "Sequence Number Inheritance").
-Result<std::vector<format::ManifestEntry>> ReadManifestEntries(FileSystem& fs, const TableMetadata& metadata,
-                                                               const format::ManifestFile& manifest);
+struct RemovedFileRef {
+  std::string file_path;
+  std::string manifest_path;  // where the file was listed when the transaction planned it
+};
+
+// Rewrites the manifests that list `removed` so that those entries become
+// DELETED in the new snapshot (other entries EXISTING; older DELETED entries
+// dropped). A file that is no longer live in `manifests` means another writer
+// removed it first: a ConcurrentModification conflict.
+Result<std::vector<format::ManifestFile>> RemoveFiles(const ManifestMergeContext& context,
+                                                      std::vector<format::ManifestFile> manifests,
+                                                      const std::vector<RemovedFileRef>& removed,
+                                                      std::vector<std::string>* written);
 
 }  // namespace datashard::commit

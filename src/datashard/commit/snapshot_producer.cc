@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 
 #include "datashard/commit/manifest_merger.h"
 #include "datashard/format/file_names.h"
@@ -14,27 +15,22 @@ int64_t NowMs() {
       .count();
 }
 
-Result<std::vector<format::ManifestFile>> ReadManifestList(FileSystem& fs, const TableMetadata& metadata,
-                                                           const Snapshot& snapshot) {
-  ARROW_RETURN_NOT_OK(format::CheckInsideLocation(metadata.location, snapshot.manifest_list));
-  ARROW_ASSIGN_OR_RAISE(std::string bytes, fs.ReadFile(snapshot.manifest_list));
-  auto manifests = format::DecodeManifestList(bytes);
-  if (!manifests.ok()) {
-    return CorruptData("manifest list ", snapshot.manifest_list, ": ", manifests.status().message());
-  }
-  for (const auto& manifest : *manifests) {
-    ARROW_RETURN_NOT_OK(format::CheckInsideLocation(metadata.location, manifest.manifest_path));
-  }
-  return manifests;
-}
-
 namespace {
 
-std::map<std::string, std::string> BuildSummary(const Snapshot* parent, const PendingSnapshot& pending,
-                                                int64_t removed_files, int64_t removed_records,
-                                                int64_t removed_size) {
+std::string OperationOf(const PendingSnapshot& pending) {
+  if (pending.removed.empty()) return "append";
+  return pending.added_files > 0 ? "overwrite" : "delete";
+}
+
+std::map<std::string, std::string> BuildSummary(const Snapshot* parent, const PendingSnapshot& pending) {
+  int64_t removed_files = 0, removed_records = 0, removed_size = 0;
+  for (const auto& removed : pending.removed) {
+    removed_files += 1;
+    removed_records += removed.file.record_count;
+    removed_size += removed.file.file_size_in_bytes;
+  }
   std::map<std::string, std::string> summary = pending.extra_summary;
-  summary["operation"] = pending.operation;
+  summary["operation"] = OperationOf(pending);
   if (pending.added_files > 0) {
     summary["added-data-files"] = std::to_string(pending.added_files);
     summary["added-records"] = std::to_string(pending.added_records);
@@ -108,6 +104,19 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
   TableMetadata m = parent_metadata;
   const Snapshot* parent = parent_metadata.CurrentSnapshot();
   const int64_t sequence_number = parent_metadata.last_sequence_number + 1;
+  const std::optional<int64_t> latest_id =
+      parent ? std::optional<int64_t>(parent->snapshot_id) : std::nullopt;
+  if (latest_id != pending.base_snapshot_id && (!pending.removed.empty() || pending.validate_added)) {
+    ARROW_ASSIGN_OR_RAISE(auto changes, ChangesSince(fs, parent_metadata, pending.base_snapshot_id));
+    for (const auto& removed : pending.removed) {
+      if (changes.removed.count(removed.file.file_path)) {
+        return Conflict("data file " + removed.file.file_path + " was removed or rewritten by another commit");
+      }
+    }
+    if (pending.validate_added) ARROW_RETURN_NOT_OK(pending.validate_added(changes));
+    // An incomplete change list can still miss a removal: the manifest
+    // rewrite below fails if a removed file is no longer live.
+  }
 
   std::vector<format::ManifestFile> manifests;
   for (auto manifest : pending.new_manifests) {
@@ -116,9 +125,21 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
     manifest.added_snapshot_id = pending.snapshot_id;
     manifests.push_back(std::move(manifest));
   }
+  if (parent == nullptr && !pending.removed.empty()) {
+    return Conflict("the table is empty now; the files to remove are gone");
+  }
   if (parent != nullptr) {
-    ARROW_ASSIGN_OR_RAISE(auto inherited, ReadManifestList(fs, parent_metadata, *parent));
+    ARROW_ASSIGN_OR_RAISE(auto inherited, format::ReadManifestList(fs, parent_metadata, *parent));
     ManifestMergeContext context{fs, parent_metadata, pending.snapshot_id, sequence_number, pending.durability};
+    // Manifests that only recorded an earlier snapshot's deletions carry nothing live.
+    std::erase_if(inherited, [](const format::ManifestFile& manifest) {
+      return manifest.added_files_count + manifest.existing_files_count == 0;
+    });
+    if (!pending.removed.empty()) {
+      std::vector<RemovedFileRef> refs;
+      for (const auto& removed : pending.removed) refs.push_back({removed.file.file_path, removed.manifest_path});
+      ARROW_ASSIGN_OR_RAISE(inherited, RemoveFiles(context, std::move(inherited), refs, &built.attempt_files));
+    }
     ARROW_ASSIGN_OR_RAISE(auto merged, MergeSmallManifests(context, std::move(inherited), &built.attempt_files));
     for (auto& manifest : merged) manifests.push_back(std::move(manifest));
   }
@@ -138,7 +159,7 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
   // Timestamps stay monotone even if this host's clock is behind the last writer's.
   snapshot.timestamp_ms = std::max(NowMs(), parent_metadata.last_updated_ms);
   snapshot.manifest_list = list_path;
-  snapshot.summary = BuildSummary(parent, pending, 0, 0, 0);
+  snapshot.summary = BuildSummary(parent, pending);
   snapshot.schema_id = m.current_schema_id;
 
   m.metadata_log.push_back(

@@ -5,12 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "datashard/commit/committer.h"
+#include "datashard/commit/conflict_checker.h"
 #include "datashard/format/data_file.h"
 
 namespace datashard::commit {
@@ -23,30 +25,43 @@ inline constexpr int64_t kDefaultPreviousVersionsMax = 32;
 // Summary keys of our own (Iceberg allows extra string keys).
 inline constexpr char kCommitKeySummary[] = "datashard.commit-key";
 
+// A data file the commit removes, as the transaction found it at its base.
+struct RemovedFile {
+  format::DataFile file;
+  int64_t sequence_number = 0;
+  int64_t file_sequence_number = 0;
+  int64_t snapshot_id = 0;    // the snapshot that added it
+  std::string manifest_path;  // where it was listed at the base
+};
+
 struct PendingSnapshot {
   int64_t snapshot_id = 0;
-  std::string operation = "append";
   // Manifests written for this commit; sequence_number and added_snapshot_id
   // are filled in per attempt.
   std::vector<format::ManifestFile> new_manifests;
   int64_t added_files = 0;
   int64_t added_records = 0;
   int64_t added_files_size = 0;
+  std::vector<RemovedFile> removed;
   std::optional<std::string> commit_key;
   std::map<std::string, std::string> extra_summary;
   Durability durability = Durability::kFsync;
+  // The snapshot the transaction read and derived its changes from. When the
+  // table moved on, the commit is validated against what changed since.
+  std::optional<int64_t> base_snapshot_id;
+  // Extra validation of concurrently added files (serializable isolation);
+  // returns a ConcurrentModification error to fail the commit.
+  std::function<Status(const ConcurrentChanges&)> validate_added;
 };
 
-// One attempt: reads the parent's manifest list, merges small manifests when a
-// tier is full (commit/manifest_merger.h), writes the new manifest list and
-// returns the new metadata. If `pending.commit_key` is already in the base's
-// snapshots, returns already_committed.
+// One attempt on top of `base` (the latest version): validates against
+// concurrent commits, rewrites the manifests holding removed files (their
+// entries become DELETED), merges small manifests when a tier is full
+// (commit/manifest_merger.h), writes the new manifest list and returns the
+// new metadata. If `pending.commit_key` is already in the base's snapshots,
+// returns already_committed.
 Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base, const PendingSnapshot& pending,
                                   int attempt);
-
-// Reads a snapshot's manifest list (path checked against the location).
-Result<std::vector<format::ManifestFile>> ReadManifestList(FileSystem& fs, const TableMetadata& metadata,
-                                                           const Snapshot& snapshot);
 
 int64_t NowMs();
 

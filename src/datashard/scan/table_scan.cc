@@ -8,8 +8,7 @@
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
 
-#include "datashard/commit/manifest_merger.h"
-#include "datashard/commit/snapshot_producer.h"
+#include "datashard/format/manifest_reader.h"
 #include "datashard/format/arrow_schema.h"
 #include "datashard/format/file_names.h"
 #include "datashard/scan/expression.h"
@@ -23,20 +22,23 @@ Result<std::vector<FileScanTask>> PlanFiles(FileSystem& fs, const TableMetadata&
   ARROW_ASSIGN_OR_RAISE(auto predicates, BindPredicates(schema, filter));
   std::vector<FileScanTask> tasks;
   if (snapshot == nullptr) return tasks;
-  ARROW_ASSIGN_OR_RAISE(auto manifests, commit::ReadManifestList(fs, metadata, *snapshot));
+  ARROW_ASSIGN_OR_RAISE(auto manifests, format::ReadManifestList(fs, metadata, *snapshot));
   for (const auto& manifest : manifests) {
     if (manifest.content != format::ManifestContent::kData) {
       return Status::NotImplemented("delete manifests are not supported yet (", manifest.manifest_path, ")");
     }
     if (manifest.added_files_count + manifest.existing_files_count == 0) continue;
-    ARROW_ASSIGN_OR_RAISE(auto entries, commit::ReadManifestEntries(fs, metadata, manifest));
+    ARROW_ASSIGN_OR_RAISE(auto entries, format::ReadManifestEntries(fs, metadata, manifest));
     for (auto& entry : entries) {
       if (entry.status == format::ManifestEntryStatus::kDeleted) continue;
       if (entry.data_file.content != format::DataFileContent::kData) {
         return Status::NotImplemented("delete files are not supported yet (", entry.data_file.file_path, ")");
       }
       ARROW_ASSIGN_OR_RAISE(bool skip, CannotMatch(entry.data_file, predicates));
-      if (!skip) tasks.push_back(FileScanTask{std::move(entry.data_file), entry.sequence_number.value_or(0)});
+      if (skip) continue;
+      tasks.push_back(FileScanTask{std::move(entry.data_file), entry.sequence_number.value_or(0),
+                                   entry.file_sequence_number.value_or(0), entry.snapshot_id.value_or(0),
+                                   manifest.manifest_path});
     }
   }
   // Oldest data first: scans return rows in commit order, which is what

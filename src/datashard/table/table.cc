@@ -8,6 +8,7 @@
 #include "datashard/commit/snapshot_producer.h"
 #include "datashard/commit/version_resolver.h"
 #include "datashard/format/file_names.h"
+#include "datashard/format/manifest_reader.h"
 #include "datashard/format/partition_spec.h"
 #include "datashard/format/table_metadata.h"
 #include "datashard/scan/table_scan.h"
@@ -137,7 +138,9 @@ Result<CommitInfo> Table::Append(const std::shared_ptr<arrow::Table>& data,
   return tx.Commit();
 }
 
-std::unique_ptr<Transaction> Table::NewTransaction() { return std::make_unique<Transaction>(shared_from_this()); }
+std::unique_ptr<Transaction> Table::NewTransaction(Isolation isolation) {
+  return std::make_unique<Transaction>(shared_from_this(), isolation);
+}
 
 Result<std::optional<Snapshot>> Table::FindSnapshot(int64_t snapshot_id) {
   auto current = metadata();
@@ -185,7 +188,7 @@ Result<int64_t> Table::RowCount(std::optional<int64_t> snapshot_id) {
   const Snapshot* snapshot = nullptr;
   ARROW_ASSIGN_OR_RAISE(auto metadata, MetadataFor(snapshot_id, &snapshot));
   if (snapshot == nullptr) return 0;
-  ARROW_ASSIGN_OR_RAISE(auto manifests, commit::ReadManifestList(*fs_, *metadata, *snapshot));
+  ARROW_ASSIGN_OR_RAISE(auto manifests, format::ReadManifestList(*fs_, *metadata, *snapshot));
   int64_t rows = 0;
   for (const auto& m : manifests) {
     if (m.content == format::ManifestContent::kData) rows += m.added_rows_count + m.existing_rows_count;

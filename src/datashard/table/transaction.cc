@@ -1,22 +1,35 @@
 #include "datashard/transaction.h"
 
+#include <set>
+
+#include <arrow/compute/api.h>
+
 #include "datashard/commit/committer.h"
 #include "datashard/commit/snapshot_producer.h"
 #include "datashard/format/arrow_schema.h"
 #include "datashard/format/file_names.h"
 #include "datashard/format/manifest.h"
 #include "datashard/format/partition_summary.h"
+#include "datashard/scan/expression.h"
+#include "datashard/scan/file_reader.h"
+#include "datashard/scan/table_scan.h"
 #include "datashard/table/data_writer.h"
 #include "datashard/util/uuid.h"
 
 namespace datashard {
+namespace cp = arrow::compute;
 
 inline constexpr char kDurabilityProperty[] = "datashard.commit.durability";
 
 struct Transaction::Impl {
+  Isolation isolation = Isolation::kSnapshot;
   int64_t snapshot_id = NewSnapshotId();
-  std::vector<format::DataFile> files;
-  std::vector<std::string> written;  // every file this transaction created
+  std::shared_ptr<const TableMetadata> base;  // pinned when the transaction began
+  std::vector<format::DataFile> files;        // added
+  std::vector<commit::RemovedFile> removed;
+  std::set<std::string> removed_paths;
+  std::vector<std::string> written;                 // every file this transaction created
+  std::vector<std::vector<Predicate>> reads;        // filters read (empty = whole table)
 };
 
 namespace {
@@ -29,25 +42,40 @@ Result<Durability> DurabilityOf(const TableMetadata& metadata) {
                          "\"");
 }
 
+commit::RemovedFile ToRemoved(const scan::FileScanTask& task) {
+  return commit::RemovedFile{task.file, task.sequence_number, task.file_sequence_number, task.snapshot_id,
+                             task.manifest_path};
+}
+
 }  // namespace
 
-Transaction::Transaction(std::shared_ptr<Table> table) : table_(std::move(table)), impl_(std::make_unique<Impl>()) {}
+Transaction::Transaction(std::shared_ptr<Table> table, Isolation isolation)
+    : table_(std::move(table)), impl_(std::make_unique<Impl>()) {
+  impl_->isolation = isolation;
+  impl_->base = table_->metadata();
+}
 
 Transaction::~Transaction() {
   if (active_) (void)Rollback();
 }
 
-Status Transaction::Append(const std::shared_ptr<arrow::Table>& data) {
+std::optional<int64_t> Transaction::base_snapshot_id() const { return impl_->base->current_snapshot_id; }
+
+Status Transaction::CheckActive() const {
   if (!active_) return InvalidArgument("the transaction is no longer active (already committed or rolled back)");
-  auto metadata = table_->metadata();
-  const Schema& schema = *metadata->CurrentSchema();
+  return Status::OK();
+}
+
+Status Transaction::Append(const std::shared_ptr<arrow::Table>& data) {
+  ARROW_RETURN_NOT_OK(CheckActive());
+  const TableMetadata& metadata = *impl_->base;
+  const Schema& schema = *metadata.CurrentSchema();
   ARROW_ASSIGN_OR_RAISE(auto conformed, format::ConformToSchema(data, schema));
   if (conformed->num_rows() == 0) return Status::OK();
-  ARROW_ASSIGN_OR_RAISE(Durability durability, DurabilityOf(*metadata));
+  ARROW_RETURN_NOT_OK(DurabilityOf(metadata).status());
   ARROW_RETURN_NOT_OK(table_->fs().CreateDir(format::DataDir(table_->location())));
   // Written unflushed; Commit() flushes every file of the transaction at once.
-  (void)durability;
-  auto files = table::WriteDataFiles(table_->fs(), *metadata, schema, *metadata->DefaultSpec(), *conformed,
+  auto files = table::WriteDataFiles(table_->fs(), metadata, schema, *metadata.DefaultSpec(), *conformed,
                                      Durability::kProcess);
   if (!files.ok()) return files.status();
   for (auto& file : *files) {
@@ -57,13 +85,90 @@ Status Transaction::Append(const std::shared_ptr<arrow::Table>& data) {
   return Status::OK();
 }
 
+Result<std::shared_ptr<arrow::RecordBatchReader>> Transaction::Scan(const ScanOptions& options) {
+  ARROW_RETURN_NOT_OK(CheckActive());
+  if (options.snapshot_id) return InvalidArgument("a transaction reads its base snapshot; snapshot_id must be unset");
+  impl_->reads.push_back(options.filter);
+  return scan::ScanSnapshot(table_->shared_fs(), impl_->base, impl_->base->CurrentSnapshot(), options);
+}
+
+Result<int64_t> Transaction::Delete(const std::vector<Predicate>& filter) {
+  ARROW_RETURN_NOT_OK(CheckActive());
+  const TableMetadata& metadata = *impl_->base;
+  const Schema& schema = *metadata.CurrentSchema();
+  ARROW_ASSIGN_OR_RAISE(auto predicates, scan::BindPredicates(schema, filter));
+  impl_->reads.push_back(filter);
+  ARROW_ASSIGN_OR_RAISE(auto tasks, scan::PlanFiles(table_->fs(), metadata, metadata.CurrentSnapshot(), schema, filter));
+  int64_t deleted = 0;
+  for (const auto& task : tasks) {
+    if (impl_->removed_paths.count(task.file.file_path)) continue;
+    if (predicates.empty()) {
+      deleted += task.file.record_count;
+      impl_->removed_paths.insert(task.file.file_path);
+      impl_->removed.push_back(ToRemoved(task));
+      continue;
+    }
+    // Copy-on-write: keep the rows the filter does not select (a null
+    // predicate result keeps the row, as SQL DELETE does).
+    ARROW_ASSIGN_OR_RAISE(auto rows, scan::ReadDataFile(table_->fs(), task.file.file_path, schema.fields));
+    ARROW_ASSIGN_OR_RAISE(auto bound, scan::ToArrowExpression(predicates).Bind(*rows->schema()));
+    ARROW_ASSIGN_OR_RAISE(auto batch, rows->CombineChunksToBatch());
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum selected, cp::ExecuteScalarExpression(bound, cp::ExecBatch(*batch)));
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum matched, cp::CallFunction("coalesce", {selected, arrow::Datum(false)}));
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum keep, cp::CallFunction("invert", {matched}));
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum kept, cp::Filter(arrow::Datum(batch), keep));
+    const int64_t remaining = kept.record_batch()->num_rows();
+    if (remaining == batch->num_rows()) continue;
+    deleted += batch->num_rows() - remaining;
+    impl_->removed_paths.insert(task.file.file_path);
+    impl_->removed.push_back(ToRemoved(task));
+    if (remaining > 0) {
+      ARROW_ASSIGN_OR_RAISE(auto rest, arrow::Table::FromRecordBatches({kept.record_batch()}));
+      ARROW_ASSIGN_OR_RAISE(auto conformed, format::ConformToSchema(rest, schema));
+      ARROW_ASSIGN_OR_RAISE(auto files, table::WriteDataFiles(table_->fs(), metadata, schema, *metadata.DefaultSpec(),
+                                                              *conformed, Durability::kProcess));
+      for (auto& file : files) {
+        impl_->written.push_back(file.file_path);
+        impl_->files.push_back(std::move(file));
+      }
+    }
+  }
+  return deleted;
+}
+
+Status Transaction::DeleteFiles(const std::vector<std::string>& paths) {
+  ARROW_RETURN_NOT_OK(CheckActive());
+  const TableMetadata& metadata = *impl_->base;
+  ARROW_ASSIGN_OR_RAISE(auto tasks, scan::PlanFiles(table_->fs(), metadata, metadata.CurrentSnapshot(),
+                                                    *metadata.CurrentSchema(), {}));
+  for (const auto& path : paths) {
+    bool found = false;
+    for (const auto& task : tasks) {
+      if (task.file.file_path != path) continue;
+      found = true;
+      if (impl_->removed_paths.insert(path).second) impl_->removed.push_back(ToRemoved(task));
+    }
+    if (!found) return InvalidArgument("data file ", path, " is not in the table's current snapshot");
+  }
+  return Status::OK();
+}
+
+Result<int64_t> Transaction::Overwrite(const std::shared_ptr<arrow::Table>& data,
+                                       const std::vector<Predicate>& filter) {
+  // Validate the new data before touching anything.
+  ARROW_RETURN_NOT_OK(format::ConformToSchema(data, *impl_->base->CurrentSchema()).status());
+  ARROW_ASSIGN_OR_RAISE(int64_t deleted, Delete(filter));
+  ARROW_RETURN_NOT_OK(Append(data));
+  return deleted;
+}
+
 Result<CommitInfo> Transaction::Commit() {
-  if (!active_) return InvalidArgument("the transaction is no longer active (already committed or rolled back)");
-  if (impl_->files.empty()) {
+  ARROW_RETURN_NOT_OK(CheckActive());
+  if (impl_->files.empty() && impl_->removed.empty()) {
     active_ = false;
     return CommitInfo{};
   }
-  auto metadata = table_->metadata();
+  auto metadata = impl_->base;
   ARROW_ASSIGN_OR_RAISE(Durability durability, DurabilityOf(*metadata));
 
   // The manifest does not depend on the version it lands in (snapshot id is
@@ -73,40 +178,65 @@ Result<CommitInfo> Transaction::Commit() {
   pending.snapshot_id = impl_->snapshot_id;
   pending.commit_key = commit_key_;
   pending.durability = durability;
-  std::vector<format::ManifestEntry> entries;
-  format::ManifestFile manifest;
-  manifest.partition_spec_id = metadata->default_spec_id;
-  format::PartitionSummaryBuilder summaries(*metadata->CurrentSchema(), *metadata->DefaultSpec());
-  for (const auto& file : impl_->files) {
-    ARROW_RETURN_NOT_OK(summaries.Add(file));
-    format::ManifestEntry entry;
-    entry.status = format::ManifestEntryStatus::kAdded;
-    entry.snapshot_id = impl_->snapshot_id;
-    entry.data_file = file;
-    entries.push_back(std::move(entry));
-    manifest.added_files_count += 1;
-    manifest.added_rows_count += file.record_count;
-    pending.added_files += 1;
-    pending.added_records += file.record_count;
-    pending.added_files_size += file.file_size_in_bytes;
+  pending.removed = impl_->removed;
+  pending.base_snapshot_id = metadata->current_snapshot_id;
+  if (impl_->isolation == Isolation::kSerializable && !impl_->reads.empty()) {
+    auto schema = *metadata->CurrentSchema();
+    auto reads = impl_->reads;
+    pending.validate_added = [schema, reads](const commit::ConcurrentChanges& changes) -> Status {
+      if (!changes.complete) {
+        return commit::Conflict("too many concurrent commits to validate a serializable transaction");
+      }
+      for (const auto& filter : reads) {
+        ARROW_ASSIGN_OR_RAISE(auto predicates, scan::BindPredicates(schema, filter));
+        for (const auto& file : changes.added) {
+          ARROW_ASSIGN_OR_RAISE(bool cannot_match, scan::CannotMatch(file, predicates));
+          if (!cannot_match) {
+            return commit::Conflict("rows this serializable transaction read were added concurrently (" +
+                                    file.file_path + ")");
+          }
+        }
+      }
+      return Status::OK();
+    };
   }
-  manifest.partitions = summaries.Finish();
-  ARROW_ASSIGN_OR_RAISE(std::string bytes, format::EncodeManifest(*metadata->CurrentSchema(), *metadata->DefaultSpec(),
-                                                                  format::ManifestContent::kData, entries));
-  manifest.manifest_path = format::NewManifestPath(table_->location());
-  manifest.manifest_length = static_cast<int64_t>(bytes.size());
-  ARROW_RETURN_NOT_OK(table_->fs().WriteNewFile(manifest.manifest_path, bytes, Durability::kProcess));
-  impl_->written.push_back(manifest.manifest_path);
-  // Everything the metadata will reference must be durable before it is
-  // published: one concurrent flush of all data files and the manifest.
-  if (durability == Durability::kFsync) ARROW_RETURN_NOT_OK(table_->fs().Sync(impl_->written));
-  pending.new_manifests.push_back(manifest);
+  if (!impl_->files.empty()) {
+    std::vector<format::ManifestEntry> entries;
+    format::ManifestFile manifest;
+    manifest.partition_spec_id = metadata->default_spec_id;
+    format::PartitionSummaryBuilder summaries(*metadata->CurrentSchema(), *metadata->DefaultSpec());
+    for (const auto& file : impl_->files) {
+      ARROW_RETURN_NOT_OK(summaries.Add(file));
+      format::ManifestEntry entry;
+      entry.status = format::ManifestEntryStatus::kAdded;
+      entry.snapshot_id = impl_->snapshot_id;
+      entry.data_file = file;
+      entries.push_back(std::move(entry));
+      manifest.added_files_count += 1;
+      manifest.added_rows_count += file.record_count;
+      pending.added_files += 1;
+      pending.added_records += file.record_count;
+      pending.added_files_size += file.file_size_in_bytes;
+    }
+    manifest.partitions = summaries.Finish();
+    ARROW_ASSIGN_OR_RAISE(std::string bytes,
+                          format::EncodeManifest(*metadata->CurrentSchema(), *metadata->DefaultSpec(),
+                                                 format::ManifestContent::kData, entries));
+    manifest.manifest_path = format::NewManifestPath(table_->location());
+    manifest.manifest_length = static_cast<int64_t>(bytes.size());
+    ARROW_RETURN_NOT_OK(table_->fs().WriteNewFile(manifest.manifest_path, bytes, Durability::kProcess));
+    impl_->written.push_back(manifest.manifest_path);
+    pending.new_manifests.push_back(manifest);
+    // Everything the metadata will reference must be durable before it is
+    // published: one concurrent flush of all data files and the manifest.
+    if (durability == Durability::kFsync) ARROW_RETURN_NOT_OK(table_->fs().Sync(impl_->written));
+  }
 
   commit::CommitOptions options;
   options.durability = durability;
-  commit::VersionedMetadata base{table_->version(), metadata};
+  commit::VersionedMetadata start{table_->version(), table_->metadata()};
   auto outcome = commit::CommitWithRetry(
-      table_->fs(), table_->location(), base,
+      table_->fs(), table_->location(), start,
       [&](const commit::VersionedMetadata& latest, int attempt) {
         return commit::BuildSnapshot(table_->fs(), latest, pending, attempt);
       },
@@ -130,6 +260,7 @@ Result<CommitInfo> Transaction::Commit() {
   if (outcome->already_committed) {
     // Applied by an earlier try: our freshly written files are orphans.
     for (const auto& path : impl_->written) (void)table_->fs().DeleteFile(path);
+    impl_->written.clear();
     info.already_committed = true;
     for (const auto& snapshot : outcome->committed.metadata->snapshots) {
       auto it = snapshot.summary.find(commit::kCommitKeySummary);
@@ -146,6 +277,8 @@ Status Transaction::Rollback() {
   for (const auto& path : impl_->written) (void)table_->fs().DeleteFile(path);
   impl_->written.clear();
   impl_->files.clear();
+  impl_->removed.clear();
+  impl_->removed_paths.clear();
   active_ = false;
   return Status::OK();
 }
