@@ -166,6 +166,32 @@ nb::dict SnapshotToDict(const Snapshot& s) {
   return d;
 }
 
+using FilterList = std::optional<std::vector<std::tuple<std::string, std::string, nb::object>>>;
+
+std::vector<Predicate> ToPredicates(const FilterList& filters) {
+  std::vector<Predicate> out;
+  if (!filters) return out;
+  for (const auto& [column, op, values] : *filters) {
+    Predicate predicate{column, ParseOp(op), nullptr};
+    if (!values.is_none()) predicate.values = ImportArray(values);
+    out.push_back(std::move(predicate));
+  }
+  return out;
+}
+
+ScanOptions ToScanOptions(std::optional<std::vector<std::string>> columns, const FilterList& filters,
+                          std::optional<int64_t> snapshot_id, int threads, int64_t batch_size,
+                          std::optional<int64_t> limit) {
+  ScanOptions options;
+  if (columns) options.columns = *columns;
+  options.filter = ToPredicates(filters);
+  options.snapshot_id = snapshot_id;
+  options.threads = threads;
+  options.batch_size = batch_size;
+  options.limit = limit;
+  return options;
+}
+
 class CoreTransaction {
  public:
   explicit CoreTransaction(std::unique_ptr<Transaction> tx) : tx_(std::move(tx)) {}
@@ -174,6 +200,41 @@ class CoreTransaction {
     nb::gil_scoped_release release;
     Check(tx_->Append(table));
   }
+  int64_t Delete(const FilterList& filters) {
+    auto predicates = ToPredicates(filters);
+    Result<int64_t> deleted;
+    {
+      nb::gil_scoped_release release;
+      deleted = tx_->Delete(predicates);
+    }
+    return Unwrap(std::move(deleted));
+  }
+  void DeleteFiles(const std::vector<std::string>& paths) {
+    nb::gil_scoped_release release;
+    Check(tx_->DeleteFiles(paths));
+  }
+  int64_t Overwrite(const nb::object& data, const FilterList& filters) {
+    auto table = ImportTable(data);
+    auto predicates = ToPredicates(filters);
+    Result<int64_t> replaced;
+    {
+      nb::gil_scoped_release release;
+      replaced = tx_->Overwrite(table, predicates);
+    }
+    return Unwrap(std::move(replaced));
+  }
+  CoreStream* Scan(std::optional<std::vector<std::string>> columns, const FilterList& filters, int threads,
+                   int64_t batch_size, std::optional<int64_t> limit) {
+    auto options = ToScanOptions(std::move(columns), filters, std::nullopt, threads, batch_size, limit);
+    Result<std::shared_ptr<arrow::RecordBatchReader>> reader;
+    {
+      nb::gil_scoped_release release;
+      reader = tx_->Scan(options);
+    }
+    return new CoreStream(Unwrap(std::move(reader)));
+  }
+  void SetCommitKey(const std::string& key) { tx_->SetCommitKey(key); }
+  std::optional<int64_t> BaseSnapshotId() const { return tx_->base_snapshot_id(); }
   std::optional<int64_t> Commit() {
     Result<CommitInfo> info;
     {
@@ -236,24 +297,19 @@ class CoreTable {
     return Unwrap(std::move(info)).snapshot_id;
   }
 
-  CoreTransaction* NewTransaction() { return new CoreTransaction(table_->NewTransaction()); }
-
-  CoreStream* Scan(std::optional<std::vector<std::string>> columns,
-                   std::optional<std::vector<std::tuple<std::string, std::string, nb::object>>> filters,
-                   std::optional<int64_t> snapshot_id, int threads, int64_t batch_size, std::optional<int64_t> limit) {
-    ScanOptions options;
-    if (columns) options.columns = *columns;
-    if (filters) {
-      for (const auto& [column, op, values] : *filters) {
-        Predicate predicate{column, ParseOp(op), nullptr};
-        if (!values.is_none()) predicate.values = ImportArray(values);
-        options.filter.push_back(std::move(predicate));
-      }
+  CoreTransaction* NewTransaction(const std::string& isolation) {
+    Isolation level = Isolation::kSnapshot;
+    if (isolation == "serializable") {
+      level = Isolation::kSerializable;
+    } else if (isolation != "snapshot") {
+      Raise(InvalidArgument("isolation must be \"snapshot\" or \"serializable\", not \"", isolation, "\""));
     }
-    options.snapshot_id = snapshot_id;
-    options.threads = threads;
-    options.batch_size = batch_size;
-    options.limit = limit;
+    return new CoreTransaction(table_->NewTransaction(level));
+  }
+
+  CoreStream* Scan(std::optional<std::vector<std::string>> columns, const FilterList& filters,
+                   std::optional<int64_t> snapshot_id, int threads, int64_t batch_size, std::optional<int64_t> limit) {
+    auto options = ToScanOptions(std::move(columns), filters, snapshot_id, threads, batch_size, limit);
     Result<std::shared_ptr<arrow::RecordBatchReader>> reader;
     {
       nb::gil_scoped_release release;
@@ -336,6 +392,13 @@ NB_MODULE(_core, m) {
 
   nb::class_<CoreTransaction>(m, "CoreTransaction")
       .def("append", &CoreTransaction::Append, "data"_a)
+      .def("delete", &CoreTransaction::Delete, "filters"_a = nb::none())
+      .def("delete_files", &CoreTransaction::DeleteFiles, "paths"_a)
+      .def("overwrite", &CoreTransaction::Overwrite, "data"_a, "filters"_a = nb::none())
+      .def("scan", &CoreTransaction::Scan, "columns"_a = nb::none(), "filters"_a = nb::none(), "threads"_a = 1,
+           "batch_size"_a = 65536, "limit"_a = nb::none(), nb::rv_policy::take_ownership)
+      .def("set_commit_key", &CoreTransaction::SetCommitKey, "key"_a)
+      .def("base_snapshot_id", &CoreTransaction::BaseSnapshotId)
       .def("commit", &CoreTransaction::Commit)
       .def("rollback", &CoreTransaction::Rollback);
 
@@ -351,7 +414,7 @@ NB_MODULE(_core, m) {
       .def("snapshots", &CoreTable::Snapshots)
       .def("snapshot_by_id", &CoreTable::SnapshotById, "snapshot_id"_a)
       .def("append", &CoreTable::Append, "data"_a, "commit_key"_a = nb::none())
-      .def("new_transaction", &CoreTable::NewTransaction, nb::rv_policy::take_ownership)
+      .def("new_transaction", &CoreTable::NewTransaction, "isolation"_a = "snapshot", nb::rv_policy::take_ownership)
       .def("scan", &CoreTable::Scan, "columns"_a = nb::none(), "filters"_a = nb::none(), "snapshot_id"_a = nb::none(),
            "threads"_a = 1, "batch_size"_a = 65536, "limit"_a = nb::none(), nb::rv_policy::take_ownership)
       .def("row_count", &CoreTable::RowCount, "snapshot_id"_a = nb::none())
