@@ -60,20 +60,15 @@ Result<std::vector<BoundPredicate>> BindPredicates(const Schema& schema, const s
   return bound;
 }
 
-Result<bool> CannotMatch(const format::DataFile& file, const std::vector<BoundPredicate>& predicates) {
+Result<bool> CannotMatch(const StatsLookup& lookup, const std::vector<BoundPredicate>& predicates) {
   for (const auto& p : predicates) {
-    const int32_t id = p.field->id;
-    auto values = file.value_counts.find(id);
-    auto nulls = file.null_value_counts.find(id);
-    const bool known_counts = values != file.value_counts.end() && nulls != file.null_value_counts.end();
-    const bool all_null = known_counts && nulls->second == values->second;
+    ARROW_ASSIGN_OR_RAISE(ColumnStats stats, lookup(*p.field));
+    const bool all_null = stats.value_count && stats.null_count && *stats.null_count == *stats.value_count;
     switch (p.op) {
       case PredicateOp::kIsNull:
-        if (nulls != file.null_value_counts.end() && nulls->second == 0) return true;
+        if (stats.null_count && *stats.null_count == 0) return true;
         continue;
       case PredicateOp::kNotNull:
-        if (all_null) return true;
-        continue;
       case PredicateOp::kNotEq:
       case PredicateOp::kNotIn:
         if (all_null) return true;
@@ -81,14 +76,11 @@ Result<bool> CannotMatch(const format::DataFile& file, const std::vector<BoundPr
       default: break;
     }
     if (all_null) return true;
-    auto lower_it = file.lower_bounds.find(id);
-    auto upper_it = file.upper_bounds.find(id);
-    if (lower_it == file.lower_bounds.end() || upper_it == file.upper_bounds.end()) continue;
-    // Floating columns may hold NaN outside the bounds; only prune them on
-    // the bound side NaN cannot affect is not worth the subtlety: skip.
+    if (!stats.lower || !stats.upper) continue;
+    // Floating columns may hold NaN, which bounds do not describe: skip them.
     if (p.field->type.id == TypeId::kFloat || p.field->type.id == TypeId::kDouble) continue;
-    ARROW_ASSIGN_OR_RAISE(auto lower, format::DeserializeValue(p.field->type, lower_it->second));
-    ARROW_ASSIGN_OR_RAISE(auto upper, format::DeserializeValue(p.field->type, upper_it->second));
+    const auto& lower = stats.lower;
+    const auto& upper = stats.upper;
     if (p.op == PredicateOp::kIn) {
       if (p.values->length() == 0) return true;
       bool any_in_range = false;
@@ -111,7 +103,7 @@ Result<bool> CannotMatch(const format::DataFile& file, const std::vector<BoundPr
         break;
       }
       case PredicateOp::kLt: {
-        ARROW_ASSIGN_OR_RAISE(excluded, Compare("less_equal", v, lower));  // all rows >= lower >= v
+        ARROW_ASSIGN_OR_RAISE(excluded, Compare("less_equal", v, lower));  // every row >= lower >= v
         break;
       }
       case PredicateOp::kLtEq: {
@@ -131,6 +123,25 @@ Result<bool> CannotMatch(const format::DataFile& file, const std::vector<BoundPr
     if (excluded) return true;
   }
   return false;
+}
+
+Result<bool> CannotMatch(const format::DataFile& file, const std::vector<BoundPredicate>& predicates) {
+  return CannotMatch(
+      [&](const NestedField& field) -> Result<ColumnStats> {
+        ColumnStats stats;
+        if (auto it = file.value_counts.find(field.id); it != file.value_counts.end()) stats.value_count = it->second;
+        if (auto it = file.null_value_counts.find(field.id); it != file.null_value_counts.end()) {
+          stats.null_count = it->second;
+        }
+        auto lower = file.lower_bounds.find(field.id);
+        auto upper = file.upper_bounds.find(field.id);
+        if (lower != file.lower_bounds.end() && upper != file.upper_bounds.end()) {
+          ARROW_ASSIGN_OR_RAISE(stats.lower, format::DeserializeValue(field.type, lower->second));
+          ARROW_ASSIGN_OR_RAISE(stats.upper, format::DeserializeValue(field.type, upper->second));
+        }
+        return stats;
+      },
+      predicates);
 }
 
 cp::Expression ToArrowExpression(const std::vector<BoundPredicate>& predicates) {

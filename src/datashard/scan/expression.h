@@ -2,6 +2,8 @@
 // exact row filter as an Arrow compute expression.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <vector>
 
 #include <arrow/compute/expression.h>
@@ -22,7 +24,19 @@ struct BoundPredicate {
 // SchemaErrors, never a silently empty result.
 Result<std::vector<BoundPredicate>> BindPredicates(const Schema& schema, const std::vector<Predicate>& filter);
 
-// True if the file's statistics prove that no row can match.
+// Statistics of one column over some rows (a file, a row group, a manifest's
+// partition values). Unknown parts are left empty; pruning only uses what is known.
+struct ColumnStats {
+  std::optional<int64_t> value_count;  // including nulls
+  std::optional<int64_t> null_count;
+  std::shared_ptr<arrow::Scalar> lower;  // of the column's Arrow type
+  std::shared_ptr<arrow::Scalar> upper;
+};
+using StatsLookup = std::function<Result<ColumnStats>(const NestedField& field)>;
+
+// True if the statistics prove that no row can match every predicate.
+Result<bool> CannotMatch(const StatsLookup& stats, const std::vector<BoundPredicate>& predicates);
+// The same, from a data file's manifest statistics.
 Result<bool> CannotMatch(const format::DataFile& file, const std::vector<BoundPredicate>& predicates);
 
 // The exact row filter over columns named as in `schema`.

@@ -1,6 +1,7 @@
 // Reads one Parquet data file into the table's current shape: columns are
 // matched by Iceberg field id (so renames work), promoted to the current
-// type, and columns the file predates come back as nulls.
+// type, and columns the file predates come back as nulls. Row groups whose
+// Parquet statistics prove that no row can match the filter are not read.
 #pragma once
 
 #include <memory>
@@ -10,12 +11,17 @@
 #include <arrow/type_fwd.h>
 
 #include "datashard/file_system.h"
+#include "datashard/scan.h"
+#include "datashard/scan/expression.h"
 #include "datashard/schema.h"
 
 namespace datashard::scan {
 
-// `fields` are the columns wanted, in output order.
+// `fields` are the columns wanted, in output order. `predicates` (optional)
+// only skip row groups; rows are not filtered here.
 Result<std::shared_ptr<arrow::Table>> ReadDataFile(FileSystem& fs, const std::string& path,
-                                                   const std::vector<NestedField>& fields);
+                                                   const std::vector<NestedField>& fields,
+                                                   const std::vector<BoundPredicate>& predicates = {},
+                                                   ScanMetrics* metrics = nullptr);
 
 }  // namespace datashard::scan

@@ -9,6 +9,7 @@
 #include <arrow/compute/api.h>
 
 #include "datashard/format/manifest_reader.h"
+#include "datashard/format/single_value.h"
 #include "datashard/format/arrow_schema.h"
 #include "datashard/format/file_names.h"
 #include "datashard/scan/expression.h"
@@ -17,8 +18,43 @@
 namespace datashard::scan {
 namespace cp = arrow::compute;
 
+namespace {
+
+// Manifest-level statistics from the manifest list's partition summaries:
+// for an identity partition field they bound the source column itself.
+Result<bool> ManifestCannotMatch(const TableMetadata& metadata, const Schema& schema,
+                                 const format::ManifestFile& manifest, const std::vector<BoundPredicate>& predicates) {
+  const PartitionSpec* spec = metadata.SpecById(manifest.partition_spec_id);
+  if (spec == nullptr || predicates.empty() || manifest.partitions.size() != spec->fields.size()) return false;
+  return CannotMatch(
+      [&](const NestedField& field) -> Result<ColumnStats> {
+        ColumnStats stats;
+        for (size_t i = 0; i < spec->fields.size(); ++i) {
+          const auto& partition_field = spec->fields[i];
+          if (partition_field.source_id != field.id || partition_field.transform != "identity") continue;
+          const auto& summary = manifest.partitions[i];
+          if (!summary.contains_null) stats.null_count = 0;
+          if (summary.lower_bound && summary.upper_bound) {
+            ARROW_ASSIGN_OR_RAISE(stats.lower, format::DeserializeValue(field.type, *summary.lower_bound));
+            ARROW_ASSIGN_OR_RAISE(stats.upper, format::DeserializeValue(field.type, *summary.upper_bound));
+          } else if (summary.contains_null) {
+            // Only nulls in this manifest for the column.
+            stats.value_count = 1;
+            stats.null_count = 1;
+          }
+          break;
+        }
+        (void)schema;
+        return stats;
+      },
+      predicates);
+}
+
+}  // namespace
+
 Result<std::vector<FileScanTask>> PlanFiles(FileSystem& fs, const TableMetadata& metadata, const Snapshot* snapshot,
-                                            const Schema& schema, const std::vector<Predicate>& filter) {
+                                            const Schema& schema, const std::vector<Predicate>& filter,
+                                            ScanMetrics* metrics) {
   ARROW_ASSIGN_OR_RAISE(auto predicates, BindPredicates(schema, filter));
   std::vector<FileScanTask> tasks;
   if (snapshot == nullptr) return tasks;
@@ -28,6 +64,12 @@ Result<std::vector<FileScanTask>> PlanFiles(FileSystem& fs, const TableMetadata&
       return Status::NotImplemented("delete manifests are not supported yet (", manifest.manifest_path, ")");
     }
     if (manifest.added_files_count + manifest.existing_files_count == 0) continue;
+    if (metrics != nullptr) metrics->manifests_total++;
+    ARROW_ASSIGN_OR_RAISE(bool skip_manifest, ManifestCannotMatch(metadata, schema, manifest, predicates));
+    if (skip_manifest) {
+      if (metrics != nullptr) metrics->manifests_skipped++;
+      continue;
+    }
     ARROW_ASSIGN_OR_RAISE(auto entries, format::ReadManifestEntries(fs, metadata, manifest));
     for (auto& entry : entries) {
       if (entry.status == format::ManifestEntryStatus::kDeleted) continue;
@@ -35,6 +77,10 @@ Result<std::vector<FileScanTask>> PlanFiles(FileSystem& fs, const TableMetadata&
         return Status::NotImplemented("delete files are not supported yet (", entry.data_file.file_path, ")");
       }
       ARROW_ASSIGN_OR_RAISE(bool skip, CannotMatch(entry.data_file, predicates));
+      if (metrics != nullptr) {
+        metrics->files_total++;
+        if (skip) metrics->files_skipped++;
+      }
       if (skip) continue;
       tasks.push_back(FileScanTask{std::move(entry.data_file), entry.sequence_number.value_or(0),
                                    entry.file_sequence_number.value_or(0), entry.snapshot_id.value_or(0),
@@ -58,7 +104,8 @@ class SnapshotReader final : public arrow::RecordBatchReader {
   SnapshotReader(std::shared_ptr<FileSystem> fs, std::vector<FileScanTask> tasks, std::vector<NestedField> read_fields,
                  std::shared_ptr<arrow::Schema> out_schema, std::vector<BoundPredicate> predicates,
                  const ScanOptions& options)
-      : fs_(std::move(fs)),
+      : metrics_(options.metrics),
+        fs_(std::move(fs)),
         tasks_(std::move(tasks)),
         read_fields_(std::move(read_fields)),
         out_schema_(std::move(out_schema)),
@@ -111,7 +158,7 @@ class SnapshotReader final : public arrow::RecordBatchReader {
   }
 
   Result<std::shared_ptr<arrow::Table>> ReadOne(const std::string& path) {
-    ARROW_ASSIGN_OR_RAISE(auto table, ReadDataFile(*fs_, path, read_fields_));
+    ARROW_ASSIGN_OR_RAISE(auto table, ReadDataFile(*fs_, path, read_fields_, predicates_, metrics_.get()));
     if (!predicates_.empty()) {
       ARROW_ASSIGN_OR_RAISE(auto bound, ToArrowExpression(predicates_).Bind(*table->schema()));
       ARROW_ASSIGN_OR_RAISE(auto combined, table->CombineChunksToBatch());
@@ -125,6 +172,7 @@ class SnapshotReader final : public arrow::RecordBatchReader {
     return table->ReplaceSchemaMetadata(nullptr);
   }
 
+  std::shared_ptr<ScanMetrics> metrics_;
   std::shared_ptr<FileSystem> fs_;
   std::vector<FileScanTask> tasks_;
   std::vector<NestedField> read_fields_;
@@ -165,7 +213,7 @@ Result<std::shared_ptr<arrow::RecordBatchReader>> ScanSnapshot(std::shared_ptr<F
   }
   arrow::FieldVector out_fields;
   for (const auto& f : projected) out_fields.push_back(arrow::field(f.name, format::ToArrowType(f.type), !f.required));
-  ARROW_ASSIGN_OR_RAISE(auto tasks, PlanFiles(*fs, *metadata, snapshot, *schema, options.filter));
+  ARROW_ASSIGN_OR_RAISE(auto tasks, PlanFiles(*fs, *metadata, snapshot, *schema, options.filter, options.metrics.get()));
   return std::make_shared<SnapshotReader>(std::move(fs), std::move(tasks), std::move(read_fields),
                                           arrow::schema(out_fields), std::move(predicates), options);
 }

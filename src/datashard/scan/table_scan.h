@@ -27,7 +27,8 @@ struct FileScanTask {
 };
 
 Result<std::vector<FileScanTask>> PlanFiles(FileSystem& fs, const TableMetadata& metadata, const Snapshot* snapshot,
-                                            const Schema& schema, const std::vector<Predicate>& filter);
+                                            const Schema& schema, const std::vector<Predicate>& filter,
+                                            ScanMetrics* metrics = nullptr);
 
 // Streams the rows of `snapshot` (nullptr = empty table) under `schema`.
 Result<std::shared_ptr<arrow::RecordBatchReader>> ScanSnapshot(std::shared_ptr<FileSystem> fs,

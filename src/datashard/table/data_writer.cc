@@ -19,6 +19,8 @@
 namespace datashard::table {
 namespace {
 
+constexpr char kRowGroupLimitProperty[] = "write.parquet.row-group-limit";
+
 arrow::Compression::type CompressionFor(const TableMetadata& metadata) {
   const std::string codec = metadata.Property("write.parquet.compression-codec", "zstd");
   if (codec == "snappy") return arrow::Compression::SNAPPY;
@@ -81,15 +83,17 @@ Result<format::DataFile> WriteOneFile(FileSystem& fs, const TableMetadata& metad
   file.partition = std::move(partition);
   file.record_count = data.num_rows();
 
+  // Rows per row group: smaller groups let selective scans skip more.
+  const int64_t row_group_rows = std::max<int64_t>(1, metadata.PropertyLong(kRowGroupLimitProperty, 1 << 20));
   auto properties = parquet::WriterProperties::Builder()
                         .compression(CompressionFor(metadata))
-                        ->max_row_group_length(1 << 20)
+                        ->max_row_group_length(row_group_rows)
                         ->build();
   ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
   ARROW_ASSIGN_OR_RAISE(auto writer, parquet::arrow::FileWriter::Open(*data.schema(), arrow::default_memory_pool(),
                                                                       sink, properties,
                                                                       parquet::default_arrow_writer_properties()));
-  ARROW_RETURN_NOT_OK(writer->WriteTable(data, 1 << 20));
+  ARROW_RETURN_NOT_OK(writer->WriteTable(data, row_group_rows));
   ARROW_RETURN_NOT_OK(writer->Close());
   std::shared_ptr<parquet::FileMetaData> footer = writer->metadata();
   ARROW_ASSIGN_OR_RAISE(auto buffer, sink->Finish());

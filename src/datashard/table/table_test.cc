@@ -98,14 +98,56 @@ TEST(TableTest, FiltersPruneFilesAndFilterRowsExactly) {
   ScanOptions options;
   options.filter.push_back(Predicate{"id", PredicateOp::kGtEq, *arrow::MakeArrayFromScalar(arrow::Int64Scalar(250), 1)});
   options.filter.push_back(Predicate{"id", PredicateOp::kLt, *arrow::MakeArrayFromScalar(arrow::Int64Scalar(310), 1)});
+  options.metrics = std::make_shared<ScanMetrics>();
   EXPECT_EQ(CountRows(*table, options), 60);
-  // Only files 2 and 3 can hold ids in [250, 310).
-  auto metadata = table->metadata();
+  // Only files 2 and 3 can hold ids in [250, 310): the others are never opened.
+  EXPECT_EQ(options.metrics->files_total.load(), 4);
+  EXPECT_EQ(options.metrics->files_skipped.load(), 2);
+  ScanOptions everything;
+  everything.metrics = std::make_shared<ScanMetrics>();
+  EXPECT_EQ(CountRows(*table, everything), 400);
+  EXPECT_LT(options.metrics->bytes_read.load(), everything.metrics->bytes_read.load());
   // An unknown column is an error, not an empty result.
   ScanOptions bad;
   bad.filter.push_back(Predicate{"nope", PredicateOp::kEq, *arrow::MakeArrayFromScalar(arrow::Int64Scalar(1), 1)});
   auto reader = table->Scan(bad);
   EXPECT_TRUE(IsKind(reader.status(), ErrorKind::kSchema));
+}
+
+TEST(TableTest, RowGroupStatisticsSkipRowGroups) {
+  testing::TempDir dir;
+  CreateOptions create;
+  create.schema = PeopleSchema();
+  create.properties["write.parquet.row-group-limit"] = "100";
+  DS_ASSIGN_OR_FAIL(auto table, Table::Create(dir.Join("groups"), create));
+  DS_ASSERT_OK(table->Append(People(0, 1000)).status());  // one file, ten row groups of sorted ids
+  ScanOptions options;
+  options.filter.push_back(Predicate{"id", PredicateOp::kEq, *arrow::MakeArrayFromScalar(arrow::Int64Scalar(555), 1)});
+  options.metrics = std::make_shared<ScanMetrics>();
+  EXPECT_EQ(CountRows(*table, options), 1);
+  EXPECT_EQ(options.metrics->row_groups_total.load(), 10);
+  EXPECT_EQ(options.metrics->row_groups_skipped.load(), 9);
+  EXPECT_EQ(options.metrics->rows_read.load(), 100);
+  // Projection of a column alone still counts rows right.
+  ScanOptions names;
+  names.columns = {"name"};
+  EXPECT_EQ(CountRows(*table, names), 1000);
+}
+
+TEST(TableTest, PartitionSummariesSkipWholeManifests) {
+  testing::TempDir dir;
+  CreateOptions create;
+  create.schema = PeopleSchema();
+  create.partition_spec.fields.push_back(PartitionField{2, 1000, "name", "identity"});
+  DS_ASSIGN_OR_FAIL(auto table, Table::Create(dir.Join("parts"), create));
+  for (int i = 0; i < 3; ++i) DS_ASSERT_OK(table->Append(People(i * 10, 10)).status());
+  ScanOptions options;
+  options.filter.push_back(
+      Predicate{"name", PredicateOp::kEq, *arrow::MakeArrayFromScalar(arrow::StringScalar("person-5"), 1)});
+  options.metrics = std::make_shared<ScanMetrics>();
+  EXPECT_EQ(CountRows(*table, options), 1);
+  EXPECT_EQ(options.metrics->manifests_total.load(), 3);
+  EXPECT_EQ(options.metrics->manifests_skipped.load(), 2);
 }
 
 TEST(TableTest, BadDataIsASchemaErrorAndWritesNothing) {
