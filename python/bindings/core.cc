@@ -101,7 +101,22 @@ void ReleaseSchema(void* pointer) noexcept {
 // A one-shot stream of record batches for pyarrow/polars/DuckDB to consume.
 class CoreStream {
  public:
-  explicit CoreStream(std::shared_ptr<arrow::RecordBatchReader> reader) : reader_(std::move(reader)) {}
+  explicit CoreStream(std::shared_ptr<arrow::RecordBatchReader> reader,
+                      std::shared_ptr<ScanMetrics> metrics = nullptr)
+      : reader_(std::move(reader)), metrics_(std::move(metrics)) {}
+  nb::dict Metrics() const {
+    nb::dict d;
+    if (!metrics_) return d;
+    d["manifests_total"] = metrics_->manifests_total.load();
+    d["manifests_skipped"] = metrics_->manifests_skipped.load();
+    d["files_total"] = metrics_->files_total.load();
+    d["files_skipped"] = metrics_->files_skipped.load();
+    d["row_groups_total"] = metrics_->row_groups_total.load();
+    d["row_groups_skipped"] = metrics_->row_groups_skipped.load();
+    d["bytes_read"] = metrics_->bytes_read.load();
+    d["rows_read"] = metrics_->rows_read.load();
+    return d;
+  }
   nb::object ExportStream(nb::object /*requested_schema*/) {
     if (!reader_) Raise(InvalidArgument("this scan stream was already consumed"));
     auto* stream = new ArrowArrayStream{};
@@ -115,6 +130,7 @@ class CoreStream {
 
  private:
   std::shared_ptr<arrow::RecordBatchReader> reader_;
+  std::shared_ptr<ScanMetrics> metrics_;
 };
 
 class SchemaHolder {
@@ -189,6 +205,7 @@ ScanOptions ToScanOptions(std::optional<std::vector<std::string>> columns, const
   options.threads = threads;
   options.batch_size = batch_size;
   options.limit = limit;
+  options.metrics = std::make_shared<ScanMetrics>();
   return options;
 }
 
@@ -231,7 +248,7 @@ class CoreTransaction {
       nb::gil_scoped_release release;
       reader = tx_->Scan(options);
     }
-    return new CoreStream(Unwrap(std::move(reader)));
+    return new CoreStream(Unwrap(std::move(reader)), options.metrics);
   }
   void SetCommitKey(const std::string& key) { tx_->SetCommitKey(key); }
   std::optional<int64_t> BaseSnapshotId() const { return tx_->base_snapshot_id(); }
@@ -315,7 +332,7 @@ class CoreTable {
       nb::gil_scoped_release release;
       reader = table_->Scan(options);
     }
-    return new CoreStream(Unwrap(std::move(reader)));
+    return new CoreStream(Unwrap(std::move(reader)), options.metrics);
   }
 
   int64_t RowCount(std::optional<int64_t> snapshot_id) {
@@ -387,7 +404,8 @@ NB_MODULE(_core, m) {
   m.doc() = "datashard's C++ engine (internal; use the datashard package)";
 
   nb::class_<CoreStream>(m, "CoreStream")
-      .def("__arrow_c_stream__", &CoreStream::ExportStream, "requested_schema"_a = nb::none());
+      .def("__arrow_c_stream__", &CoreStream::ExportStream, "requested_schema"_a = nb::none())
+      .def("metrics", &CoreStream::Metrics);
   nb::class_<SchemaHolder>(m, "SchemaHolder").def("__arrow_c_schema__", &SchemaHolder::ExportSchema);
 
   nb::class_<CoreTransaction>(m, "CoreTransaction")
