@@ -46,6 +46,9 @@ class Transaction {
   Result<std::shared_ptr<arrow::RecordBatchReader>> Scan(const ScanOptions& options);
 
   void SetCommitKey(std::string key) { commit_key_ = std::move(key); }
+  // Records the commit as Iceberg's "replace" operation: the transaction only
+  // reorganises rows that exist (compaction), it neither adds nor removes any.
+  void MarkAsRewrite() { rewrite_ = true; }
   Result<CommitInfo> Commit();
   Status Rollback();
   bool active() const { return active_; }
@@ -57,6 +60,7 @@ class Transaction {
   std::shared_ptr<Table> table_;
   std::unique_ptr<Impl> impl_;
   std::optional<std::string> commit_key_;
+  bool rewrite_ = false;
   bool active_ = true;
 };
 

@@ -143,6 +143,29 @@ Result<std::vector<format::ManifestFile>> RemoveFiles(const ManifestMergeContext
   return manifests;
 }
 
+Result<std::vector<format::ManifestFile>> MergeAllManifests(const ManifestMergeContext& context,
+                                                            std::vector<format::ManifestFile> manifests,
+                                                            std::vector<std::string>* written) {
+  std::map<int32_t, std::vector<format::ManifestFile>> by_spec;
+  std::vector<format::ManifestFile> out;
+  for (auto& manifest : manifests) {
+    if (manifest.content == format::ManifestContent::kData) {
+      by_spec[manifest.partition_spec_id].push_back(std::move(manifest));
+    } else {
+      out.push_back(std::move(manifest));
+    }
+  }
+  for (auto& [spec_id, group] : by_spec) {
+    if (group.size() == 1 && group[0].deleted_files_count == 0) {
+      out.push_back(std::move(group[0]));
+      continue;
+    }
+    ARROW_ASSIGN_OR_RAISE(auto merged, MergeGroup(context, group, written));
+    out.push_back(std::move(merged));
+  }
+  return out;
+}
+
 Result<std::vector<format::ManifestFile>> MergeSmallManifests(const ManifestMergeContext& context,
                                                               std::vector<format::ManifestFile> manifests,
                                                               std::vector<std::string>* written) {

@@ -33,6 +33,12 @@ Result<std::vector<format::ManifestFile>> MergeSmallManifests(const ManifestMerg
                                                               std::vector<format::ManifestFile> manifests,
                                                               std::vector<std::string>* written);
 
+// Merges every data manifest of each partition spec into one (rewrite
+// manifests maintenance); delete manifests are carried as they are.
+Result<std::vector<format::ManifestFile>> MergeAllManifests(const ManifestMergeContext& context,
+                                                            std::vector<format::ManifestFile> manifests,
+                                                            std::vector<std::string>* written);
+
 struct RemovedFileRef {
   std::string file_path;
   std::string manifest_path;  // where the file was listed when the transaction planned it

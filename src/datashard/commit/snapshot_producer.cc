@@ -18,6 +18,7 @@ int64_t NowMs() {
 namespace {
 
 std::string OperationOf(const PendingSnapshot& pending) {
+  if (pending.operation) return *pending.operation;
   if (pending.removed.empty()) return "append";
   return pending.added_files > 0 ? "overwrite" : "delete";
 }
@@ -140,7 +141,9 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
       for (const auto& removed : pending.removed) refs.push_back({removed.file.file_path, removed.manifest_path});
       ARROW_ASSIGN_OR_RAISE(inherited, RemoveFiles(context, std::move(inherited), refs, &built.attempt_files));
     }
-    ARROW_ASSIGN_OR_RAISE(auto merged, MergeSmallManifests(context, std::move(inherited), &built.attempt_files));
+    ARROW_ASSIGN_OR_RAISE(auto merged, pending.merge_all_manifests
+                                           ? MergeAllManifests(context, std::move(inherited), &built.attempt_files)
+                                           : MergeSmallManifests(context, std::move(inherited), &built.attempt_files));
     for (auto& manifest : merged) manifests.push_back(std::move(manifest));
   }
 

@@ -43,6 +43,11 @@ struct PendingSnapshot {
   int64_t added_records = 0;
   int64_t added_files_size = 0;
   std::vector<RemovedFile> removed;
+  // "append"/"overwrite"/"delete" follow from the changes; maintenance that
+  // only reorganises existing rows sets "replace".
+  std::optional<std::string> operation;
+  // Rewrite every manifest into one per spec (RewriteManifests).
+  bool merge_all_manifests = false;
   std::optional<std::string> commit_key;
   std::map<std::string, std::string> extra_summary;
   Durability durability = Durability::kFsync;

@@ -40,6 +40,13 @@ Result<int64_t> ListLatestVersion(FileSystem& fs, const std::string& location) {
 
 Result<int64_t> FindLatestVersion(FileSystem& fs, const std::string& location, int64_t known) {
   int64_t start = known;
+  if (start > 0) {
+    // Maintenance deletes old metadata files as a prefix (v1..vM). A process
+    // that still knows a deleted version must not gallop from it: it would
+    // find v<known+1> absent and publish it again, behind the real history.
+    ARROW_ASSIGN_OR_RAISE(bool still_there, VersionExists(fs, location, start));
+    if (!still_there) start = 0;
+  }
   if (start <= 0) {
     auto hint = fs.ReadFile(format::VersionHintPath(location));
     if (hint.ok()) start = ParseHint(*hint);

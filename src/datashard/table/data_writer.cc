@@ -88,6 +88,7 @@ Result<format::DataFile> WriteOneFile(FileSystem& fs, const TableMetadata& metad
   auto properties = parquet::WriterProperties::Builder()
                         .compression(CompressionFor(metadata))
                         ->max_row_group_length(row_group_rows)
+                        ->enable_page_checksum()  // lets Verify() detect corrupted pages
                         ->build();
   ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
   ARROW_ASSIGN_OR_RAISE(auto writer, parquet::arrow::FileWriter::Open(*data.schema(), arrow::default_memory_pool(),

@@ -179,6 +179,7 @@ Result<CommitInfo> Transaction::Commit() {
   pending.commit_key = commit_key_;
   pending.durability = durability;
   pending.removed = impl_->removed;
+  if (rewrite_) pending.operation = "replace";
   pending.base_snapshot_id = metadata->current_snapshot_id;
   if (impl_->isolation == Isolation::kSerializable && !impl_->reads.empty()) {
     auto schema = *metadata->CurrentSchema();

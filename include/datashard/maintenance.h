@@ -1,0 +1,91 @@
+// Table maintenance: each operation is a normal commit that obeys the
+// concurrency rules, so it is safe while other processes write.
+//
+//   ExpireSnapshots   forget old snapshots; delete the files only they used
+//   RemoveOrphanFiles delete files no snapshot references (after a grace period)
+//   RewriteDataFiles  compact small data files into large ones
+//   RewriteManifests  merge all manifests into as few as possible
+//   Verify            re-read every live file and check it against metadata
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "datashard/table.h"
+
+namespace datashard {
+
+struct ExpireOptions {
+  // Snapshots committed before this time (ms since epoch) may expire...
+  std::optional<int64_t> older_than_ms;
+  // ...but the newest `retain_last` snapshots always stay (at least 1: the current one).
+  int64_t retain_last = 1;
+  bool dry_run = false;
+};
+
+struct ExpireResult {
+  std::vector<int64_t> expired_snapshot_ids;
+  int64_t deleted_data_files = 0;
+  int64_t deleted_manifests = 0;
+  int64_t deleted_manifest_lists = 0;
+  int64_t deleted_metadata_files = 0;
+};
+
+// Tagged snapshots and branch heads never expire.
+Result<ExpireResult> ExpireSnapshots(Table& table, const ExpireOptions& options);
+
+struct OrphanOptions {
+  // Only files last modified before this time are candidates: a writer that
+  // has written but not yet committed a file must never lose it.
+  int64_t older_than_ms = 0;
+  bool dry_run = false;
+};
+
+struct OrphanResult {
+  std::vector<std::string> orphans;  // deleted (or, on a dry run, that would be)
+  int64_t data_files = 0;
+  int64_t manifest_files = 0;
+  int64_t manifest_lists = 0;
+  int64_t other_files = 0;  // temp files left by crashed writers
+};
+
+Result<OrphanResult> RemoveOrphanFiles(Table& table, const OrphanOptions& options);
+
+struct RewriteResult {
+  int64_t rewritten_files = 0;
+  int64_t added_files = 0;
+  std::optional<int64_t> snapshot_id;
+};
+
+// Bins the current snapshot's data files (per partition) up to
+// `target_file_size` bytes and rewrites each bin of two or more files as one
+// file. Rows are unchanged; a concurrent append is never lost.
+Result<RewriteResult> RewriteDataFiles(Table& table, int64_t target_file_size);
+// Rewrites every manifest of the current snapshot into one per partition spec.
+Result<RewriteResult> RewriteManifests(Table& table);
+
+struct VerifyProblem {
+  std::string path;
+  std::string problem;
+};
+
+struct VerifyReport {
+  std::optional<int64_t> snapshot_id;
+  int64_t data_files = 0;
+  int64_t manifests = 0;
+  int64_t rows = 0;
+  int64_t bytes = 0;
+  std::vector<VerifyProblem> problems;
+};
+
+// Re-reads every file of a snapshot (all of it, with Parquet page checksums)
+// and checks sizes and row counts against what the metadata recorded.
+Result<VerifyReport> Verify(Table& table, std::optional<int64_t> snapshot_id);
+
+// Every snapshot still reachable: the metadata window plus the older
+// versions' windows along the metadata-log chain, oldest first.
+Result<std::vector<Snapshot>> AllSnapshots(Table& table);
+
+}  // namespace datashard

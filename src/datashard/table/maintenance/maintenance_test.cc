@@ -1,0 +1,173 @@
+#include "datashard/maintenance.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+
+#include <arrow/api.h>
+
+#include "datashard/format/file_names.h"
+#include "datashard/transaction.h"
+#include "testing/temp_dir.h"
+
+namespace datashard {
+namespace {
+
+Schema IdSchema() {
+  Schema schema;
+  schema.fields = {{1, "id", Type::Of(TypeId::kLong), true, ""}};
+  return schema;
+}
+
+std::shared_ptr<arrow::Table> Ids(int64_t first, int64_t count) {
+  arrow::Int64Builder ids;
+  for (int64_t i = first; i < first + count; ++i) (void)ids.Append(i);
+  return arrow::Table::Make(arrow::schema({arrow::field("id", arrow::int64())}), {*ids.Finish()});
+}
+
+std::shared_ptr<Table> NewTable(const testing::TempDir& dir) {
+  CreateOptions options;
+  options.schema = IdSchema();
+  options.properties["datashard.commit.durability"] = "process";
+  return *Table::Create(dir.Join("t"), options);
+}
+
+int64_t Rows(Table& table, std::optional<int64_t> snapshot = std::nullopt) {
+  ScanOptions options;
+  options.snapshot_id = snapshot;
+  auto reader = table.Scan(options);
+  if (!reader.ok()) return -1;
+  auto all = (*reader)->ToTable();
+  return all.ok() ? (*all)->num_rows() : -1;
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t CountFiles(const std::string& dir) {
+  auto entries = LocalFileSystem()->ListDir(dir);
+  return entries.ok() ? static_cast<int64_t>(entries->size()) : 0;
+}
+
+TEST(MaintenanceTest, ExpireForgetsOldSnapshotsAndDeletesOnlyTheirFiles) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(*table->Append(Ids(i * 10, 10))->snapshot_id);
+  auto tx = table->NewTransaction();
+  ASSERT_EQ(*tx->Delete({Predicate{"id", PredicateOp::kLt, *arrow::MakeArrayFromScalar(arrow::Int64Scalar(20), 1)}}),
+            20);
+  DS_ASSERT_OK(tx->Commit().status());
+  EXPECT_EQ(CountFiles(format::DataDir(table->location())), 5);
+
+  ExpireOptions options;
+  options.older_than_ms = NowMs() + 1000;
+  options.retain_last = 2;
+  DS_ASSIGN_OR_FAIL(auto result, ExpireSnapshots(*table, options));
+  EXPECT_EQ(result.expired_snapshot_ids.size(), 4u);
+  // The newest append still uses the two files the delete removed.
+  EXPECT_EQ(result.deleted_data_files, 0);
+  EXPECT_EQ(Rows(*table, ids[4]), 50);  // retained: the newest two snapshots
+  EXPECT_EQ(Rows(*table, ids[0]), -1);  // expired: gone
+  options.retain_last = 1;
+  DS_ASSIGN_OR_FAIL(result, ExpireSnapshots(*table, options));
+  EXPECT_EQ(result.expired_snapshot_ids.size(), 1u);
+  // Now only expired snapshots used them: both files go, nothing else does.
+  EXPECT_EQ(result.deleted_data_files, 2);
+  EXPECT_EQ(CountFiles(format::DataDir(table->location())), 3);
+  EXPECT_EQ(Rows(*table), 30);
+  EXPECT_EQ(Rows(*table, ids[4]), -1);
+  DS_ASSIGN_OR_FAIL(auto snapshots, AllSnapshots(*table));
+  EXPECT_EQ(snapshots.size(), 1u);
+  // A fresh process sees the same, and can keep writing.
+  DS_ASSIGN_OR_FAIL(auto reloaded, Table::Load(table->location()));
+  DS_ASSERT_OK(reloaded->Append(Ids(100, 1)).status());
+  EXPECT_EQ(Rows(*reloaded), 31);
+}
+
+TEST(MaintenanceTest, ExpireAcrossTheMetadataWindowAndOldMetadataFiles) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  for (int i = 0; i < 80; ++i) DS_ASSERT_OK(table->Append(Ids(i, 1)).status());
+  DS_ASSIGN_OR_FAIL(auto before, AllSnapshots(*table));
+  EXPECT_EQ(before.size(), 80u);  // beyond the 32-snapshot window, through the chain
+  ExpireOptions options;
+  options.older_than_ms = NowMs() + 1000;
+  options.retain_last = 10;
+  DS_ASSIGN_OR_FAIL(auto result, ExpireSnapshots(*table, options));
+  EXPECT_EQ(result.expired_snapshot_ids.size(), 70u);
+  EXPECT_GT(result.deleted_metadata_files, 0);
+  EXPECT_EQ(result.deleted_data_files, 0);  // every row is still live
+  EXPECT_EQ(Rows(*table), 80);
+  DS_ASSIGN_OR_FAIL(auto after, AllSnapshots(*table));
+  EXPECT_EQ(after.size(), 10u);
+  // A writer that still holds a version whose file was deleted re-finds the
+  // latest instead of publishing behind it.
+  DS_ASSERT_OK(table->Append(Ids(1000, 1)).status());
+  EXPECT_EQ(Rows(*table), 81);
+}
+
+TEST(MaintenanceTest, OrphanRemovalRespectsTheGracePeriod) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  DS_ASSERT_OK(table->Append(Ids(0, 10)).status());
+  auto fs = LocalFileSystem();
+  const std::string stray = format::DataDir(table->location()) + "/stray.parquet";
+  DS_ASSERT_OK(fs->WriteNewFile(stray, "not really parquet", Durability::kProcess));
+  OrphanOptions options;
+  options.older_than_ms = NowMs() - 60'000;  // only files older than a minute
+  DS_ASSIGN_OR_FAIL(auto kept, RemoveOrphanFiles(*table, options));
+  EXPECT_TRUE(kept.orphans.empty());
+  options.older_than_ms = NowMs() + 1000;
+  options.dry_run = true;
+  DS_ASSIGN_OR_FAIL(auto dry, RemoveOrphanFiles(*table, options));
+  ASSERT_EQ(dry.orphans.size(), 1u);
+  EXPECT_TRUE(*fs->Exists(stray));
+  options.dry_run = false;
+  DS_ASSIGN_OR_FAIL(auto removed, RemoveOrphanFiles(*table, options));
+  EXPECT_EQ(removed.data_files, 1);
+  EXPECT_FALSE(*fs->Exists(stray));
+  EXPECT_EQ(Rows(*table), 10);
+}
+
+TEST(MaintenanceTest, CompactionKeepsRowsAndShrinksFileCount) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  for (int i = 0; i < 20; ++i) DS_ASSERT_OK(table->Append(Ids(i * 5, 5)).status());
+  DS_ASSIGN_OR_FAIL(auto result, RewriteDataFiles(*table, 64 << 20));
+  EXPECT_EQ(result.rewritten_files, 20);
+  EXPECT_EQ(result.added_files, 1);
+  EXPECT_EQ(table->metadata()->CurrentSnapshot()->operation(), "replace");
+  EXPECT_EQ(Rows(*table), 100);
+  DS_ASSIGN_OR_FAIL(auto files, table->DataFiles(std::nullopt));
+  EXPECT_EQ(files.size(), 1u);
+  DS_ASSIGN_OR_FAIL(auto manifests, RewriteManifests(*table));
+  EXPECT_TRUE(manifests.snapshot_id.has_value());
+  EXPECT_EQ(Rows(*table), 100);
+}
+
+TEST(MaintenanceTest, VerifyFindsCorruption) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  DS_ASSERT_OK(table->Append(Ids(0, 1000)).status());
+  DS_ASSIGN_OR_FAIL(auto clean, Verify(*table, std::nullopt));
+  EXPECT_TRUE(clean.problems.empty());
+  EXPECT_EQ(clean.rows, 1000);
+  DS_ASSIGN_OR_FAIL(auto files, table->DataFiles(std::nullopt));
+  const std::string path = files[0].file_path;
+  {
+    // Flip bytes inside the data pages, keeping the size.
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(40);
+    f.write("\xff\xff\xff\xff\xff\xff\xff\xff", 8);
+  }
+  DS_ASSIGN_OR_FAIL(auto corrupt, Verify(*table, std::nullopt));
+  ASSERT_EQ(corrupt.problems.size(), 1u);
+  EXPECT_EQ(corrupt.problems[0].path, path);
+}
+
+}  // namespace
+}  // namespace datashard

@@ -1,0 +1,100 @@
+// Compaction: RewriteDataFiles bins small files per partition and rewrites
+// each bin as one file; RewriteManifests merges all manifests. Both are
+// ordinary commits (operation "replace"): a concurrent append lands on top,
+// and a concurrent delete of a file being compacted is a conflict.
+#include <algorithm>
+#include <map>
+
+#include <arrow/api.h>
+
+#include "datashard/commit/committer.h"
+#include "datashard/commit/snapshot_producer.h"
+#include "datashard/maintenance.h"
+#include "datashard/scan/file_reader.h"
+#include "datashard/scan/table_scan.h"
+#include "datashard/transaction.h"
+#include "datashard/util/uuid.h"
+
+namespace datashard {
+
+Result<RewriteResult> RewriteDataFiles(Table& table, int64_t target_file_size) {
+  if (target_file_size <= 0) return InvalidArgument("target_file_size must be positive, got ", target_file_size);
+  ARROW_RETURN_NOT_OK(table.Refresh());
+  auto metadata = table.metadata();
+  const Schema& schema = *metadata->CurrentSchema();
+  ARROW_ASSIGN_OR_RAISE(auto tasks, scan::PlanFiles(table.fs(), *metadata, metadata->CurrentSnapshot(), schema, {}));
+  // Files of one partition (same spec values) can be combined.
+  std::map<std::vector<std::optional<std::string>>, std::vector<const scan::FileScanTask*>> partitions;
+  for (const auto& task : tasks) {
+    if (task.file.file_size_in_bytes < target_file_size) partitions[task.file.partition].push_back(&task);
+  }
+  RewriteResult result;
+  auto tx = std::make_unique<Transaction>(table.shared_from_this());
+  tx->MarkAsRewrite();
+  for (auto& [partition, files] : partitions) {
+    std::sort(files.begin(), files.end(), [](auto* a, auto* b) { return a->sequence_number < b->sequence_number; });
+    std::vector<const scan::FileScanTask*> bin;
+    int64_t bin_size = 0;
+    auto flush = [&]() -> Status {
+      if (bin.size() >= 2) {
+        std::vector<std::shared_ptr<arrow::Table>> parts;
+        std::vector<std::string> paths;
+        for (const auto* task : bin) {
+          ARROW_ASSIGN_OR_RAISE(auto rows, scan::ReadDataFile(table.fs(), task->file.file_path, schema.fields));
+          parts.push_back(std::move(rows));
+          paths.push_back(task->file.file_path);
+        }
+        ARROW_ASSIGN_OR_RAISE(auto combined, arrow::ConcatenateTables(parts));
+        ARROW_RETURN_NOT_OK(tx->DeleteFiles(paths));
+        ARROW_RETURN_NOT_OK(tx->Append(combined));
+        result.rewritten_files += static_cast<int64_t>(bin.size());
+        result.added_files += 1;
+      }
+      bin.clear();
+      bin_size = 0;
+      return Status::OK();
+    };
+    for (const auto* task : files) {
+      if (bin_size + task->file.file_size_in_bytes > target_file_size && !bin.empty()) ARROW_RETURN_NOT_OK(flush());
+      bin.push_back(task);
+      bin_size += task->file.file_size_in_bytes;
+    }
+    ARROW_RETURN_NOT_OK(flush());
+  }
+  if (result.rewritten_files == 0) {
+    ARROW_RETURN_NOT_OK(tx->Rollback());
+    return result;
+  }
+  ARROW_ASSIGN_OR_RAISE(auto info, tx->Commit());
+  result.snapshot_id = info.snapshot_id;
+  return result;
+}
+
+Result<RewriteResult> RewriteManifests(Table& table) {
+  ARROW_RETURN_NOT_OK(table.Refresh());
+  auto metadata = table.metadata();
+  RewriteResult result;
+  if (metadata->CurrentSnapshot() == nullptr) return result;
+  const std::string mode = metadata->Property("datashard.commit.durability", "fsync");
+  commit::PendingSnapshot pending;
+  pending.snapshot_id = NewSnapshotId();
+  pending.operation = "replace";
+  pending.merge_all_manifests = true;
+  pending.durability = mode == "process" ? Durability::kProcess : Durability::kFsync;
+  pending.base_snapshot_id = metadata->current_snapshot_id;
+  commit::CommitOptions options;
+  options.durability = pending.durability;
+  commit::VersionedMetadata start{table.version(), metadata};
+  ARROW_ASSIGN_OR_RAISE(auto outcome, commit::CommitWithRetry(
+                                          table.fs(), table.location(), start,
+                                          [&](const commit::VersionedMetadata& latest, int attempt) {
+                                            return commit::BuildSnapshot(table.fs(), latest, pending, attempt);
+                                          },
+                                          options));
+  (void)outcome;
+  ARROW_RETURN_NOT_OK(table.Refresh());
+  result.snapshot_id = pending.snapshot_id;
+  return result;
+}
+
+}  // namespace datashard
