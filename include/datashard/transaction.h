@@ -46,6 +46,9 @@ class Transaction {
   Result<std::shared_ptr<arrow::RecordBatchReader>> Scan(const ScanOptions& options);
 
   void SetCommitKey(std::string key) { commit_key_ = std::move(key); }
+  // Writes to (and reads from) branch `name` instead of main. Call before any
+  // other operation; the branch must exist (CreateBranch).
+  Status SetBranch(const std::string& name);
   // Records the commit as Iceberg's "replace" operation: the transaction only
   // reorganises rows that exist (compaction), it neither adds nor removes any.
   void MarkAsRewrite() { rewrite_ = true; }
@@ -56,7 +59,7 @@ class Transaction {
 
  private:
   struct Impl;
-  Status CheckActive() const;
+  Status CheckActive();
   std::shared_ptr<Table> table_;
   std::unique_ptr<Impl> impl_;
   std::optional<std::string> commit_key_;

@@ -8,10 +8,10 @@ Status Conflict(const std::string& what) {
   return MakeError(ErrorKind::kConcurrentModification, "conflicting concurrent commit: " + what);
 }
 
-Result<ConcurrentChanges> ChangesSince(FileSystem& fs, const TableMetadata& latest,
+Result<ConcurrentChanges> ChangesSince(FileSystem& fs, const TableMetadata& latest, const Snapshot* head,
                                        std::optional<int64_t> base_snapshot_id) {
   ConcurrentChanges changes;
-  const Snapshot* snapshot = latest.CurrentSnapshot();
+  const Snapshot* snapshot = head;
   while (snapshot != nullptr && (!base_snapshot_id || snapshot->snapshot_id != *base_snapshot_id)) {
     ARROW_ASSIGN_OR_RAISE(auto manifests, format::ReadManifestList(fs, latest, *snapshot));
     for (const auto& manifest : manifests) {

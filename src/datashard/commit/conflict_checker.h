@@ -26,10 +26,10 @@ struct ConcurrentChanges {
   bool complete = true;
 };
 
-// Changes between `base_snapshot_id` (nullopt = the empty table) and the
-// current snapshot of `latest`, read from the manifests each intervening
-// snapshot added: O(changes), not O(table).
-Result<ConcurrentChanges> ChangesSince(FileSystem& fs, const TableMetadata& latest,
+// Changes between `base_snapshot_id` (nullopt = the empty table) and `head`
+// (the latest snapshot of the branch being written), read from the manifests
+// each intervening snapshot added: O(changes), not O(table).
+Result<ConcurrentChanges> ChangesSince(FileSystem& fs, const TableMetadata& latest, const Snapshot* head,
                                        std::optional<int64_t> base_snapshot_id);
 
 Status Conflict(const std::string& what);

@@ -103,12 +103,21 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
     }
   }
   TableMetadata m = parent_metadata;
+  const bool on_main = pending.branch == "main";
   const Snapshot* parent = parent_metadata.CurrentSnapshot();
+  if (!on_main) {
+    auto ref = parent_metadata.refs.find(pending.branch);
+    if (ref == parent_metadata.refs.end() || ref->second.type != "branch") {
+      return Conflict("branch \"" + pending.branch + "\" no longer exists");
+    }
+    parent = parent_metadata.SnapshotById(ref->second.snapshot_id);
+    if (parent == nullptr) return CorruptData("branch ", pending.branch, " points at a snapshot not in the metadata");
+  }
   const int64_t sequence_number = parent_metadata.last_sequence_number + 1;
   const std::optional<int64_t> latest_id =
       parent ? std::optional<int64_t>(parent->snapshot_id) : std::nullopt;
   if (latest_id != pending.base_snapshot_id && (!pending.removed.empty() || pending.validate_added)) {
-    ARROW_ASSIGN_OR_RAISE(auto changes, ChangesSince(fs, parent_metadata, pending.base_snapshot_id));
+    ARROW_ASSIGN_OR_RAISE(auto changes, ChangesSince(fs, parent_metadata, parent, pending.base_snapshot_id));
     for (const auto& removed : pending.removed) {
       if (changes.removed.count(removed.file.file_path)) {
         return Conflict("data file " + removed.file.file_path + " was removed or rewritten by another commit");
@@ -169,9 +178,13 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
       MetadataLogEntry{parent_metadata.last_updated_ms, format::MetadataFilePath(m.location, base.version)});
   m.last_sequence_number = sequence_number;
   m.last_updated_ms = snapshot.timestamp_ms;
-  m.current_snapshot_id = snapshot.snapshot_id;
-  m.refs["main"] = SnapshotRef{snapshot.snapshot_id, "branch", {}, {}, {}};
-  m.snapshot_log.push_back(SnapshotLogEntry{snapshot.timestamp_ms, snapshot.snapshot_id});
+  if (on_main) {
+    m.current_snapshot_id = snapshot.snapshot_id;
+    m.refs["main"] = SnapshotRef{snapshot.snapshot_id, "branch", {}, {}, {}};
+    m.snapshot_log.push_back(SnapshotLogEntry{snapshot.timestamp_ms, snapshot.snapshot_id});
+  } else {
+    m.refs[pending.branch].snapshot_id = snapshot.snapshot_id;
+  }
   m.snapshots.push_back(std::move(snapshot));
   TrimHistory(m);
   built.metadata = std::move(m);

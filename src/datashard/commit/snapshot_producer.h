@@ -48,6 +48,8 @@ struct PendingSnapshot {
   std::optional<std::string> operation;
   // Rewrite every manifest into one per spec (RewriteManifests).
   bool merge_all_manifests = false;
+  // The branch this snapshot extends; "main" moves the table's current snapshot.
+  std::string branch = "main";
   std::optional<std::string> commit_key;
   std::map<std::string, std::string> extra_summary;
   Durability durability = Durability::kFsync;

@@ -25,6 +25,9 @@ struct Transaction::Impl {
   Isolation isolation = Isolation::kSnapshot;
   int64_t snapshot_id = NewSnapshotId();
   std::shared_ptr<const TableMetadata> base;  // pinned when the transaction began
+  const Snapshot* base_snapshot = nullptr;    // head of `branch` in `base`
+  std::string branch = "main";
+  bool touched = false;                       // any operation done yet
   std::vector<format::DataFile> files;        // added
   std::vector<commit::RemovedFile> removed;
   std::set<std::string> removed_paths;
@@ -53,16 +56,37 @@ Transaction::Transaction(std::shared_ptr<Table> table, Isolation isolation)
     : table_(std::move(table)), impl_(std::make_unique<Impl>()) {
   impl_->isolation = isolation;
   impl_->base = table_->metadata();
+  impl_->base_snapshot = impl_->base->CurrentSnapshot();
+}
+
+Status Transaction::SetBranch(const std::string& name) {
+  if (!active_) return InvalidArgument("the transaction is no longer active (already committed or rolled back)");
+  if (impl_->touched) return InvalidArgument("SetBranch must come before any other operation of the transaction");
+  if (name == "main") {
+    impl_->branch = name;
+    impl_->base_snapshot = impl_->base->CurrentSnapshot();
+    return Status::OK();
+  }
+  auto ref = impl_->base->refs.find(name);
+  if (ref == impl_->base->refs.end() || ref->second.type != "branch") {
+    return InvalidArgument("no branch named \"", name, "\" (create it with create_branch)");
+  }
+  impl_->branch = name;
+  impl_->base_snapshot = impl_->base->SnapshotById(ref->second.snapshot_id);
+  return Status::OK();
 }
 
 Transaction::~Transaction() {
   if (active_) (void)Rollback();
 }
 
-std::optional<int64_t> Transaction::base_snapshot_id() const { return impl_->base->current_snapshot_id; }
+std::optional<int64_t> Transaction::base_snapshot_id() const {
+  return impl_->base_snapshot ? std::optional<int64_t>(impl_->base_snapshot->snapshot_id) : std::nullopt;
+}
 
-Status Transaction::CheckActive() const {
+Status Transaction::CheckActive() {
   if (!active_) return InvalidArgument("the transaction is no longer active (already committed or rolled back)");
+  impl_->touched = true;
   return Status::OK();
 }
 
@@ -89,7 +113,7 @@ Result<std::shared_ptr<arrow::RecordBatchReader>> Transaction::Scan(const ScanOp
   ARROW_RETURN_NOT_OK(CheckActive());
   if (options.snapshot_id) return InvalidArgument("a transaction reads its base snapshot; snapshot_id must be unset");
   impl_->reads.push_back(options.filter);
-  return scan::ScanSnapshot(table_->shared_fs(), impl_->base, impl_->base->CurrentSnapshot(), options);
+  return scan::ScanSnapshot(table_->shared_fs(), impl_->base, impl_->base_snapshot, options);
 }
 
 Result<int64_t> Transaction::Delete(const std::vector<Predicate>& filter) {
@@ -98,7 +122,7 @@ Result<int64_t> Transaction::Delete(const std::vector<Predicate>& filter) {
   const Schema& schema = *metadata.CurrentSchema();
   ARROW_ASSIGN_OR_RAISE(auto predicates, scan::BindPredicates(schema, filter));
   impl_->reads.push_back(filter);
-  ARROW_ASSIGN_OR_RAISE(auto tasks, scan::PlanFiles(table_->fs(), metadata, metadata.CurrentSnapshot(), schema, filter));
+  ARROW_ASSIGN_OR_RAISE(auto tasks, scan::PlanFiles(table_->fs(), metadata, impl_->base_snapshot, schema, filter));
   int64_t deleted = 0;
   for (const auto& task : tasks) {
     if (impl_->removed_paths.count(task.file.file_path)) continue;
@@ -139,7 +163,7 @@ Result<int64_t> Transaction::Delete(const std::vector<Predicate>& filter) {
 Status Transaction::DeleteFiles(const std::vector<std::string>& paths) {
   ARROW_RETURN_NOT_OK(CheckActive());
   const TableMetadata& metadata = *impl_->base;
-  ARROW_ASSIGN_OR_RAISE(auto tasks, scan::PlanFiles(table_->fs(), metadata, metadata.CurrentSnapshot(),
+  ARROW_ASSIGN_OR_RAISE(auto tasks, scan::PlanFiles(table_->fs(), metadata, impl_->base_snapshot,
                                                     *metadata.CurrentSchema(), {}));
   for (const auto& path : paths) {
     bool found = false;
@@ -180,7 +204,8 @@ Result<CommitInfo> Transaction::Commit() {
   pending.durability = durability;
   pending.removed = impl_->removed;
   if (rewrite_) pending.operation = "replace";
-  pending.base_snapshot_id = metadata->current_snapshot_id;
+  pending.base_snapshot_id = base_snapshot_id();
+  pending.branch = impl_->branch;
   if (impl_->isolation == Isolation::kSerializable && !impl_->reads.empty()) {
     auto schema = *metadata->CurrentSchema();
     auto reads = impl_->reads;

@@ -1,0 +1,43 @@
+// Schema evolution and refs: metadata-only commits.
+//
+// Columns are tracked by Iceberg field id, so a rename never touches data,
+// a dropped column's data is simply not read, an added column reads as null
+// in older files, and widened types (int->long, float->double, wider
+// decimal precision) are promoted when old files are read.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "datashard/table.h"
+
+namespace datashard {
+
+struct SchemaUpdate {
+  enum class Kind { kAddColumn, kRenameColumn, kDropColumn, kWidenColumn, kMakeOptional };
+  Kind kind = Kind::kAddColumn;
+  std::string column;    // existing column (or the new column's name for kAddColumn)
+  std::string new_name;  // kRenameColumn
+  Type type;             // kAddColumn, kWidenColumn
+  std::string doc;       // kAddColumn
+};
+
+// Applies the updates in order to the latest schema and commits the result as
+// a new schema (new schema id). Invalid updates are SchemaErrors and commit
+// nothing. Returns the new schema.
+Result<Schema> UpdateSchema(Table& table, const std::vector<SchemaUpdate>& updates);
+
+// Tags and branches (Iceberg refs). A tag pins a snapshot (it survives
+// expiry); a branch is a line of snapshots that transactions can write to
+// (Transaction::SetBranch). "main" always follows the current snapshot.
+Status CreateTag(Table& table, const std::string& name, int64_t snapshot_id);
+Status CreateBranch(Table& table, const std::string& name, int64_t snapshot_id);
+Status DropRef(Table& table, const std::string& name);
+
+// The snapshot that was current at `timestamp_ms` (the state of the last
+// version committed at or before it), found by binary search over the
+// versions: O(log versions) metadata reads. nullopt: the table was empty then.
+Result<std::optional<int64_t>> SnapshotAsOf(Table& table, int64_t timestamp_ms);
+
+}  // namespace datashard

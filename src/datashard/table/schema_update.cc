@@ -1,0 +1,204 @@
+#include "datashard/schema_update.h"
+
+#include <algorithm>
+
+#include "datashard/commit/committer.h"
+#include "datashard/commit/snapshot_producer.h"
+#include "datashard/commit/version_resolver.h"
+#include "datashard/format/file_names.h"
+
+namespace datashard {
+namespace {
+
+bool IsAllowedPromotion(const Type& from, const Type& to) {
+  if (from == to) return true;
+  if (from.id == TypeId::kInt && to.id == TypeId::kLong) return true;
+  if (from.id == TypeId::kFloat && to.id == TypeId::kDouble) return true;
+  return from.id == TypeId::kDecimal && to.id == TypeId::kDecimal && from.scale == to.scale &&
+         to.precision >= from.precision;
+}
+
+Result<Schema> Apply(const TableMetadata& metadata, const std::vector<SchemaUpdate>& updates) {
+  Schema schema = *metadata.CurrentSchema();
+  int32_t last_id = std::max(metadata.last_column_id, schema.HighestFieldId());
+  auto find = [&](const std::string& name) -> Result<NestedField*> {
+    for (auto& field : schema.fields) {
+      if (field.name == name) return &field;
+    }
+    return SchemaError("no column named \"", name, "\"");
+  };
+  for (const auto& update : updates) {
+    switch (update.kind) {
+      case SchemaUpdate::Kind::kAddColumn: {
+        if (schema.FindField(update.column) != nullptr) {
+          return SchemaError("column \"", update.column, "\" already exists");
+        }
+        // Older rows have no value for it, so a new column is optional.
+        schema.fields.push_back(NestedField{++last_id, update.column, update.type, false, update.doc});
+        break;
+      }
+      case SchemaUpdate::Kind::kRenameColumn: {
+        ARROW_ASSIGN_OR_RAISE(NestedField * field, find(update.column));
+        if (update.new_name.empty()) return SchemaError("the new name of \"", update.column, "\" is empty");
+        if (schema.FindField(update.new_name) != nullptr) {
+          return SchemaError("cannot rename \"", update.column, "\" to \"", update.new_name, "\": name in use");
+        }
+        field->name = update.new_name;
+        break;
+      }
+      case SchemaUpdate::Kind::kDropColumn: {
+        ARROW_ASSIGN_OR_RAISE(NestedField * field, find(update.column));
+        for (const auto& spec : metadata.partition_specs) {
+          for (const auto& pf : spec.fields) {
+            if (pf.source_id == field->id && spec.spec_id == metadata.default_spec_id) {
+              return SchemaError("cannot drop \"", update.column, "\": the table is partitioned by it");
+            }
+          }
+        }
+        if (std::find(schema.identifier_field_ids.begin(), schema.identifier_field_ids.end(), field->id) !=
+            schema.identifier_field_ids.end()) {
+          return SchemaError("cannot drop identifier column \"", update.column, "\"");
+        }
+        const int32_t id = field->id;
+        std::erase_if(schema.fields, [id](const NestedField& f) { return f.id == id; });
+        if (schema.fields.empty()) return SchemaError("cannot drop the last column");
+        break;
+      }
+      case SchemaUpdate::Kind::kWidenColumn: {
+        ARROW_ASSIGN_OR_RAISE(NestedField * field, find(update.column));
+        if (!IsAllowedPromotion(field->type, update.type)) {
+          return SchemaError("cannot change \"", update.column, "\" from ", field->type.ToString(), " to ",
+                             update.type.ToString(),
+                             " (allowed: int->long, float->double, decimal(P,S)->decimal(P',S) with P'>=P)");
+        }
+        field->type = update.type;
+        break;
+      }
+      case SchemaUpdate::Kind::kMakeOptional: {
+        ARROW_ASSIGN_OR_RAISE(NestedField * field, find(update.column));
+        field->required = false;
+        break;
+      }
+    }
+  }
+  ARROW_RETURN_NOT_OK(schema.Validate());
+  return schema;
+}
+
+Result<commit::CommitOutcome> CommitMetadataChange(
+    Table& table, const std::function<Result<TableMetadata>(const TableMetadata& latest)>& change) {
+  ARROW_RETURN_NOT_OK(table.Refresh());
+  const std::string mode = table.metadata()->Property("datashard.commit.durability", "fsync");
+  commit::CommitOptions options;
+  options.durability = mode == "process" ? Durability::kProcess : Durability::kFsync;
+  commit::VersionedMetadata start{table.version(), table.metadata()};
+  ARROW_ASSIGN_OR_RAISE(
+      auto outcome,
+      commit::CommitWithRetry(table.fs(), table.location(), start,
+                              [&](const commit::VersionedMetadata& latest, int) -> Result<commit::BuiltCommit> {
+                                commit::BuiltCommit built;
+                                ARROW_ASSIGN_OR_RAISE(built.metadata, change(*latest.metadata));
+                                built.metadata.metadata_log.push_back(MetadataLogEntry{
+                                    latest.metadata->last_updated_ms,
+                                    format::MetadataFilePath(table.location(), latest.version)});
+                                built.metadata.last_updated_ms =
+                                    std::max(commit::NowMs(), latest.metadata->last_updated_ms);
+                                return built;
+                              },
+                              options));
+  ARROW_RETURN_NOT_OK(table.Refresh());
+  return outcome;
+}
+
+Status SetRef(Table& table, const std::string& name, int64_t snapshot_id, const std::string& type) {
+  if (name.empty()) return InvalidArgument("a ref needs a name");
+  if (name == "main") return InvalidArgument("\"main\" is the table's current snapshot; it cannot be set directly");
+  return CommitMetadataChange(table, [&](const TableMetadata& latest) -> Result<TableMetadata> {
+           if (latest.refs.count(name)) return InvalidArgument("a ref named \"", name, "\" already exists");
+           if (latest.SnapshotById(snapshot_id) == nullptr) {
+             return InvalidArgument("snapshot ", snapshot_id, " is not among the table's retained snapshots");
+           }
+           TableMetadata m = latest;
+           m.refs[name] = SnapshotRef{snapshot_id, type, {}, {}, {}};
+           return m;
+         })
+      .status();
+}
+
+}  // namespace
+
+Result<Schema> UpdateSchema(Table& table, const std::vector<SchemaUpdate>& updates) {
+  if (updates.empty()) return *table.metadata()->CurrentSchema();
+  ARROW_RETURN_NOT_OK(Apply(*table.metadata(), updates).status());  // fail fast, before any I/O
+  Schema committed;
+  ARROW_RETURN_NOT_OK(CommitMetadataChange(table, [&](const TableMetadata& latest) -> Result<TableMetadata> {
+                        ARROW_ASSIGN_OR_RAISE(Schema schema, Apply(latest, updates));
+                        TableMetadata m = latest;
+                        int32_t next_id = 0;
+                        for (const auto& s : m.schemas) next_id = std::max(next_id, s.schema_id + 1);
+                        schema.schema_id = next_id;
+                        m.last_column_id = std::max(m.last_column_id, schema.HighestFieldId());
+                        m.schemas.push_back(schema);
+                        m.current_schema_id = schema.schema_id;
+                        committed = schema;
+                        return m;
+                      }).status());
+  return committed;
+}
+
+Status CreateTag(Table& table, const std::string& name, int64_t snapshot_id) {
+  return SetRef(table, name, snapshot_id, "tag");
+}
+
+Status CreateBranch(Table& table, const std::string& name, int64_t snapshot_id) {
+  return SetRef(table, name, snapshot_id, "branch");
+}
+
+Status DropRef(Table& table, const std::string& name) {
+  if (name == "main") return InvalidArgument("the main branch cannot be dropped");
+  return CommitMetadataChange(table, [&](const TableMetadata& latest) -> Result<TableMetadata> {
+           if (!latest.refs.count(name)) return InvalidArgument("no ref named \"", name, "\"");
+           TableMetadata m = latest;
+           m.refs.erase(name);
+           return m;
+         })
+      .status();
+}
+
+Result<std::optional<int64_t>> SnapshotAsOf(Table& table, int64_t timestamp_ms) {
+  ARROW_RETURN_NOT_OK(table.Refresh());
+  auto current = table.metadata();
+  // Recent history: the snapshot log of the current version answers directly.
+  const auto& log = current->snapshot_log;
+  if (!log.empty() && log.front().timestamp_ms <= timestamp_ms) {
+    std::optional<int64_t> found;
+    for (const auto& entry : log) {
+      if (entry.timestamp_ms <= timestamp_ms) found = entry.snapshot_id;
+    }
+    return found;
+  }
+  // Older: binary search over versions by last-updated-ms (monotone); a
+  // version whose file expiry deleted counts as "before the time".
+  int64_t lo = 0;  // last version known to be at or before the time (0: none)
+  int64_t hi = table.version() + 1;
+  std::shared_ptr<const TableMetadata> best;
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    auto loaded = commit::LoadVersion(table.fs(), table.location(), mid);
+    if (!loaded.ok() && !IsNotFound(loaded.status())) return loaded.status();
+    if (!loaded.ok()) {
+      lo = mid;  // deleted prefix: older than anything retained
+      continue;
+    }
+    if (loaded->metadata->last_updated_ms <= timestamp_ms) {
+      lo = mid;
+      best = loaded->metadata;
+    } else {
+      hi = mid;
+    }
+  }
+  if (best == nullptr) return std::optional<int64_t>();
+  return best->current_snapshot_id;
+}
+
+}  // namespace datashard
