@@ -21,6 +21,8 @@
 #include "datashard/format/arrow_schema.h"
 #include "datashard/format/partition_spec.h"
 #include "datashard/format/schema.h"
+#include "datashard/maintenance.h"
+#include "datashard/schema_update.h"
 #include "datashard/table.h"
 #include "datashard/transaction.h"
 
@@ -314,14 +316,157 @@ class CoreTable {
     return Unwrap(std::move(info)).snapshot_id;
   }
 
-  CoreTransaction* NewTransaction(const std::string& isolation) {
+  CoreTransaction* NewTransaction(const std::string& isolation, std::optional<std::string> branch) {
     Isolation level = Isolation::kSnapshot;
     if (isolation == "serializable") {
       level = Isolation::kSerializable;
     } else if (isolation != "snapshot") {
       Raise(InvalidArgument("isolation must be \"snapshot\" or \"serializable\", not \"", isolation, "\""));
     }
-    return new CoreTransaction(table_->NewTransaction(level));
+    auto tx = table_->NewTransaction(level);
+    if (branch) Check(tx->SetBranch(*branch));
+    return new CoreTransaction(std::move(tx));
+  }
+
+  nb::dict ExpireSnapshots(std::optional<int64_t> older_than_ms, int64_t retain_last, bool dry_run) {
+    ExpireOptions options{older_than_ms, retain_last, dry_run};
+    Result<ExpireResult> result;
+    {
+      nb::gil_scoped_release release;
+      result = datashard::ExpireSnapshots(*table_, options);
+    }
+    auto r = Unwrap(std::move(result));
+    nb::dict d;
+    d["expired_snapshot_ids"] = r.expired_snapshot_ids;
+    d["deleted_data_files"] = r.deleted_data_files;
+    d["deleted_manifests"] = r.deleted_manifests;
+    d["deleted_manifest_lists"] = r.deleted_manifest_lists;
+    d["deleted_metadata_files"] = r.deleted_metadata_files;
+    return d;
+  }
+
+  nb::dict RemoveOrphanFiles(int64_t older_than_ms, bool dry_run) {
+    Result<OrphanResult> result;
+    {
+      nb::gil_scoped_release release;
+      result = datashard::RemoveOrphanFiles(*table_, OrphanOptions{older_than_ms, dry_run});
+    }
+    auto r = Unwrap(std::move(result));
+    nb::dict d;
+    d["orphans"] = r.orphans;
+    d["data_files"] = r.data_files;
+    d["manifest_files"] = r.manifest_files;
+    d["manifest_lists"] = r.manifest_lists;
+    d["other_files"] = r.other_files;
+    return d;
+  }
+
+  nb::dict Rewrite(std::optional<int64_t> target_file_size) {
+    Result<RewriteResult> result;
+    {
+      nb::gil_scoped_release release;
+      result = target_file_size ? RewriteDataFiles(*table_, *target_file_size) : RewriteManifests(*table_);
+    }
+    auto r = Unwrap(std::move(result));
+    nb::dict d;
+    d["rewritten_files"] = r.rewritten_files;
+    d["added_files"] = r.added_files;
+    d["snapshot_id"] = r.snapshot_id ? nb::cast(*r.snapshot_id) : nb::none();
+    return d;
+  }
+
+  nb::dict Verify(std::optional<int64_t> snapshot_id) {
+    Result<VerifyReport> result;
+    {
+      nb::gil_scoped_release release;
+      result = datashard::Verify(*table_, snapshot_id);
+    }
+    auto r = Unwrap(std::move(result));
+    nb::dict d;
+    d["snapshot_id"] = r.snapshot_id ? nb::cast(*r.snapshot_id) : nb::none();
+    d["data_files"] = r.data_files;
+    d["manifests"] = r.manifests;
+    d["rows"] = r.rows;
+    d["bytes"] = r.bytes;
+    nb::list problems;
+    for (const auto& p : r.problems) problems.append(nb::make_tuple(p.path, p.problem));
+    d["problems"] = problems;
+    return d;
+  }
+
+  nb::list AllSnapshots() {
+    Result<std::vector<Snapshot>> result;
+    {
+      nb::gil_scoped_release release;
+      result = datashard::AllSnapshots(*table_);
+    }
+    nb::list out;
+    for (const auto& s : Unwrap(std::move(result))) out.append(SnapshotToDict(s));
+    return out;
+  }
+
+  std::string UpdateSchema(const std::vector<std::tuple<std::string, std::string, std::string, std::string, std::string>>&
+                               updates) {
+    std::vector<SchemaUpdate> parsed;
+    for (const auto& [kind, column, new_name, type, doc] : updates) {
+      SchemaUpdate u;
+      u.column = column;
+      u.new_name = new_name;
+      u.doc = doc;
+      if (!type.empty()) u.type = Unwrap(Type::Parse(type));
+      if (kind == "add") {
+        u.kind = SchemaUpdate::Kind::kAddColumn;
+      } else if (kind == "rename") {
+        u.kind = SchemaUpdate::Kind::kRenameColumn;
+      } else if (kind == "drop") {
+        u.kind = SchemaUpdate::Kind::kDropColumn;
+      } else if (kind == "widen") {
+        u.kind = SchemaUpdate::Kind::kWidenColumn;
+      } else if (kind == "make_optional") {
+        u.kind = SchemaUpdate::Kind::kMakeOptional;
+      } else {
+        Raise(InvalidArgument("unknown schema update \"", kind, "\""));
+      }
+      parsed.push_back(std::move(u));
+    }
+    Result<Schema> schema;
+    {
+      nb::gil_scoped_release release;
+      schema = datashard::UpdateSchema(*table_, parsed);
+    }
+    return format::SchemaToJsonString(Unwrap(std::move(schema)));
+  }
+
+  void SetRef(const std::string& name, std::optional<int64_t> snapshot_id, const std::string& type) {
+    nb::gil_scoped_release release;
+    if (type == "drop") {
+      Check(DropRef(*table_, name));
+      return;
+    }
+    auto current = table_->metadata()->current_snapshot_id;
+    if (!snapshot_id && !current) Check(InvalidArgument("the table has no snapshot to point \"", name, "\" at"));
+    const int64_t target = snapshot_id ? *snapshot_id : *current;
+    Check(type == "tag" ? CreateTag(*table_, name, target) : CreateBranch(*table_, name, target));
+  }
+
+  nb::dict Refs() const {
+    nb::dict d;
+    for (const auto& [name, ref] : table_->metadata()->refs) {
+      nb::dict r;
+      r["snapshot_id"] = ref.snapshot_id;
+      r["type"] = ref.type;
+      d[name.c_str()] = r;
+    }
+    return d;
+  }
+
+  std::optional<int64_t> SnapshotAsOf(int64_t timestamp_ms) {
+    Result<std::optional<int64_t>> found;
+    {
+      nb::gil_scoped_release release;
+      found = datashard::SnapshotAsOf(*table_, timestamp_ms);
+    }
+    return Unwrap(std::move(found));
   }
 
   CoreStream* Scan(std::optional<std::vector<std::string>> columns, const FilterList& filters,
@@ -432,7 +577,21 @@ NB_MODULE(_core, m) {
       .def("snapshots", &CoreTable::Snapshots)
       .def("snapshot_by_id", &CoreTable::SnapshotById, "snapshot_id"_a)
       .def("append", &CoreTable::Append, "data"_a, "commit_key"_a = nb::none())
-      .def("new_transaction", &CoreTable::NewTransaction, "isolation"_a = "snapshot", nb::rv_policy::take_ownership)
+      .def("new_transaction", &CoreTable::NewTransaction, "isolation"_a = "snapshot", "branch"_a = nb::none(),
+           nb::rv_policy::take_ownership)
+      .def("expire_snapshots", &CoreTable::ExpireSnapshots, "older_than_ms"_a = nb::none(), "retain_last"_a = 1,
+           "dry_run"_a = false)
+      .def("remove_orphan_files", &CoreTable::RemoveOrphanFiles, "older_than_ms"_a, "dry_run"_a = false)
+      .def("rewrite", &CoreTable::Rewrite, "target_file_size"_a = nb::none(),
+           "target_file_size given: compact data files; None: rewrite manifests")
+      .def("verify", &CoreTable::Verify, "snapshot_id"_a = nb::none())
+      .def("all_snapshots", &CoreTable::AllSnapshots)
+      .def("update_schema", &CoreTable::UpdateSchema, "updates"_a,
+           "updates: (kind, column, new_name, type, doc); kind in add|rename|drop|widen|make_optional")
+      .def("set_ref", &CoreTable::SetRef, "name"_a, "snapshot_id"_a = nb::none(), "type"_a = "tag",
+           "type: tag | branch | drop")
+      .def("refs", &CoreTable::Refs)
+      .def("snapshot_as_of", &CoreTable::SnapshotAsOf, "timestamp_ms"_a)
       .def("scan", &CoreTable::Scan, "columns"_a = nb::none(), "filters"_a = nb::none(), "snapshot_id"_a = nb::none(),
            "threads"_a = 1, "batch_size"_a = 65536, "limit"_a = nb::none(), nb::rv_policy::take_ownership)
       .def("row_count", &CoreTable::RowCount, "snapshot_id"_a = nb::none())
