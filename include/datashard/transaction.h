@@ -60,6 +60,8 @@ class Transaction {
  private:
   struct Impl;
   Status CheckActive();
+  Status WriteSurvivors(const std::shared_ptr<arrow::Table>& rows, const std::string& origin);
+  void DropOwnFile(const std::string& path);
   std::shared_ptr<Table> table_;
   std::unique_ptr<Impl> impl_;
   std::optional<std::string> commit_key_;

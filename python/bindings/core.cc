@@ -48,6 +48,18 @@ void Check(const Status& status) {
   if (!status.ok()) Raise(status);
 }
 
+// Runs engine work with the GIL released and raises (with the GIL held again)
+// if it failed: raising a Python exception without the GIL would crash.
+template <typename Fn>
+void CheckWithoutGil(Fn&& fn) {
+  Status status;
+  {
+    nb::gil_scoped_release release;
+    status = fn();
+  }
+  Check(status);
+}
+
 template <typename T>
 T Unwrap(Result<T> result) {
   if (!result.ok()) Raise(result.status());
@@ -216,8 +228,7 @@ class CoreTransaction {
   explicit CoreTransaction(std::unique_ptr<Transaction> tx) : tx_(std::move(tx)) {}
   void Append(const nb::object& data) {
     auto table = ImportTable(data);
-    nb::gil_scoped_release release;
-    Check(tx_->Append(table));
+    CheckWithoutGil([&] { return tx_->Append(table); });
   }
   int64_t Delete(const FilterList& filters) {
     auto predicates = ToPredicates(filters);
@@ -229,8 +240,7 @@ class CoreTransaction {
     return Unwrap(std::move(deleted));
   }
   void DeleteFiles(const std::vector<std::string>& paths) {
-    nb::gil_scoped_release release;
-    Check(tx_->DeleteFiles(paths));
+    CheckWithoutGil([&] { return tx_->DeleteFiles(paths); });
   }
   int64_t Overwrite(const nb::object& data, const FilterList& filters) {
     auto table = ImportTable(data);
@@ -263,8 +273,7 @@ class CoreTransaction {
     return Unwrap(std::move(info)).snapshot_id;
   }
   void Rollback() {
-    nb::gil_scoped_release release;
-    Check(tx_->Rollback());
+    CheckWithoutGil([&] { return tx_->Rollback(); });
   }
 
  private:
@@ -278,8 +287,7 @@ class CoreTable {
   std::string location() const { return table_->location(); }
   int64_t version() const { return table_->version(); }
   void Refresh() {
-    nb::gil_scoped_release release;
-    Check(table_->Refresh());
+    CheckWithoutGil([&] { return table_->Refresh(); });
   }
   std::string SchemaJson() const { return format::SchemaToJsonString(*table_->metadata()->CurrentSchema()); }
   std::string PartitionSpecJson() const {
@@ -438,15 +446,16 @@ class CoreTable {
   }
 
   void SetRef(const std::string& name, std::optional<int64_t> snapshot_id, const std::string& type) {
-    nb::gil_scoped_release release;
-    if (type == "drop") {
-      Check(DropRef(*table_, name));
-      return;
+    if (type != "drop" && type != "tag" && type != "branch") {
+      Raise(InvalidArgument("ref type must be tag, branch or drop, not \"", type, "\""));
     }
-    auto current = table_->metadata()->current_snapshot_id;
-    if (!snapshot_id && !current) Check(InvalidArgument("the table has no snapshot to point \"", name, "\" at"));
-    const int64_t target = snapshot_id ? *snapshot_id : *current;
-    Check(type == "tag" ? CreateTag(*table_, name, target) : CreateBranch(*table_, name, target));
+    CheckWithoutGil([&]() -> Status {
+      if (type == "drop") return DropRef(*table_, name);
+      auto current = table_->metadata()->current_snapshot_id;
+      if (!snapshot_id && !current) return InvalidArgument("the table has no snapshot to point \"", name, "\" at");
+      const int64_t target = snapshot_id ? *snapshot_id : *current;
+      return type == "tag" ? CreateTag(*table_, name, target) : CreateBranch(*table_, name, target);
+    });
   }
 
   nb::dict Refs() const {

@@ -24,7 +24,7 @@ Result<ConcurrentChanges> ChangesSince(FileSystem& fs, const TableMetadata& late
         if (entry.status == format::ManifestEntryStatus::kAdded) {
           changes.added.push_back(std::move(entry.data_file));
         } else if (entry.status == format::ManifestEntryStatus::kDeleted) {
-          changes.removed.insert(entry.data_file.file_path);
+          changes.removed.emplace(entry.data_file.file_path, std::move(entry.data_file));
         }
       }
     }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <optional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -20,7 +21,7 @@ namespace datashard::commit {
 
 struct ConcurrentChanges {
   std::vector<format::DataFile> added;  // data files added after the base
-  std::set<std::string> removed;        // paths removed after the base
+  std::map<std::string, format::DataFile> removed;  // files removed after the base, by path
   // False when the chain back to the base left the metadata window: the
   // lists above are then incomplete and callers must decide conservatively.
   bool complete = true;

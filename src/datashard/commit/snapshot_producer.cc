@@ -116,14 +116,14 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
   const int64_t sequence_number = parent_metadata.last_sequence_number + 1;
   const std::optional<int64_t> latest_id =
       parent ? std::optional<int64_t>(parent->snapshot_id) : std::nullopt;
-  if (latest_id != pending.base_snapshot_id && (!pending.removed.empty() || pending.validate_added)) {
+  if (latest_id != pending.base_snapshot_id && (!pending.removed.empty() || pending.validate_concurrent)) {
     ARROW_ASSIGN_OR_RAISE(auto changes, ChangesSince(fs, parent_metadata, parent, pending.base_snapshot_id));
     for (const auto& removed : pending.removed) {
       if (changes.removed.count(removed.file.file_path)) {
         return Conflict("data file " + removed.file.file_path + " was removed or rewritten by another commit");
       }
     }
-    if (pending.validate_added) ARROW_RETURN_NOT_OK(pending.validate_added(changes));
+    if (pending.validate_concurrent) ARROW_RETURN_NOT_OK(pending.validate_concurrent(changes));
     // An incomplete change list can still miss a removal: the manifest
     // rewrite below fails if a removed file is no longer live.
   }

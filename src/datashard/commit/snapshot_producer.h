@@ -56,9 +56,9 @@ struct PendingSnapshot {
   // The snapshot the transaction read and derived its changes from. When the
   // table moved on, the commit is validated against what changed since.
   std::optional<int64_t> base_snapshot_id;
-  // Extra validation of concurrently added files (serializable isolation);
-  // returns a ConcurrentModification error to fail the commit.
-  std::function<Status(const ConcurrentChanges&)> validate_added;
+  // Extra validation of what other writers changed since the base
+  // (serializable isolation); a ConcurrentModification error fails the commit.
+  std::function<Status(const ConcurrentChanges&)> validate_concurrent;
 };
 
 // One attempt on top of `base` (the latest version): validates against

@@ -1,5 +1,6 @@
 #include "datashard/transaction.h"
 
+#include <map>
 #include <set>
 
 #include <arrow/compute/api.h>
@@ -31,6 +32,7 @@ struct Transaction::Impl {
   std::vector<format::DataFile> files;        // added
   std::vector<commit::RemovedFile> removed;
   std::set<std::string> removed_paths;
+  std::map<std::string, std::string> origin;  // rewritten copy -> the base file its rows came from
   std::vector<std::string> written;                 // every file this transaction created
   std::vector<std::vector<Predicate>> reads;        // filters read (empty = whole table)
 };
@@ -116,46 +118,90 @@ Result<std::shared_ptr<arrow::RecordBatchReader>> Transaction::Scan(const ScanOp
   return scan::ScanSnapshot(table_->shared_fs(), impl_->base, impl_->base_snapshot, options);
 }
 
+namespace {
+
+struct Filtered {
+  int64_t matched = 0;
+  std::shared_ptr<arrow::Table> kept;  // the rows the filter does not select
+};
+
+// Copy-on-write core: a null predicate result keeps the row, as SQL DELETE does.
+Result<Filtered> FilterFile(FileSystem& fs, const std::string& path, const Schema& schema,
+                            const std::vector<scan::BoundPredicate>& predicates) {
+  ARROW_ASSIGN_OR_RAISE(auto rows, scan::ReadDataFile(fs, path, schema.fields));
+  ARROW_ASSIGN_OR_RAISE(auto batch, rows->CombineChunksToBatch());
+  Filtered out;
+  ARROW_ASSIGN_OR_RAISE(auto bound, scan::ToArrowExpression(predicates).Bind(*rows->schema()));
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum selected, cp::ExecuteScalarExpression(bound, cp::ExecBatch(*batch)));
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum matched, cp::CallFunction("coalesce", {selected, arrow::Datum(false)}));
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum keep, cp::CallFunction("invert", {matched}));
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum kept, cp::Filter(arrow::Datum(batch), keep));
+  out.matched = batch->num_rows() - kept.record_batch()->num_rows();
+  if (kept.record_batch()->num_rows() > 0) {
+    ARROW_ASSIGN_OR_RAISE(out.kept, arrow::Table::FromRecordBatches({kept.record_batch()}));
+  }
+  return out;
+}
+
+}  // namespace
+
+Status Transaction::WriteSurvivors(const std::shared_ptr<arrow::Table>& rows, const std::string& origin) {
+  if (rows == nullptr || rows->num_rows() == 0) return Status::OK();
+  const TableMetadata& metadata = *impl_->base;
+  const Schema& schema = *metadata.CurrentSchema();
+  ARROW_ASSIGN_OR_RAISE(auto conformed, format::ConformToSchema(rows, schema));
+  ARROW_ASSIGN_OR_RAISE(auto files, table::WriteDataFiles(table_->fs(), metadata, schema, *metadata.DefaultSpec(),
+                                                          *conformed, Durability::kProcess));
+  for (auto& file : files) {
+    impl_->written.push_back(file.file_path);
+    if (!origin.empty()) impl_->origin[file.file_path] = origin;
+    impl_->files.push_back(std::move(file));
+  }
+  return Status::OK();
+}
+
+void Transaction::DropOwnFile(const std::string& path) {
+  (void)table_->fs().DeleteFile(path);
+  std::erase(impl_->written, path);
+  std::erase_if(impl_->files, [&](const format::DataFile& f) { return f.file_path == path; });
+  impl_->origin.erase(path);
+}
+
 Result<int64_t> Transaction::Delete(const std::vector<Predicate>& filter) {
   ARROW_RETURN_NOT_OK(CheckActive());
   const TableMetadata& metadata = *impl_->base;
   const Schema& schema = *metadata.CurrentSchema();
   ARROW_ASSIGN_OR_RAISE(auto predicates, scan::BindPredicates(schema, filter));
   impl_->reads.push_back(filter);
-  ARROW_ASSIGN_OR_RAISE(auto tasks, scan::PlanFiles(table_->fs(), metadata, impl_->base_snapshot, schema, filter));
+  // The operations of a transaction apply in order, so the filter also
+  // reaches rows this transaction added (appends and earlier rewrites).
   int64_t deleted = 0;
-  for (const auto& task : tasks) {
-    if (impl_->removed_paths.count(task.file.file_path)) continue;
-    if (predicates.empty()) {
-      deleted += task.file.record_count;
-      impl_->removed_paths.insert(task.file.file_path);
-      impl_->removed.push_back(ToRemoved(task));
-      continue;
+  const std::vector<format::DataFile> own = impl_->files;
+  for (const auto& file : own) {
+    ARROW_ASSIGN_OR_RAISE(bool cannot_match, scan::CannotMatch(file, predicates));
+    if (cannot_match) continue;
+    Filtered result{file.record_count, nullptr};  // no filter: every row goes, no need to read
+    if (!predicates.empty()) {
+      ARROW_ASSIGN_OR_RAISE(result, FilterFile(table_->fs(), file.file_path, schema, predicates));
     }
-    // Copy-on-write: keep the rows the filter does not select (a null
-    // predicate result keeps the row, as SQL DELETE does).
-    ARROW_ASSIGN_OR_RAISE(auto rows, scan::ReadDataFile(table_->fs(), task.file.file_path, schema.fields));
-    ARROW_ASSIGN_OR_RAISE(auto bound, scan::ToArrowExpression(predicates).Bind(*rows->schema()));
-    ARROW_ASSIGN_OR_RAISE(auto batch, rows->CombineChunksToBatch());
-    ARROW_ASSIGN_OR_RAISE(arrow::Datum selected, cp::ExecuteScalarExpression(bound, cp::ExecBatch(*batch)));
-    ARROW_ASSIGN_OR_RAISE(arrow::Datum matched, cp::CallFunction("coalesce", {selected, arrow::Datum(false)}));
-    ARROW_ASSIGN_OR_RAISE(arrow::Datum keep, cp::CallFunction("invert", {matched}));
-    ARROW_ASSIGN_OR_RAISE(arrow::Datum kept, cp::Filter(arrow::Datum(batch), keep));
-    const int64_t remaining = kept.record_batch()->num_rows();
-    if (remaining == batch->num_rows()) continue;
-    deleted += batch->num_rows() - remaining;
+    if (result.matched == 0) continue;
+    deleted += result.matched;
+    auto origin = impl_->origin.count(file.file_path) ? impl_->origin[file.file_path] : std::string();
+    DropOwnFile(file.file_path);
+    ARROW_RETURN_NOT_OK(WriteSurvivors(result.kept, origin));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto tasks, scan::PlanFiles(table_->fs(), metadata, impl_->base_snapshot, schema, filter));
+  for (const auto& task : tasks) {
+    if (impl_->removed_paths.count(task.file.file_path)) continue;  // its survivors were handled above
+    Filtered result{task.file.record_count, nullptr};
+    if (!predicates.empty()) {
+      ARROW_ASSIGN_OR_RAISE(result, FilterFile(table_->fs(), task.file.file_path, schema, predicates));
+    }
+    if (result.matched == 0) continue;
+    deleted += result.matched;
     impl_->removed_paths.insert(task.file.file_path);
     impl_->removed.push_back(ToRemoved(task));
-    if (remaining > 0) {
-      ARROW_ASSIGN_OR_RAISE(auto rest, arrow::Table::FromRecordBatches({kept.record_batch()}));
-      ARROW_ASSIGN_OR_RAISE(auto conformed, format::ConformToSchema(rest, schema));
-      ARROW_ASSIGN_OR_RAISE(auto files, table::WriteDataFiles(table_->fs(), metadata, schema, *metadata.DefaultSpec(),
-                                                              *conformed, Durability::kProcess));
-      for (auto& file : files) {
-        impl_->written.push_back(file.file_path);
-        impl_->files.push_back(std::move(file));
-      }
-    }
+    ARROW_RETURN_NOT_OK(WriteSurvivors(result.kept, task.file.file_path));
   }
   return deleted;
 }
@@ -166,11 +212,22 @@ Status Transaction::DeleteFiles(const std::vector<std::string>& paths) {
   ARROW_ASSIGN_OR_RAISE(auto tasks, scan::PlanFiles(table_->fs(), metadata, impl_->base_snapshot,
                                                     *metadata.CurrentSchema(), {}));
   for (const auto& path : paths) {
+    if (impl_->removed_paths.count(path)) {
+      // Already rewritten by this transaction: removing the file means
+      // removing what is left of it too.
+      std::vector<std::string> copies;
+      for (const auto& [copy, origin] : impl_->origin) {
+        if (origin == path) copies.push_back(copy);
+      }
+      for (const auto& copy : copies) DropOwnFile(copy);
+      continue;
+    }
     bool found = false;
     for (const auto& task : tasks) {
       if (task.file.file_path != path) continue;
       found = true;
-      if (impl_->removed_paths.insert(path).second) impl_->removed.push_back(ToRemoved(task));
+      impl_->removed_paths.insert(path);
+      impl_->removed.push_back(ToRemoved(task));
     }
     if (!found) return InvalidArgument("data file ", path, " is not in the table's current snapshot");
   }
@@ -209,7 +266,10 @@ Result<CommitInfo> Transaction::Commit() {
   if (impl_->isolation == Isolation::kSerializable && !impl_->reads.empty()) {
     auto schema = *metadata->CurrentSchema();
     auto reads = impl_->reads;
-    pending.validate_added = [schema, reads](const commit::ConcurrentChanges& changes) -> Status {
+    // Serializable: nothing the transaction read may have changed since its
+    // base, whether rows were added (phantoms) or removed/rewritten (write
+    // skew, e.g. two transactions each deleting what the other read).
+    pending.validate_concurrent = [schema, reads](const commit::ConcurrentChanges& changes) -> Status {
       if (!changes.complete) {
         return commit::Conflict("too many concurrent commits to validate a serializable transaction");
       }
@@ -220,6 +280,13 @@ Result<CommitInfo> Transaction::Commit() {
           if (!cannot_match) {
             return commit::Conflict("rows this serializable transaction read were added concurrently (" +
                                     file.file_path + ")");
+          }
+        }
+        for (const auto& [path, file] : changes.removed) {
+          ARROW_ASSIGN_OR_RAISE(bool cannot_match, scan::CannotMatch(file, predicates));
+          if (!cannot_match) {
+            return commit::Conflict("rows this serializable transaction read were deleted or rewritten "
+                                    "concurrently (" + path + ")");
           }
         }
       }
@@ -260,6 +327,8 @@ Result<CommitInfo> Transaction::Commit() {
 
   commit::CommitOptions options;
   options.durability = durability;
+  // Start from the newest version: an attempt built on a stale one would only lose.
+  ARROW_RETURN_NOT_OK(table_->Refresh());
   commit::VersionedMetadata start{table_->version(), table_->metadata()};
   auto outcome = commit::CommitWithRetry(
       table_->fs(), table_->location(), start,
@@ -305,6 +374,7 @@ Status Transaction::Rollback() {
   impl_->files.clear();
   impl_->removed.clear();
   impl_->removed_paths.clear();
+  impl_->origin.clear();
   active_ = false;
   return Status::OK();
 }
