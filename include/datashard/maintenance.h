@@ -18,7 +18,8 @@
 namespace datashard {
 
 struct ExpireOptions {
-  // Snapshots committed before this time (ms since epoch) may expire...
+  // Snapshots committed before this time (ms since epoch) may expire (unset:
+  // any age may)...
   std::optional<int64_t> older_than_ms;
   // ...but the newest `retain_last` snapshots always stay (at least 1: the current one).
   int64_t retain_last = 1;

@@ -556,6 +556,8 @@ CoreTable* LoadTable(const std::string& path) {
 NB_MODULE(_core, m) {
   using namespace datashard::python;
   m.doc() = "datashard's C++ engine (internal; use the datashard package)";
+  // Tables referenced from module globals at exit are not leaks worth a warning.
+  nb::set_leak_warnings(false);
 
   nb::class_<CoreStream>(m, "CoreStream")
       .def("__arrow_c_stream__", &CoreStream::ExportStream, "requested_schema"_a = nb::none())

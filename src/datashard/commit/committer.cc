@@ -45,7 +45,18 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
   // happens after the commit queue is released, outside the race window.
   auto finish = [&](int64_t next, TableMetadata metadata, int attempt) -> Result<CommitOutcome> {
     queue.reset();
-    if (options.durability == Durability::kFsync) ARROW_RETURN_NOT_OK(fs.SyncDir(format::MetadataDir(location)));
+    if (options.durability == Durability::kFsync) {
+      Status synced = fs.SyncDir(format::MetadataDir(location));
+      if (!synced.ok()) {
+        // The version is published and visible; only its durability is in
+        // doubt. Never report a plain failure here: the caller would roll
+        // back files the table now references.
+        return MakeError(ErrorKind::kAmbiguousCommit,
+                         "version " + std::to_string(next) + " of " + location +
+                             " was published but making it durable failed (" + synced.message() +
+                             "); it is visible now but may not survive a power loss");
+      }
+    }
     // The hint is advisory; a failure to write it loses nothing.
     (void)UpdateVersionHint(fs, location, next);
     VersionedMetadata committed{next, std::make_shared<const TableMetadata>(std::move(metadata))};

@@ -1,6 +1,7 @@
 #include "datashard/commit/version_resolver.h"
 
 #include <charconv>
+#include <cstdint>
 
 #include "datashard/format/file_names.h"
 #include "datashard/format/table_metadata.h"
@@ -62,6 +63,7 @@ Result<int64_t> FindLatestVersion(FileSystem& fs, const std::string& location, i
   int64_t step = 1;
   int64_t absent = 0;
   while (true) {
+    if (present > INT64_MAX / 4 - step) return CorruptData("table metadata version ", present, " is out of range");
     ARROW_ASSIGN_OR_RAISE(bool exists, VersionExists(fs, location, present + step));
     if (!exists) {
       absent = present + step;

@@ -39,6 +39,8 @@ std::optional<int64_t> ParseMetadataVersion(std::string_view name) {
     return std::nullopt;
   }
   std::string_view digits = name.substr(1, name.size() - 1 - kSuffix.size());
+  // Only the canonical spelling: "v07" would parse as 7 and then be opened as "v7".
+  if (digits.size() > 1 && digits[0] == '0') return std::nullopt;
   int64_t version = 0;
   auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), version);
   if (ec != std::errc() || ptr != digits.data() + digits.size() || version <= 0) return std::nullopt;

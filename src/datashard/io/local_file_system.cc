@@ -196,8 +196,13 @@ class PosixFileSystem final : public FileSystem {
       return IOError("create directory ", dir, ": a file is in the way");
     }
     ARROW_RETURN_NOT_OK(CreateDir(ParentDir(dir)));
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoStatus("mkdir", dir, errno);
-    return Status::OK();
+    if (::mkdir(dir.c_str(), 0755) != 0) {
+      if (errno == EEXIST) return Status::OK();
+      return ErrnoStatus("mkdir", dir, errno);
+    }
+    // A new directory's entry lives in its parent: flush it, or a power loss
+    // can take the directory (and every file later synced inside it) away.
+    return SyncDir(ParentDir(dir));
   }
 
   Status WriteNewFile(const std::string& path, std::string_view data, Durability durability) override {

@@ -33,7 +33,8 @@ Result<Plan> PlanExpiry(FileSystem& fs, const TableMetadata& latest, const Expir
   }
   Plan plan;
   for (auto& snapshot : all) {
-    const bool old_enough = options.older_than_ms && snapshot.timestamp_ms < *options.older_than_ms;
+    // No age limit given: only retain_last (and refs) keep a snapshot.
+    const bool old_enough = !options.older_than_ms || snapshot.timestamp_ms < *options.older_than_ms;
     if (keep.count(snapshot.snapshot_id) || !old_enough) {
       plan.retained.push_back(std::move(snapshot));
     } else {

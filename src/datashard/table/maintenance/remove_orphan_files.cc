@@ -53,8 +53,13 @@ Result<OrphanResult> RemoveOrphanFiles(Table& table, const OrphanOptions& option
       continue;
     }
     if (used.data_files.count(path) || used.manifests.count(path) || used.manifest_lists.count(path)) continue;
-    ARROW_ASSIGN_OR_RAISE(FileInfo info, fs.GetFileInfo(path));
-    if (info.mtime_ms >= options.older_than_ms) continue;  // may belong to a writer still at work
+    auto info = fs.GetFileInfo(path);
+    if (!info.ok()) {
+      // Gone since the listing (a losing writer cleaned up after itself).
+      if (IsNotFound(info.status())) continue;
+      return info.status();
+    }
+    if (info->mtime_ms >= options.older_than_ms) continue;  // may belong to a writer still at work
     if (EndsWith(name, ".parquet")) {
       result.data_files++;
     } else if (name.rfind("snap-", 0) == 0 && EndsWith(name, ".avro")) {
@@ -64,8 +69,11 @@ Result<OrphanResult> RemoveOrphanFiles(Table& table, const OrphanOptions& option
     } else {
       result.other_files++;
     }
+    if (!options.dry_run) {
+      Status deleted = fs.DeleteFile(path);
+      if (!deleted.ok() && !IsNotFound(deleted)) return deleted;
+    }
     result.orphans.push_back(path);
-    if (!options.dry_run) ARROW_RETURN_NOT_OK(fs.DeleteFile(path));
   }
   return result;
 }
