@@ -30,16 +30,19 @@ arrow::Status ToStatus(const arrow::Result<T>& result) {
 }  // namespace datashard::testing
 
 // gtest helpers for Status / Result.
-#define DS_ASSERT_OK(expr)                                      \
-  do {                                                          \
-    auto _st = ::datashard::testing::ToStatus(expr);        \
-    ASSERT_TRUE(_st.ok()) << _st.ToString();                    \
+#define DS_ASSERT_OK(expr)                           \
+  do {                                               \
+    auto _st = ::datashard::testing::ToStatus(expr); \
+    ASSERT_TRUE(_st.ok()) << _st.ToString();         \
   } while (false)
 
-#define DS_ASSIGN_OR_FAIL_IMPL(tmp, lhs, rexpr)                 \
-  auto tmp = (rexpr);                                           \
-  ASSERT_TRUE(tmp.ok()) << tmp.status().ToString();             \
+// `lhs` may be a declaration ("auto x"), so it cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
+#define DS_ASSIGN_OR_FAIL_IMPL(tmp, lhs, rexpr)     \
+  auto tmp = (rexpr);                               \
+  ASSERT_TRUE(tmp.ok()) << tmp.status().ToString(); \
   lhs = std::move(tmp).ValueUnsafe();
+// NOLINTEND(bugprone-macro-parentheses)
 
 #define DS_CONCAT_INNER(a, b) a##b
 #define DS_CONCAT(a, b) DS_CONCAT_INNER(a, b)
