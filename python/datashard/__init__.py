@@ -31,15 +31,19 @@ from .errors import (
     CorruptDataError,
     DatashardError,
     DatashardIOError,
+    FilterTypeError,
     GarbageCollectionAborted,
     InvalidArgumentError,
     SchemaError,
     TableExistsError,
     TableNotFoundError,
 )
+from .expressions import col, parse_where
 from .filters import FilterExpression, FilterOp, parse_filter_dict
 from .partitioning import PartitionField, PartitionSpec, SortField, SortOrder
+from .scan import Scan
 from .schema import Schema
+from .schema_update import UpdateSchema
 from .snapshot import Snapshot
 from .table import Table, create_table, load_table
 from .transaction import Transaction
@@ -75,11 +79,16 @@ __all__ = [
     "FilterOp",
     "FilterExpression",
     "parse_filter_dict",
+    "col",
+    "parse_where",
+    "Scan",
+    "UpdateSchema",
     "DatashardError",
     "TableExistsError",
     "TableNotFoundError",
     "SchemaError",
     "InvalidArgumentError",
+    "FilterTypeError",
     "ConcurrentModificationException",
     "AmbiguousCommitError",
     "CorruptDataError",

@@ -18,6 +18,7 @@ __all__ = [
     "TableNotFoundError",
     "SchemaError",
     "InvalidArgumentError",
+    "FilterTypeError",
     "ConcurrentModificationException",
     "AmbiguousCommitError",
     "CorruptDataError",
@@ -48,6 +49,11 @@ class SchemaError(DatashardError, ValueError):
 
 class InvalidArgumentError(DatashardError, ValueError):
     """An argument is malformed (a bad filter operator, a None filter value, ...)."""
+
+
+class FilterTypeError(SchemaError, InvalidArgumentError):
+    """A filter compares a column with a value of another type (``col("name") < 5`` on a
+    string column). Both a :class:`SchemaError` and an :class:`InvalidArgumentError`."""
 
 
 class ConcurrentModificationException(DatashardError):

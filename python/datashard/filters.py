@@ -14,7 +14,13 @@ inside an ``in`` list are dropped; ``in []`` matches nothing and ``not_in []``
 every non-null row. ``{"c": None}`` is an error (write ``("is_null", None)``).
 
 Besides the dict, ``filter`` may be one ``(column, op, value)`` tuple, a list of
-them (AND-ed), a :class:`FilterExpression` or a list of those.
+them (AND-ed), a :class:`FilterExpression`, an expression built with
+``datashard.col`` (``(col("x") > 3) & col("y").isin([1, 2])``, see
+:mod:`datashard.expressions`) or a list mixing these.
+
+An unknown column is a :class:`SchemaError`; a value of the wrong type for its
+column (``{"name": ("<", 5)}`` on a string column) a :class:`FilterTypeError`,
+which is both a ``SchemaError`` and an ``InvalidArgumentError``.
 
 The engine receives ``[(column, op, values)]`` where ``values`` is a pyarrow
 array of the column's own Arrow type; converting the Python values here keeps
@@ -27,11 +33,14 @@ import math
 import uuid as _uuid
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Iterable, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, Union
 
 import pyarrow as pa
 
-from .errors import InvalidArgumentError, SchemaError
+from .errors import FilterTypeError, InvalidArgumentError, SchemaError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .expressions import Expr
 
 __all__ = [
     "FilterOp",
@@ -128,7 +137,8 @@ class FilterExpression:
 FilterLike = Union[
     Mapping[str, Any],
     FilterExpression,
-    Sequence[Any],  # (column, op, value) or a list of those / of FilterExpressions
+    "Expr",  # datashard.col(...) expressions
+    Sequence[Any],  # (column, op, value) or a list of those / of FilterExpressions / of Exprs
     None,
 ]
 
@@ -179,6 +189,13 @@ def parse_filter(filter: FilterLike) -> list[FilterExpression]:
         return parse_filter_dict(filter)
     if isinstance(filter, FilterExpression):
         return [filter]
+    if hasattr(filter, "_to_filter_expressions"):  # datashard.expressions.Expr
+        return list(filter._to_filter_expressions())
+    if isinstance(filter, str):
+        raise InvalidArgumentError(
+            f"filter must be a dict, a (column, op, value) tuple, a list of them or a col() expression, "
+            f"not a string; to use the command line's syntax, pass datashard.parse_where({filter!r})"
+        )
     if isinstance(filter, tuple) and len(filter) == 3 and isinstance(filter[0], str):
         return _expand(*filter)
     if isinstance(filter, (list, tuple)):
@@ -186,11 +203,14 @@ def parse_filter(filter: FilterLike) -> list[FilterExpression]:
         for item in filter:
             if isinstance(item, FilterExpression):
                 out.append(item)
+            elif hasattr(item, "_to_filter_expressions"):
+                out.extend(item._to_filter_expressions())
             elif isinstance(item, (tuple, list)) and len(item) == 3 and isinstance(item[0], str):
                 out.extend(_expand(item[0], item[1], item[2]))
             else:
                 raise InvalidArgumentError(
-                    f"filter list items must be (column, op, value) tuples or FilterExpressions, got {item!r}"
+                    "filter list items must be (column, op, value) tuples, col() expressions or "
+                    f"FilterExpressions, got {item!r}"
                 )
         return out
     raise InvalidArgumentError(
@@ -220,10 +240,13 @@ def _uuid_bytes(column: str, v: Any) -> bytes:
             return _uuid.UUID(v).bytes
         except ValueError:
             pass
-    raise InvalidArgumentError(f'filter on uuid column "{column}": {v!r} is not a UUID')
+    raise FilterTypeError(f'filter on uuid column "{column}": {v!r} is not a UUID')
 
 
 def _to_array(column: str, values: list[Any], arrow_type: pa.DataType) -> pa.Array:
+    if not pa.types.is_boolean(arrow_type) and any(isinstance(v, bool) for v in values):
+        shown = values[0] if len(values) == 1 else values
+        raise FilterTypeError(f'filter on "{column}" ({arrow_type}): cannot compare with the boolean {shown!r}')
     try:
         return pa.array(values, type=arrow_type)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
@@ -236,7 +259,9 @@ def _to_array(column: str, values: list[Any], arrow_type: pa.DataType) -> pa.Arr
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
     shown = values[0] if len(values) == 1 else values
-    raise InvalidArgumentError(f'filter on "{column}" ({arrow_type}): cannot compare with {shown!r}')
+    raise FilterTypeError(
+        f'filter on "{column}" ({arrow_type}): cannot compare with {type(shown).__name__} {shown!r}'
+    )
 
 
 def _int_comparison(column: str, op: FilterOp, v: Any, arrow_type: pa.DataType) -> CoreFilter | None:

@@ -12,18 +12,24 @@ calling ``refresh()``.
 from __future__ import annotations
 
 import os
+import random
+import time
 import uuid as _uuid
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 import pyarrow as pa
 
 from . import _core
 from ._records import records_to_arrow
-from .errors import InvalidArgumentError, SchemaError
+from ._when import When
+from .errors import ConcurrentModificationException, InvalidArgumentError, SchemaError
 from .filters import FilterLike, parse_filter, to_core_filters
+from .history import TableHistory
+from .maintenance import TableMaintenance
 from .partitioning import PartitionSpec
+from .scan import Scan, projected_schema
 from .schema import Schema
+from .schema_update import TableSchemaEvolution
 from .snapshot import Snapshot
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,6 +42,12 @@ __all__ = ["Table", "create_table", "load_table"]
 Parallel = bool | int | None
 
 _DEFAULT_BATCH_ROWS = 64 * 1024
+
+# Table.transact: full-jitter exponential back-off between runs of fn.
+_TRANSACT_MIN_BACKOFF_S = 0.005
+_TRANSACT_MAX_BACKOFF_S = 1.0
+
+T = TypeVar("T")
 
 
 def _threads(parallel: Parallel) -> int:
@@ -63,14 +75,6 @@ def _local_path(file_path: str) -> str:
     return file_path
 
 
-def _timestamp_ms(timestamp: int | float | datetime) -> int:
-    if isinstance(timestamp, datetime):
-        return int(timestamp.timestamp() * 1000)  # naive = local time, like Table.snapshots()
-    if isinstance(timestamp, bool) or not isinstance(timestamp, (int, float)):
-        raise InvalidArgumentError(f"timestamp must be epoch milliseconds or a datetime, got {timestamp!r}")
-    return int(timestamp)
-
-
 class _SchemaView:
     """The table's current schema in the three forms the Python layer needs."""
 
@@ -83,7 +87,7 @@ class _SchemaView:
         self.uuid_columns = tuple(f["name"] for f in self.schema.fields if f["type"] == "uuid")
 
 
-class Table:
+class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
     """An Iceberg v2 table at a path.
 
     Open one with :func:`create_table` or :func:`load_table`. ``Table(path)`` also
@@ -188,61 +192,133 @@ class Table:
         self._core.refresh()
         return [Snapshot._from_core(d).to_dict() for d in self._core.snapshots()]
 
-    def _snapshot_as_of(self, timestamp_ms: int) -> Snapshot | None:
-        # Iceberg's "as of" walks the current snapshot's ancestry back to the first commit at
-        # or before the time; the window covers recent times, snapshot_by_id the rest.
-        window = {d["snapshot_id"]: d for d in self._core.snapshots()}
-        sid = self._core.current_snapshot_id()
-        while sid is not None:
-            d = window.get(sid) or self._core.snapshot_by_id(sid)
-            if d is None:
-                return None
-            if d["timestamp_ms"] <= timestamp_ms:
-                return Snapshot._from_core(d)
-            sid = d.get("parent_id")
-        return None
-
     def time_travel(
-        self, snapshot_id: int | None = None, timestamp: int | float | datetime | None = None
+        self, snapshot_id: int | None = None, timestamp: When | None = None
     ) -> Snapshot | None:
-        """The snapshot by id, or the one current at ``timestamp`` (epoch ms or datetime), or the
-        current one with no argument; None if there is none. Like the original, this returns the
-        snapshot, not data: read its data with ``scan(snapshot_id=s.snapshot_id)`` or
-        :meth:`read_as_of`."""
+        """The snapshot by id, or the one current at ``timestamp`` (epoch ms, datetime, ISO
+        string; see :meth:`snapshot_as_of`), or the current one with no argument; None if there
+        is none. Like the original, this returns the snapshot, not data: read its data with
+        ``scan(snapshot_id=s.snapshot_id)``, ``to_arrow(as_of=...)`` or :meth:`read_as_of`."""
         self._core.refresh()
         if snapshot_id is not None:
             return self._snapshot(snapshot_id)
         if timestamp is not None:
-            return self._snapshot_as_of(_timestamp_ms(timestamp))
+            return self.snapshot_as_of(timestamp)
         sid = self._core.current_snapshot_id()
         return None if sid is None else self._snapshot(sid)
 
     def read_as_of(
         self,
         snapshot_id: int | None = None,
-        timestamp: int | float | datetime | None = None,
+        timestamp: When | None = None,
         columns: Sequence[str] | None = None,
         filter: FilterLike = None,
         parallel: Parallel = True,
     ) -> pa.Table:
-        """The table's data as of a snapshot id or a time (epoch ms or datetime), as a
+        """The table's data as of a snapshot id or a time (epoch ms, datetime, ISO string), as a
         ``pyarrow.Table``. A time before the first commit gives an empty table."""
         if snapshot_id is None and timestamp is None:
             raise InvalidArgumentError("read_as_of needs snapshot_id= or timestamp=")
-        if snapshot_id is None:
-            snap = self.time_travel(timestamp=timestamp)
-            if snap is None:
-                return self._view().arrow.empty_table().select(list(columns) if columns else self._view().arrow.names)
-            snapshot_id = snap.snapshot_id
-        return self.to_arrow(columns=columns, filter=filter, parallel=parallel, snapshot_id=snapshot_id)
+        return self.to_arrow(
+            columns=columns, filter=filter, parallel=parallel, snapshot_id=snapshot_id, as_of=timestamp
+        )
 
     # -- writing -------------------------------------------------------------------------------
 
-    def new_transaction(self) -> "Transaction":
-        """A new, not yet begun transaction (``with`` begins it)."""
+    def new_transaction(
+        self, isolation: str = "snapshot", *, commit_key: str | None = None, branch: str | None = None
+    ) -> "Transaction":
+        """A new, not yet begun transaction (``with`` begins it, on the latest snapshot).
+
+        ``isolation``: ``"snapshot"`` (default: commits fail only if a file they remove was
+        removed or rewritten concurrently) or ``"serializable"`` (also if rows matching what
+        the transaction read were added concurrently). ``commit_key``: idempotency key.
+        ``branch``: write to this branch (see :meth:`create_branch`) instead of the main line:
+        the transaction reads the branch head and its commit moves only the branch.
+        """
         from .transaction import Transaction
 
-        return Transaction(self)
+        return Transaction(self, isolation, commit_key, branch=branch)
+
+    def transact(
+        self,
+        fn: Callable[["Transaction"], T],
+        retries: int = 10,
+        isolation: str = "serializable",
+        *,
+        branch: str | None = None,
+    ) -> T:
+        """Run ``fn(tx)`` in a fresh transaction on the latest snapshot and commit it; if the
+        commit conflicts (:class:`ConcurrentModificationException`), back off, refresh and run
+        ``fn`` again, up to ``retries`` more times, then re-raise. Returns ``fn``'s return value
+        (of the run that committed).
+
+        A read-modify-write in one call::
+
+            def increment(tx):
+                n = tx.to_arrow(filter={"name": "hits"})["value"][0].as_py()
+                tx.overwrite({"name": ["hits"], "value": [n + 1]}, where={"name": "hits"})
+                return n + 1
+
+            table.transact(increment)
+
+        ``fn`` may be called several times, so it should have no side effects outside ``tx``
+        (count its calls to count retries). If ``fn`` commits or rolls back ``tx`` itself, that
+        stands; any other exception from ``fn`` rolls back and propagates without a retry.
+        Serializable isolation (the default here) makes a read-modify-write that overwrites
+        what it read safe: the commit fails if a file it rewrites was rewritten, or if rows
+        matching what ``fn`` read were added, since it began. Back-off between runs is jittered
+        and exponential (5 ms doubling to 1 s). ``branch``: run on that branch's head.
+        """
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise InvalidArgumentError(f"retries must be an int >= 0, got {retries!r}")
+        if not callable(fn):
+            raise InvalidArgumentError(f"transact needs a function of the transaction, got {type(fn).__name__}")
+        attempt = 0
+        while True:
+            tx = self.new_transaction(isolation, branch=branch)
+            tx.begin()
+            try:
+                result = fn(tx)
+                if tx.is_active():
+                    tx.commit()
+                return result
+            except ConcurrentModificationException:
+                tx.rollback()  # no-op once commit() has run: the engine cleaned up
+                if attempt >= retries:
+                    raise
+            except BaseException:
+                tx.rollback()
+                raise
+            attempt += 1
+            ceiling = min(_TRANSACT_MAX_BACKOFF_S, _TRANSACT_MIN_BACKOFF_S * (2 ** (attempt - 1)))
+            time.sleep(random.uniform(0, ceiling))
+
+    def _retrying(self, fn: Callable[["Transaction"], T], retries: int) -> T:
+        return self.transact(fn, retries=retries, isolation="snapshot")
+
+    def delete(self, where: FilterLike, *, retries: int = 10) -> int:
+        """Delete the rows matching ``where`` in one commit; return how many were deleted.
+
+        ``where``: a filter as ``scan`` takes (``{"col": v}``, ``{"col": (op, v)}``,
+        ``(col, op, v)`` tuples); ``None`` deletes every row. Files holding matching rows are
+        rewritten without them (copy-on-write); files with none are untouched. If a concurrent
+        commit removed or rewrote one of those files first, the delete is planned again on the
+        new state, up to ``retries`` times (:meth:`transact` with snapshot isolation).
+        """
+        return self._retrying(lambda tx: tx.delete(where), retries)
+
+    def overwrite(self, data: Any, where: FilterLike = None, *, retries: int = 10) -> int:
+        """Replace the rows matching ``where`` (``None`` = every row) with ``data`` (anything
+        :meth:`append` takes) in one commit; return how many rows were replaced (deleted).
+
+        ``data`` is checked against the schema first (SchemaError, nothing written). Conflicts
+        are retried as in :meth:`delete`.
+        """
+        arrow_data = self._to_arrow_input(data)
+        if not isinstance(arrow_data, (pa.Table, pa.RecordBatch)):
+            arrow_data = pa.table(arrow_data)  # a one-shot stream: read once, reuse on retries
+        return self._retrying(lambda tx: tx.overwrite(arrow_data, where), retries)
 
     def _check_given_schema(self, schema: Schema | pa.Schema | None) -> None:
         if schema is None:
@@ -331,15 +407,29 @@ class Table:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def _stream(
+    def new_scan(
         self,
-        columns: Sequence[str] | None,
-        filter: FilterLike,
-        snapshot_id: int | None,
-        threads: int,
-        batch_size: int,
+        columns: Sequence[str] | None = None,
+        filter: FilterLike = None,
+        snapshot_id: int | None = None,
+        *,
+        as_of: When | None = None,
+        ref: str | None = None,
         limit: int | None = None,
-    ) -> Any:
+        threads: Parallel = None,
+        batch_size: int = _DEFAULT_BATCH_ROWS,
+    ) -> Scan:
+        """A :class:`~datashard.scan.Scan`: a read of one snapshot that pyarrow, polars and
+        DuckDB consume directly (``pa.table(s)``, ``polars.from_arrow(s)``,
+        ``duckdb.sql("select ... from s")``), re-readable, with ``.metrics`` after a read.
+
+        ``columns``: projection (in this order). ``filter``: a ``col()`` expression, a dict, a
+        ``(column, op, value)`` tuple or a list of them (AND-ed). Which snapshot: the current
+        one, or exactly one of ``snapshot_id=``, ``as_of=`` (a time: epoch ms, datetime (naive =
+        local), ISO string, or a timedelta meaning "that long ago") and ``ref=`` (a tag or
+        branch name); it is pinned now. ``limit``: at most this many rows. ``threads``: files
+        read in parallel (None/True: every core; False: 1; an int).
+        """
         self._core.refresh()
         view = self._view()
         if columns is not None:
@@ -347,13 +437,16 @@ class Table:
                 raise InvalidArgumentError('columns must be a list of names, e.g. ["id"], not a string')
             columns = list(columns)
         core_filters = to_core_filters(parse_filter(filter), view.arrow, view.uuid_columns) or None
-        if batch_size < 1:
-            raise InvalidArgumentError(f"batch_size must be positive, got {batch_size}")
-        if limit is not None and limit < 0:
-            raise InvalidArgumentError(f"limit must be >= 0, got {limit}")
-        return self._core.scan(
-            columns, core_filters, None if snapshot_id is None else int(snapshot_id), threads, batch_size, limit
-        )
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise InvalidArgumentError(f"batch_size must be a positive int, got {batch_size!r}")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise InvalidArgumentError(f"limit must be an int >= 0, got {limit!r}")
+        sid, empty = self._resolve_snapshot(snapshot_id, as_of, ref)
+        if sid is None and not empty:
+            sid = self._core.current_snapshot_id()
+        schema = projected_schema(view.arrow, columns, self.location)
+        n_threads = _threads(True if threads is None else threads)
+        return Scan(self, columns, core_filters, sid, empty, n_threads, batch_size, limit, schema)
 
     def to_batches(
         self,
@@ -363,10 +456,17 @@ class Table:
         parallel: Parallel = True,
         batch_size: int = _DEFAULT_BATCH_ROWS,
         limit: int | None = None,
+        *,
+        as_of: When | None = None,
+        ref: str | None = None,
     ) -> pa.RecordBatchReader:
-        """A streaming reader over the table (current snapshot unless ``snapshot_id``)."""
-        stream = self._stream(columns, filter, snapshot_id, _threads(parallel), batch_size, limit)
-        return pa.RecordBatchReader.from_stream(stream)
+        """A streaming reader over the table (current snapshot unless ``snapshot_id``,
+        ``as_of`` or ``ref``; see :meth:`new_scan`)."""
+        scan = self.new_scan(
+            columns, filter, snapshot_id, as_of=as_of, ref=ref, limit=limit, threads=_threads(parallel),
+            batch_size=batch_size,
+        )
+        return scan.to_batches()
 
     def to_arrow(
         self,
@@ -376,16 +476,76 @@ class Table:
         verify_checksums: bool | str | None = None,
         snapshot_id: int | None = None,
         limit: int | None = None,
+        *,
+        as_of: When | None = None,
+        ref: str | None = None,
     ) -> pa.Table:
-        """Read the table (current snapshot unless ``snapshot_id``) into a ``pyarrow.Table``.
+        """Read the table into a ``pyarrow.Table`` (current snapshot unless ``snapshot_id``,
+        ``as_of`` or ``ref``; see :meth:`new_scan`).
 
         ``verify_checksums`` is accepted for compatibility; the engine checks what it reads.
         """
-        return self.to_batches(columns, filter, snapshot_id, parallel, _DEFAULT_BATCH_ROWS, limit).read_all()
+        return self.to_batches(
+            columns, filter, snapshot_id, parallel, _DEFAULT_BATCH_ROWS, limit, as_of=as_of, ref=ref
+        ).read_all()
 
-    def head(self, n: int = 10, columns: Sequence[str] | None = None, snapshot_id: int | None = None) -> pa.Table:
+    def head(
+        self,
+        n: int = 10,
+        columns: Sequence[str] | None = None,
+        snapshot_id: int | None = None,
+        *,
+        filter: FilterLike = None,
+        as_of: When | None = None,
+        ref: str | None = None,
+    ) -> pa.Table:
         """The first ``n`` rows the scan produces (no particular order)."""
-        return self.to_arrow(columns=columns, snapshot_id=snapshot_id, limit=n, parallel=1)
+        return self.to_arrow(
+            columns=columns, filter=filter, snapshot_id=snapshot_id, limit=n, parallel=1, as_of=as_of, ref=ref
+        )
+
+    def to_polars(
+        self,
+        columns: Sequence[str] | None = None,
+        filter: FilterLike = None,
+        snapshot_id: int | None = None,
+        *,
+        as_of: When | None = None,
+        ref: str | None = None,
+        limit: int | None = None,
+    ) -> Any:
+        """Rows as a ``polars.DataFrame`` (needs polars)."""
+        return self.new_scan(columns, filter, snapshot_id, as_of=as_of, ref=ref, limit=limit).to_polars()
+
+    def to_duckdb(
+        self,
+        view_name: str = "t",
+        connection: Any = None,
+        *,
+        columns: Sequence[str] | None = None,
+        filter: FilterLike = None,
+        snapshot_id: int | None = None,
+        as_of: When | None = None,
+        ref: str | None = None,
+    ) -> Any:
+        """Register the table (a :meth:`new_scan` of the current snapshot, or the one chosen) in
+        a DuckDB connection as ``view_name`` and return the connection (a new in-memory one
+        unless ``connection``). Nothing is copied: each query scans the pinned snapshot."""
+        scan = self.new_scan(columns, filter, snapshot_id, as_of=as_of, ref=ref)
+        return scan.to_duckdb(view_name, connection)
+
+    def sql(
+        self,
+        query: str,
+        alias: str = "t",
+        snapshot_id: int | None = None,
+        *,
+        as_of: When | None = None,
+        ref: str | None = None,
+    ) -> pa.Table:
+        """Run DuckDB SQL with the table visible as ``alias`` (default ``t``); the result as a
+        ``pyarrow.Table``: ``t.sql("select name, count(*) from t group by 1")``. Needs duckdb."""
+        return self.new_scan(snapshot_id=snapshot_id, as_of=as_of, ref=ref).sql(query, alias)
 
     def _rows(self, table: pa.Table | pa.RecordBatch) -> list[dict[str, Any]]:
         rows = table.to_pylist()
@@ -405,15 +565,22 @@ class Table:
         parallel: Parallel = False,
         snapshot_id: int | None = None,
         verify_checksums: bool | str | None = None,
+        *,
+        as_of: When | None = None,
+        ref: str | None = None,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Rows as a list of dicts (current snapshot unless ``snapshot_id``).
+        """Rows as a list of dicts (current snapshot unless ``snapshot_id``, ``as_of`` or
+        ``ref``; see :meth:`new_scan`).
 
         ``filter``: ``{"col": value}``, ``{"col": (op, value)}`` (see :mod:`datashard.filters`),
-        a ``(col, op, value)`` tuple or a list of them. ``parallel``: False = 1 thread, True =
-        every core, an int = that many threads. ``verify_checksums`` is accepted for
-        compatibility; the engine checks what it reads.
+        a ``(col, op, value)`` tuple, a ``col()`` expression or a list of them. ``parallel``:
+        False = 1 thread, True = every core, an int = that many threads. ``verify_checksums``
+        is accepted for compatibility; the engine checks what it reads.
         """
-        return self._rows(self.to_arrow(columns, filter, parallel, verify_checksums, snapshot_id))
+        return self._rows(
+            self.to_arrow(columns, filter, parallel, verify_checksums, snapshot_id, limit, as_of=as_of, ref=ref)
+        )
 
     def to_pandas(
         self,
@@ -422,13 +589,20 @@ class Table:
         parallel: Parallel = False,
         verify_checksums: bool | str | None = None,
         snapshot_id: int | None = None,
+        *,
+        as_of: When | None = None,
+        ref: str | None = None,
+        limit: int | None = None,
     ) -> "pd.DataFrame":
-        """Rows as a pandas DataFrame (current snapshot unless ``snapshot_id``)."""
+        """Rows as a pandas DataFrame (current snapshot unless ``snapshot_id``, ``as_of`` or
+        ``ref``)."""
         try:
             import pandas  # noqa: F401
         except ImportError as e:
             raise ImportError("to_pandas needs pandas: pip install 'datashard[pandas]'") from e
-        return self.to_arrow(columns, filter, parallel, verify_checksums, snapshot_id).to_pandas()
+        return self.to_arrow(
+            columns, filter, parallel, verify_checksums, snapshot_id, limit, as_of=as_of, ref=ref
+        ).to_pandas()
 
     def scan_batches(
         self,
@@ -438,9 +612,12 @@ class Table:
         verify_checksums: bool | str | None = None,
         snapshot_id: int | None = None,
         parallel: Parallel = False,
+        *,
+        as_of: When | None = None,
+        ref: str | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Yield lists of row dicts of at most ``batch_size`` rows, holding one batch at a time."""
-        reader = self.to_batches(columns, filter, snapshot_id, parallel, batch_size)
+        reader = self.to_batches(columns, filter, snapshot_id, parallel, batch_size, as_of=as_of, ref=ref)
         for batch in reader:
             if batch.num_rows:
                 yield self._rows(batch)
@@ -451,9 +628,12 @@ class Table:
         filter: FilterLike = None,
         verify_checksums: bool | str | None = None,
         snapshot_id: int | None = None,
+        *,
+        as_of: When | None = None,
+        ref: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Yield row dicts one at a time."""
-        for batch in self.scan_batches(1000, columns, filter, verify_checksums, snapshot_id):
+        for batch in self.scan_batches(1000, columns, filter, verify_checksums, snapshot_id, as_of=as_of, ref=ref):
             yield from batch
 
     def iter_pandas(
@@ -463,33 +643,42 @@ class Table:
         filter: FilterLike = None,
         verify_checksums: bool | str | None = None,
         snapshot_id: int | None = None,
+        *,
+        as_of: When | None = None,
+        ref: str | None = None,
     ) -> Iterator["pd.DataFrame"]:
         """Yield DataFrames of at most ``chunksize`` rows."""
-        for batch in self.to_batches(columns, filter, snapshot_id, False, chunksize):
+        for batch in self.to_batches(columns, filter, snapshot_id, False, chunksize, as_of=as_of, ref=ref):
             if batch.num_rows:
                 yield batch.to_pandas()
 
-    def row_count(self, snapshot_id: int | None = None) -> int:
-        """Number of rows (current snapshot unless ``snapshot_id``), from metadata alone."""
+    def row_count(self, snapshot_id: int | None = None, *, as_of: When | None = None, ref: str | None = None) -> int:
+        """Number of rows (current snapshot unless ``snapshot_id``, ``as_of`` or ``ref``), from
+        metadata alone."""
         self._core.refresh()
-        return int(self._core.row_count(None if snapshot_id is None else int(snapshot_id)))
+        sid, empty = self._resolve_snapshot(snapshot_id, as_of, ref)
+        return 0 if empty else int(self._core.row_count(sid))
 
-    def data_files(self, snapshot_id: int | None = None) -> list[dict[str, Any]]:
+    def data_files(
+        self, snapshot_id: int | None = None, *, as_of: When | None = None, ref: str | None = None
+    ) -> list[dict[str, Any]]:
         """The data files of a snapshot: ``{file_path, record_count, file_size_in_bytes}``."""
         self._core.refresh()
-        return [dict(d) for d in self._core.data_files(None if snapshot_id is None else int(snapshot_id))]
+        sid, empty = self._resolve_snapshot(snapshot_id, as_of, ref)
+        return [] if empty else [dict(d) for d in self._core.data_files(sid)]
 
-    def parquet_paths(self, snapshot_id: int | None = None) -> list[str]:
+    def parquet_paths(
+        self, snapshot_id: int | None = None, *, as_of: When | None = None, ref: str | None = None
+    ) -> list[str]:
         """Paths of the Parquet files of a snapshot, e.g. for DuckDB's ``read_parquet``."""
-        return [_local_path(d["file_path"]) for d in self.data_files(snapshot_id)]
+        return [_local_path(d["file_path"]) for d in self.data_files(snapshot_id, as_of=as_of, ref=ref)]
 
     # -- protocols -----------------------------------------------------------------------------
 
     def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
         """Arrow PyCapsule stream of the current snapshot: ``pa.table(t)``, ``pl.DataFrame(t)``,
         ``duckdb.sql("from t")`` read the table directly. Each call starts a fresh scan."""
-        stream = self._stream(None, None, None, _threads(True), _DEFAULT_BATCH_ROWS)
-        return stream.__arrow_c_stream__(requested_schema)
+        return self.new_scan().__arrow_c_stream__(requested_schema)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (load_table, (self.location,))

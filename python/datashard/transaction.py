@@ -1,52 +1,121 @@
-"""Transaction: several appends published as one snapshot, with the original package's
-begin/commit/rollback protocol and context manager."""
+"""Transaction: appends, deletes and overwrites published as one snapshot, with the original
+package's begin/commit/rollback protocol and context manager.
+
+A transaction pins the table's latest snapshot when it begins (its *base*). Its reads
+(:meth:`Transaction.scan`, :meth:`Transaction.to_arrow`) see that snapshot, its deletes are
+planned against it, and ``commit()`` validates what changed since, by Iceberg's rules:
+
+* appends never conflict with appends;
+* a transaction that removes a data file (``delete``, ``overwrite``, ``delete_files``) fails if
+  another writer removed or rewrote that file first;
+* under ``isolation="serializable"`` it also fails if another writer added rows that may match
+  anything it read (the filters of its scans, deletes and overwrites).
+
+A conflict raises :class:`~datashard.errors.ConcurrentModificationException` and leaves no
+trace; :meth:`Table.transact` runs a function in a transaction and re-runs it on conflict.
+"""
 
 from __future__ import annotations
 
+import os
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import pyarrow as pa
 
 from .errors import InvalidArgumentError
+from .filters import FilterLike, parse_filter, to_core_filters
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from .schema import Schema
-    from .table import Table
+    from .table import Parallel, Table
 
-__all__ = ["Transaction"]
+__all__ = ["Transaction", "ISOLATION_LEVELS"]
+
+#: The isolation levels a transaction accepts.
+ISOLATION_LEVELS = ("snapshot", "serializable")
+
+_DEFAULT_BATCH_ROWS = 64 * 1024
+
+
+def _check_isolation(isolation: str) -> str:
+    if isolation not in ISOLATION_LEVELS:
+        raise InvalidArgumentError(f'isolation must be "snapshot" or "serializable", got {isolation!r}')
+    return isolation
 
 
 class Transaction:
-    """Appends that become visible together, in one snapshot, or not at all.
+    """Changes that become visible together, in one snapshot, or not at all.
 
-    Each append writes its Parquet file at once; ``commit()`` publishes them all;
-    ``rollback()`` deletes them and leaves the table untouched. Used as a context
-    manager it begins on entry, rolls back if the block raises (and re-raises),
-    and otherwise commits if still active::
+    Each append (and each copy-on-write rewrite of a delete) writes its Parquet file at once;
+    ``commit()`` publishes them all; ``rollback()`` deletes them and leaves the table untouched.
+    Used as a context manager it begins on entry, rolls back if the block raises (and
+    re-raises), and otherwise commits if still active::
 
         with table.new_transaction() as tx:
             tx.append_data(rows_a, schema)
-            tx.append_data(rows_b, schema)
-        # committed here
+            tx.delete({"status": "stale"})
+        # committed here, as one snapshot
 
-    Appending before ``begin()`` raises ``RuntimeError``.
+    Changing the table before ``begin()`` raises ``RuntimeError``.
+
+    ``isolation``: ``"snapshot"`` (default) or ``"serializable"`` (see the module docstring).
+    ``commit_key``: an idempotency key; a commit whose key is already in the table's retained
+    snapshots is not applied again (``commit()`` succeeds and ``snapshot_id`` is the earlier
+    snapshot's id). It can also be given to :meth:`commit`.
     """
 
-    def __init__(self, table: "Table") -> None:
+    def __init__(
+        self,
+        table: "Table",
+        isolation: str = "snapshot",
+        commit_key: str | None = None,
+        *,
+        branch: str | None = None,
+    ) -> None:
         self._table = table
+        self._isolation = _check_isolation(isolation)
+        self._commit_key = commit_key
+        if branch is not None and (not isinstance(branch, str) or not branch):
+            raise InvalidArgumentError(f"branch must be a branch name, got {branch!r}")
+        self._branch = branch
+        self._expire_before_ms: int | None = None
         self._core_tx: Any = None
         #: id of the snapshot the last commit() created (None for an empty transaction)
         self.snapshot_id: int | None = None
 
+    # -- life cycle ----------------------------------------------------------------------------
+
+    @property
+    def isolation(self) -> str:
+        """``"snapshot"`` or ``"serializable"``."""
+        return self._isolation
+
+    @property
+    def branch(self) -> str | None:
+        """The branch this transaction writes to (None: the main line)."""
+        return self._branch
+
+    @property
+    def base_snapshot_id(self) -> int | None:
+        """The snapshot this transaction reads and plans against (None for an empty table or
+        an inactive transaction)."""
+        if self._core_tx is None:
+            return None
+        sid = self._core_tx.base_snapshot_id()
+        return None if sid is None else int(sid)
+
     def begin(self) -> "Transaction":
-        """Start the transaction. ``RuntimeError`` if it is already active."""
+        """Start the transaction on the table's latest snapshot. ``RuntimeError`` if it is
+        already active."""
         if self._core_tx is not None:
             raise RuntimeError("Transaction already active")
-        self._core_tx = self._table._core.new_transaction()
+        self._table._core.refresh()  # the base is the latest commit, as the original re-read it
+        self._core_tx = self._table._core.new_transaction(self._isolation, self._branch)
         self.snapshot_id = None
+        self._expire_before_ms = None
         return self
 
     def is_active(self) -> bool:
@@ -57,6 +126,12 @@ class Transaction:
             raise RuntimeError("Transaction is not active: call begin() or use it in a with block")
         return self._core_tx
 
+    def _filters(self, where: FilterLike) -> list[Any] | None:
+        view = self._table._view()  # the base's schema: begin() refreshed the table
+        return to_core_filters(parse_filter(where), view.arrow, view.uuid_columns) or None
+
+    # -- appends -------------------------------------------------------------------------------
+
     def append_data(
         self,
         records: Sequence[Mapping[str, Any]],
@@ -64,7 +139,8 @@ class Transaction:
         partition_values: Mapping[str, Any] | None = None,
     ) -> "Transaction":
         """Write row dicts now; publish them at commit. Same checks as ``Table.append_records``
-        (SchemaError naming row and field, nothing written)."""
+        (SchemaError naming row and field, nothing written). ``partition_values`` is accepted for
+        compatibility and ignored: partition values come from the data."""
         tx = self._active()
         tx.append(self._table._records_to_arrow(records, schema))
         return self
@@ -90,17 +166,174 @@ class Transaction:
 
     append_arrow = append
 
-    def commit(self) -> bool:
-        """Publish everything appended as one snapshot. Returns True (an empty transaction
-        commits nothing). ``RuntimeError`` if not active.
+    # -- deletes and overwrites ----------------------------------------------------------------
 
-        If the commit raises, the transaction ends without deleting its files: after an
-        :class:`AmbiguousCommitError` they may be part of the table.
+    def delete(self, where: FilterLike = None) -> int:
+        """Delete the rows of the base snapshot that match ``where`` (a filter as ``scan``
+        takes: ``{"col": v}``, ``{"col": (op, v)}``, ``(col, op, v)`` tuples; ``None`` = every
+        row). Returns the number of rows deleted.
+
+        Copy-on-write: each data file holding a matching row is replaced by a file of its
+        remaining rows (written now, published at commit). Under ``"serializable"`` the filter
+        counts as read. Rows appended earlier in this transaction are not affected.
         """
         tx = self._active()
-        self._core_tx = None
+        return int(tx.delete(self._filters(where)))
+
+    def overwrite(self, data: Any, where: FilterLike = None) -> int:
+        """Replace the rows of the base snapshot matching ``where`` (``None`` = every row) with
+        ``data`` (anything ``Table.append`` takes). Returns the number of rows replaced
+        (deleted); ``data`` may hold any number of rows. ``data`` is checked against the schema
+        before anything is deleted."""
+        tx = self._active()
+        return int(tx.overwrite(self._table._to_arrow_input(data), self._filters(where)))
+
+    def overwrite_by_filter(self, filter: FilterLike, data: Any = None) -> "Transaction":  # noqa: A002
+        """The original package's name (which always raised ``NotImplementedError``): delete the
+        rows matching the ``filter`` dict and, if ``data`` is given, append it in their place.
+        Returns the transaction.
+
+        A Python callable is refused with ``TypeError``: the engine evaluates filters itself and
+        cannot call back into Python per row. Select the rows with a filter dict instead, or
+        read them with :meth:`scan` and delete them by key.
+        """
+        if callable(filter) and not isinstance(filter, Mapping):
+            raise TypeError(
+                "overwrite_by_filter takes a filter dict such as {\"status\": \"stale\"} or "
+                "{\"ts\": (\"<\", cutoff)}, not a Python callable: the engine cannot run a Python "
+                "function per row. Read the rows with tx.scan(), then tx.delete(where) or "
+                "tx.overwrite(data, where) with a filter that selects them."
+            )
+        tx = self._active()
+        filters = self._filters(filter)
+        if data is None:
+            tx.delete(filters)
+        else:
+            tx.overwrite(self._table._to_arrow_input(data), filters)
+        return self
+
+    def _file_path(self, path: Any) -> str:
+        """A data file path as the table lists it, from what ``delete_files`` accepts."""
+        if isinstance(path, Mapping) and "file_path" in path:  # an entry of Table.data_files()
+            path = path["file_path"]
+        elif hasattr(path, "file_path"):  # a DataFile
+            path = path.file_path
+        if not isinstance(path, (str, os.PathLike)):
+            raise InvalidArgumentError(f"delete_files takes file paths, got {path!r}")
+        text = os.fspath(path)
+        if text.startswith("file:") or not text:
+            return text
+        location = self._table.location.rstrip("/")
+        if text.startswith(location + "/"):
+            return text
+        # Table-relative, as the original spelled it: "data/x.parquet" or "/data/x.parquet".
+        return os.path.normpath(os.path.join(location, text.lstrip("/")))
+
+    def delete_files(self, file_paths: Iterable[Any]) -> "Transaction":
+        """Remove whole data files from the table (the files themselves stay on disk for
+        maintenance to collect). Paths as ``Table.data_files()`` lists them, or table-relative
+        (``"data/x.parquet"``, ``"/data/x.parquet"``); entries of ``data_files()`` and
+        ``DataFile`` objects work too. Returns the transaction.
+
+        A path that is not a data file of the base snapshot raises ``InvalidArgumentError``
+        (the original silently ignored it).
+        """
+        tx = self._active()
+        if isinstance(file_paths, (str, os.PathLike)):
+            file_paths = [file_paths]
+        tx.delete_files([self._file_path(p) for p in file_paths])
+        return self
+
+    # -- maintenance ---------------------------------------------------------------------------
+
+    def expire_snapshots(self, older_than_ms: int) -> "Transaction":
+        """The original package's call: after this transaction commits, expire the snapshots
+        committed before ``older_than_ms`` (an **absolute** epoch-milliseconds cut-off, as in
+        the original, not an age); the current snapshot, tagged snapshots and branch heads
+        always stay. It runs as its own commit right after this transaction's (the engine has
+        no expiry inside a data commit), and, unlike the original, also deletes the files only
+        the expired snapshots used. ``Table.expire_snapshots(older_than=...)`` is the direct
+        form. Returns the transaction."""
+        self._active()
+        if isinstance(older_than_ms, bool) or not isinstance(older_than_ms, (int, float)):
+            raise InvalidArgumentError(
+                f"older_than_ms must be epoch milliseconds (an absolute time), got {older_than_ms!r}"
+            )
+        self._expire_before_ms = int(older_than_ms)
+        return self
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def to_batches(
+        self,
+        columns: Sequence[str] | None = None,
+        filter: FilterLike = None,  # noqa: A002
+        parallel: "Parallel" = False,
+        batch_size: int = _DEFAULT_BATCH_ROWS,
+        limit: int | None = None,
+    ) -> pa.RecordBatchReader:
+        """A streaming reader over the base snapshot. Under ``"serializable"`` the filter
+        counts as read: rows matching it added concurrently make ``commit()`` fail."""
+        from .table import _threads
+
+        tx = self._active()
+        if columns is not None:
+            if isinstance(columns, str):
+                raise InvalidArgumentError('columns must be a list of names, e.g. ["id"], not a string')
+            columns = list(columns)
+        if batch_size < 1:
+            raise InvalidArgumentError(f"batch_size must be positive, got {batch_size}")
+        if limit is not None and limit < 0:
+            raise InvalidArgumentError(f"limit must be >= 0, got {limit}")
+        stream = tx.scan(columns, self._filters(filter), _threads(parallel), batch_size, limit)
+        return pa.RecordBatchReader.from_stream(stream)
+
+    def to_arrow(
+        self,
+        columns: Sequence[str] | None = None,
+        filter: FilterLike = None,  # noqa: A002
+        parallel: "Parallel" = False,
+        limit: int | None = None,
+    ) -> pa.Table:
+        """Read the base snapshot into a ``pyarrow.Table`` (see :meth:`to_batches`)."""
+        return self.to_batches(columns, filter, parallel, _DEFAULT_BATCH_ROWS, limit).read_all()
+
+    def scan(
+        self,
+        columns: Sequence[str] | None = None,
+        filter: FilterLike = None,  # noqa: A002
+        parallel: "Parallel" = False,
+        verify_checksums: bool | str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Rows of the base snapshot as a list of dicts, as ``Table.scan`` returns them."""
+        return self._table._rows(self.to_arrow(columns, filter, parallel))
+
+    # -- outcome -------------------------------------------------------------------------------
+
+    def commit(self, commit_key: str | None = None) -> bool:
+        """Publish everything as one snapshot. Returns True (an empty transaction commits
+        nothing). ``RuntimeError`` if not active.
+
+        ``commit_key`` (or the one given to ``new_transaction``): idempotency key, see the
+        class docstring.
+
+        The transaction ends either way. On :class:`ConcurrentModificationException` (a
+        conflict, see the module docstring) or another definite failure the engine has removed
+        its files; after :class:`AmbiguousCommitError` they are kept because the commit may
+        have landed: re-read the table to find out.
+        """
+        tx = self._active()
+        key = commit_key if commit_key is not None else self._commit_key
+        if key is not None:
+            if not isinstance(key, str) or not key:
+                raise InvalidArgumentError(f"commit_key must be a non-empty string, got {key!r}")
+            tx.set_commit_key(key)
+        self._core_tx = None  # over either way; never roll back after a failed commit (see above)
         sid = tx.commit()
         self.snapshot_id = None if sid is None else int(sid)
+        if self._expire_before_ms is not None:
+            cutoff, self._expire_before_ms = self._expire_before_ms, None
+            self._table._core.expire_snapshots(cutoff, 1, False)
         return True
 
     def rollback(self) -> bool:
@@ -132,4 +365,5 @@ class Transaction:
 
     def __repr__(self) -> str:
         state = "active" if self._core_tx is not None else "inactive"
-        return f"<Transaction {state} on {self._table.location!r}>"
+        on = f" branch {self._branch!r}" if self._branch else ""
+        return f"<Transaction {state} {self._isolation}{on} on {self._table.location!r}>"

@@ -1,0 +1,66 @@
+"""datashard (this checkout): the C++ engine through its public Python API."""
+
+from __future__ import annotations
+
+import os
+
+import pyarrow as pa
+
+import datashard
+
+UNSUPPORTED: dict[str, str] = {}
+
+
+def versions() -> dict:
+    return {
+        "datashard": getattr(datashard, "__version__", "?"),
+        "datashard_module": os.path.dirname(datashard.__file__),
+        "pyarrow": pa.__version__,
+    }
+
+
+def create(path: str, schema: pa.Schema) -> None:
+    datashard.create_table(path, schema)
+
+
+def bulk_write(path: str, table: pa.Table) -> None:
+    t = datashard.create_table(path, table.schema)
+    t.append(table)
+
+
+class _Writer:
+    def __init__(self, path: str) -> None:
+        self.table = datashard.load_table(path)
+
+    def append(self, table: pa.Table):
+        return self.table.append(table)
+
+    def version(self):
+        snap = self.table.current_snapshot()
+        return None if snap is None else snap.snapshot_id
+
+
+def open_writer(path: str) -> _Writer:
+    return _Writer(path)
+
+
+def _filter(id_range):
+    if id_range is None:
+        return None
+    lo, hi = id_range
+    return {"id": ("between", (lo, hi))}
+
+
+def read(path: str, id_range=None, columns=None, version=None) -> pa.Table:
+    t = datashard.load_table(path)
+    return t.to_arrow(columns=columns, filter=_filter(id_range), snapshot_id=version)
+
+
+def stream(path: str, batch_size: int):
+    t = datashard.load_table(path)
+    return t.to_batches(batch_size=batch_size)
+
+
+def data_paths(path: str) -> list[str]:
+    """The Parquet files of the current snapshot (for pyarrow to read the same files)."""
+    return list(datashard.load_table(path).parquet_paths())

@@ -1,0 +1,191 @@
+"""Scan: a planned read of one snapshot that any Arrow consumer can pull from.
+
+``table.new_scan(columns=, filter=, snapshot_id= / as_of= / ref=, limit=, threads=)``
+pins the snapshot when it is made. The object speaks the Arrow PyCapsule stream
+protocol, and every ``__arrow_c_stream__`` call starts a fresh engine scan of that same
+snapshot, so it can be read more than once::
+
+    s = table.new_scan(columns=["id", "score"], filter=col("score") > 0.5)
+    pa.table(s); polars.from_arrow(s); duckdb.sql("select count(*) from s")
+    s.metrics   # what the last read pruned and read (after it was consumed)
+
+DuckDB and polars receive a stream: they read what the scan yields (the projection,
+filter and limit given here are pushed into the engine), and filter anything else in
+their own SQL afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+import pyarrow as pa
+
+from .errors import SchemaError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .table import Table
+
+__all__ = ["Scan"]
+
+_METRIC_KEYS = (
+    "manifests_total",
+    "manifests_skipped",
+    "files_total",
+    "files_skipped",
+    "row_groups_total",
+    "row_groups_skipped",
+    "bytes_read",
+    "rows_read",
+)
+
+
+def _optional_import(module: str, what: str, extra: str) -> Any:
+    try:
+        return __import__(module)
+    except ImportError as e:
+        raise ImportError(f"{what} needs {module}, which is not installed: pip install {extra}") from e
+
+
+class Scan:
+    """A read of one snapshot with a projection, a filter and a limit (see the module docs).
+
+    Made by :meth:`Table.new_scan`; the arguments are already checked and converted.
+    """
+
+    def __init__(
+        self,
+        table: "Table",
+        columns: list[str] | None,
+        core_filters: list[Any] | None,
+        snapshot_id: int | None,
+        empty: bool,
+        threads: int,
+        batch_size: int,
+        limit: int | None,
+        arrow_schema: pa.Schema,
+    ) -> None:
+        self._table = table
+        self._columns = columns
+        self._core_filters = core_filters
+        self._snapshot_id = snapshot_id
+        self._empty = empty  # "as of" a time before the first commit: no rows
+        self._threads = threads
+        self._batch_size = batch_size
+        self._limit = limit
+        self._schema = arrow_schema
+        self._last_stream: Any = None
+        self._reads = 0
+
+    @property
+    def snapshot_id(self) -> int | None:
+        """The snapshot this scan reads (None: the table had no rows then)."""
+        return self._snapshot_id
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The Arrow schema of the rows it yields."""
+        return self._schema
+
+    def _new_stream(self) -> Any:
+        self._reads += 1
+        if self._empty or self._snapshot_id is None:
+            self._last_stream = None
+            return pa.RecordBatchReader.from_batches(self._schema, [])
+        stream = self._table._core.scan(
+            self._columns, self._core_filters, self._snapshot_id, self._threads, self._batch_size, self._limit
+        )
+        self._last_stream = stream
+        return stream
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        """A fresh engine scan of the pinned snapshot, as an Arrow C stream capsule."""
+        return self._new_stream().__arrow_c_stream__(requested_schema)
+
+    @property
+    def metrics(self) -> dict[str, int] | None:
+        """What the most recent read of this scan did, once it has been consumed:
+        ``manifests_total/skipped``, ``files_total/skipped`` (pruned by partition values and
+        column bounds), ``row_groups_total/skipped`` (by Parquet statistics, in files that
+        were opened), ``bytes_read`` (data-file bytes pulled from storage) and ``rows_read``
+        (before the exact row filter). None before the first read."""
+        if self._reads == 0:
+            return None
+        if self._last_stream is None:  # nothing to read: no snapshot then
+            return dict.fromkeys(_METRIC_KEYS, 0)
+        return {k: int(v) for k, v in self._last_stream.metrics().items()}
+
+    # -- conveniences ------------------------------------------------------------------------
+
+    def to_batches(self) -> pa.RecordBatchReader:
+        """A streaming ``pyarrow.RecordBatchReader`` (one pass)."""
+        return pa.RecordBatchReader.from_stream(self)
+
+    def to_arrow(self) -> pa.Table:
+        return self.to_batches().read_all()
+
+    def to_pandas(self, **kwargs: Any) -> "pd.DataFrame":
+        """``to_arrow().to_pandas(**kwargs)``."""
+        _optional_import("pandas", "to_pandas()", "pandas")
+        return self.to_arrow().to_pandas(**kwargs)
+
+    def to_polars(self) -> Any:
+        """A ``polars.DataFrame``."""
+        pl = _optional_import("polars", "to_polars()", "polars")
+        return pl.from_arrow(self.to_arrow())
+
+    def to_duckdb(self, view_name: str = "t", connection: Any = None) -> Any:
+        """Register this scan in a DuckDB connection (a new in-memory one by default) as
+        ``view_name`` and return the connection. Nothing is read yet: each query that uses
+        the view starts a fresh scan of the pinned snapshot."""
+        duckdb = _optional_import("duckdb", "to_duckdb()", "duckdb")
+        con = duckdb.connect() if connection is None else connection
+        con.register(view_name, self)
+        return con
+
+    def sql(self, query: str, alias: str = "t") -> pa.Table:
+        """Run DuckDB SQL over this scan, visible as ``alias``; the result as a ``pyarrow.Table``."""
+        con = self.to_duckdb(alias)
+        try:
+            rel = con.sql(query)
+            if rel is None:  # a statement without a result
+                return pa.table({})
+            if hasattr(rel, "to_arrow_table"):
+                return rel.to_arrow_table()
+            result = rel.arrow()
+            return result.read_all() if isinstance(result, pa.RecordBatchReader) else result
+        finally:
+            con.close()
+
+    def count(self) -> int:
+        """Rows this scan yields (reads the data; ``Table.row_count()`` answers an unfiltered
+        count from metadata)."""
+        return sum(batch.num_rows for batch in self.to_batches())
+
+    def __repr__(self) -> str:
+        parts = [f"snapshot_id={self._snapshot_id}"]
+        if self._columns is not None:
+            parts.append(f"columns={self._columns}")
+        if self._core_filters:
+            parts.append("filter=" + " & ".join(f"{c} {op}" + ("" if v is None else f" {v.to_pylist()}")
+                                                for c, op, v in self._core_filters))
+        if self._limit is not None:
+            parts.append(f"limit={self._limit}")
+        m = self.metrics
+        if m is not None and self._last_stream is not None:
+            parts.append(f"last read: {m['files_total'] - m['files_skipped']}/{m['files_total']} files, "
+                         f"{m['bytes_read']} bytes")
+        return f"<Scan of {self._table.location!r} " + ", ".join(parts) + ">"
+
+
+def projected_schema(schema: pa.Schema, columns: Sequence[str] | None, location: str) -> pa.Schema:
+    """The Arrow schema a scan of ``columns`` yields (SchemaError for an unknown column)."""
+    if columns is None:
+        return schema
+    missing = [c for c in columns if schema.get_field_index(c) < 0]
+    if missing:
+        raise SchemaError(
+            f'unknown column "{missing[0]}" in table {location} (columns: {", ".join(schema.names)})'
+        )
+    return pa.schema([schema.field(c) for c in columns])

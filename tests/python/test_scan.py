@@ -1,0 +1,188 @@
+"""The scan object and the col() expression API, used as a pyarrow / polars / DuckDB user would."""
+
+from __future__ import annotations
+
+import sys
+
+import pyarrow as pa
+import pytest
+
+from datashard import (
+    FilterTypeError,
+    InvalidArgumentError,
+    Scan,
+    SchemaError,
+    Table,
+    col,
+    parse_where,
+)
+
+from conftest import make_rows
+
+
+def ids(data: pa.Table) -> list[int]:
+    return sorted(data["id"].to_pylist())
+
+
+def expected(pred) -> list[int]:
+    return sorted(r["id"] for r in make_rows(0, 30) if pred(r))
+
+
+# -- expressions ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "flt, pred",
+    [
+        (col("id") > 25, lambda r: r["id"] > 25),
+        (col("id") >= 25, lambda r: r["id"] >= 25),
+        (col("id") < 3, lambda r: r["id"] < 3),
+        (col("id") <= 3, lambda r: r["id"] <= 3),
+        (col("group") == 1, lambda r: r["group"] == 1),
+        (col("group") != 1, lambda r: r["group"] != 1),
+        (3 > col("id"), lambda r: r["id"] < 3),  # reflected
+        (col("id").isin([1, 2, 99]), lambda r: r["id"] in (1, 2)),
+        (col("group").not_in([0, 1]), lambda r: r["group"] == 2),
+        (col("name").is_null(), lambda r: r["name"] is None),
+        (col("name").not_null(), lambda r: r["name"] is not None),
+        (~col("name").is_null(), lambda r: r["name"] is not None),
+        (col("score").between(2, 5), lambda r: r["score"] is not None and 2 <= r["score"] <= 5),
+        ((col("group") == 0) & (col("score") > 3) & col("name").not_null(),
+         lambda r: r["group"] == 0 and r["score"] is not None and r["score"] > 3 and r["name"] is not None),
+        (col("name") != "name-3", lambda r: r["name"] is not None and r["name"] != "name-3"),  # never a null
+        ([col("id") > 10, ("group", "==", 2)], lambda r: r["id"] > 10 and r["group"] == 2),  # mixed list
+        ({"group": 2, "id": (">", 10)}, lambda r: r["id"] > 10 and r["group"] == 2),  # the original dict
+        (parse_where("id > 10 and group = 2"), lambda r: r["id"] > 10 and r["group"] == 2),
+        (parse_where("name in ('name-1', 'name-2', null) AND score IS NOT NULL"),
+         lambda r: r["name"] in ("name-1", "name-2") and r["score"] is not None),
+        (parse_where(["id between 5 and 8", "group <> 0"]), lambda r: 5 <= r["id"] <= 8 and r["group"] != 0),
+    ],
+)
+def test_expression_filters(filled: Table, flt, pred) -> None:
+    assert ids(filled.to_arrow(filter=flt)) == expected(pred)
+    assert sorted(r["id"] for r in filled.scan(filter=flt)) == expected(pred)
+
+
+def test_or_and_not_are_refused_clearly() -> None:
+    with pytest.raises(NotImplementedError, match="AND"):
+        (col("a") > 1) | (col("b") < 2)
+    with pytest.raises(NotImplementedError, match="opposite"):
+        ~(col("a") > 1)
+    with pytest.raises(NotImplementedError, match="OR"):
+        parse_where("a > 1 or b < 2")
+    with pytest.raises(NotImplementedError):
+        parse_where("not a > 1")
+    with pytest.raises(TypeError, match="&"):
+        (col("a") > 1) and (col("b") < 2)  # noqa: B015  (Python's `and` asks for a truth value)
+    with pytest.raises(TypeError, match="between"):
+        1 < col("a") < 3  # noqa: B015
+    with pytest.raises(TypeError, match="parenthes"):
+        col("a") > 1 & col("b")  # noqa: B015  (& binds tighter than >)
+    with pytest.raises(InvalidArgumentError, match="is_null"):
+        col("a") == None  # noqa: E711, B015
+
+
+@pytest.mark.parametrize("text", ["", "id >", "id like 3", "== 3", "id in 3", "id > 3 and", "id = null"])
+def test_parse_where_rejects_malformed_text(text: str) -> None:
+    with pytest.raises(InvalidArgumentError):
+        parse_where(text)
+
+
+def test_wrong_column_or_type_is_a_schema_error(filled: Table) -> None:
+    with pytest.raises(SchemaError, match='"nope"'):
+        filled.to_arrow(filter=col("nope") > 1)
+    for flt in (col("name") < 5, col("id") == "seven", col("score") > True, col("id").isin(["a"])):
+        with pytest.raises(FilterTypeError) as e:
+            filled.to_arrow(filter=flt)
+        assert isinstance(e.value, SchemaError) and isinstance(e.value, InvalidArgumentError)
+    with pytest.raises(InvalidArgumentError, match="parse_where"):
+        filled.to_arrow(filter="id > 3")
+
+
+def test_expressions_in_deletes_and_transactions(filled: Table) -> None:
+    assert filled.delete(col("id") >= 25) == 5
+    with filled.new_transaction() as tx:
+        assert len(tx.scan(filter=col("group") == 0)) == len(expected(lambda r: r["group"] == 0 and r["id"] < 25))
+        tx.delete((col("id") < 5) & (col("group") == 1))
+    assert ids(filled.to_arrow()) == expected(lambda r: r["id"] < 25 and not (r["id"] < 5 and r["group"] == 1))
+
+
+# -- the scan object -------------------------------------------------------------------------------
+
+
+def test_scan_feeds_pyarrow_polars_and_duckdb(filled: Table) -> None:
+    s = filled.new_scan(columns=["id", "score"], filter=col("group") == 1)
+    assert isinstance(s, Scan) and s.metrics is None
+    want = expected(lambda r: r["group"] == 1)
+    assert ids(pa.table(s)) == want
+    assert s.metrics is not None and s.metrics["rows_read"] == 30
+    assert ids(pa.RecordBatchReader.from_stream(s).read_all()) == want  # re-readable
+    assert s.schema.names == ["id", "score"] and pa.table(s).schema == s.schema
+
+    pl = pytest.importorskip("polars")
+    # polars turns any Arrow stream object into a Series of structs: unnest it (or use pl.DataFrame)
+    assert sorted(pl.from_arrow(s).struct.unnest()["id"].to_list()) == want
+    assert sorted(pl.DataFrame(s)["id"].to_list()) == want
+    assert sorted(s.to_polars()["id"].to_list()) == want
+
+    duckdb = pytest.importorskip("duckdb")
+    assert duckdb.sql("select count(*), sum(id) from s").fetchall() == [(len(want), sum(want))]
+    con = s.to_duckdb("g1")
+    for _ in range(2):  # each query rescans
+        assert con.sql("select count(*) from g1").fetchall() == [(len(want),)]
+    result = s.sql("select max(id) as m from t")
+    assert isinstance(result, pa.Table) and result["m"].to_pylist() == [max(want)]
+    assert filled.sql('select count(*) as n from t where "group" = 1')["n"].to_pylist() == [len(want)]
+    assert filled.sql("select count(*) as n from events", alias="events")["n"].to_pylist() == [30]
+    con = filled.to_duckdb("ev", columns=["id"], filter=col("id") < 4)
+    assert con.sql("select sum(id) from ev").fetchall() == [(6,)]
+
+
+def test_scan_pins_its_snapshot(filled: Table) -> None:
+    s = filled.new_scan()
+    filled.append_records(make_rows(30, 5))
+    assert pa.table(s).num_rows == 30  # made before the append
+    assert pa.table(filled.new_scan()).num_rows == 35
+    assert pa.table(filled).num_rows == 35
+
+
+def test_limit_on_read_methods(filled: Table) -> None:
+    assert filled.to_arrow(limit=7).num_rows == 7
+    assert len(filled.scan(limit=3)) == 3
+    assert filled.head(4, filter=col("group") == 2).num_rows == 4
+    assert filled.new_scan(limit=0).count() == 0
+    pytest.importorskip("pandas")
+    assert len(filled.to_pandas(limit=5)) == 5
+    with pytest.raises(InvalidArgumentError):
+        filled.to_arrow(limit=-1)
+
+
+def test_row_count_from_metadata(filled: Table) -> None:
+    first = filled.history()[-1]["snapshot_id"]
+    assert filled.row_count() == 30 and filled.row_count(snapshot_id=first) == 10
+    filled.create_tag("ten", first)
+    assert filled.row_count(ref="ten") == 10
+    assert filled.row_count(as_of=0) == 0  # before the first commit
+
+
+def test_optional_imports_say_what_to_install(filled: Table, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "duckdb", None)
+    monkeypatch.setitem(sys.modules, "polars", None)
+    with pytest.raises(ImportError, match="pip install duckdb"):
+        filled.sql("select 1")
+    with pytest.raises(ImportError, match="pip install duckdb"):
+        filled.new_scan().to_duckdb()
+    with pytest.raises(ImportError, match="pip install polars"):
+        filled.to_polars()
+
+
+def test_scan_as_of_before_first_commit_is_empty(filled: Table) -> None:
+    s = filled.new_scan(columns=["name", "id"], as_of=0)
+    assert s.snapshot_id is None
+    data = pa.table(s)
+    assert data.num_rows == 0 and data.column_names == ["name", "id"]
+    assert s.metrics["files_total"] == 0
+    with pytest.raises(SchemaError):
+        filled.new_scan(columns=["nope"], as_of=0)
+    with pytest.raises(InvalidArgumentError, match="at most one"):
+        filled.new_scan(snapshot_id=1, as_of=0)
