@@ -36,6 +36,14 @@ Result<bool> PublishedByUs(FileSystem& fs, const std::string& location, int64_t 
 
 }  // namespace
 
+Result<Durability> DurabilityOf(const TableMetadata& metadata) {
+  const std::string mode = metadata.Property(kDurabilityProperty, "fsync");
+  if (mode == "fsync") return Durability::kFsync;
+  if (mode == "process") return Durability::kProcess;
+  return InvalidArgument("table property ", kDurabilityProperty, " must be \"fsync\" or \"process\", not \"", mode,
+                         "\"");
+}
+
 Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& location, VersionedMetadata base,
                                       const MetadataBuilder& build, const CommitOptions& options) {
   const auto started = std::chrono::steady_clock::now();

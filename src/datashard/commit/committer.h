@@ -29,6 +29,11 @@ struct CommitOptions {
   double queue_timeout_ms = 5'000;
 };
 
+// Table property choosing how commits are flushed: "fsync" (default) or "process".
+inline constexpr char kDurabilityProperty[] = "datashard.commit.durability";
+// The table's durability mode; any other value is an InvalidArgument error.
+Result<Durability> DurabilityOf(const TableMetadata& metadata);
+
 struct BuiltCommit {
   TableMetadata metadata;
   // Files written for this attempt only (the manifest list, merged

@@ -88,9 +88,8 @@ Result<Schema> Apply(const TableMetadata& metadata, const std::vector<SchemaUpda
 Result<commit::CommitOutcome> CommitMetadataChange(
     Table& table, const std::function<Result<TableMetadata>(const TableMetadata& latest)>& change) {
   ARROW_RETURN_NOT_OK(table.Refresh());
-  const std::string mode = table.metadata()->Property("datashard.commit.durability", "fsync");
   commit::CommitOptions options;
-  options.durability = mode == "process" ? Durability::kProcess : Durability::kFsync;
+  ARROW_ASSIGN_OR_RAISE(options.durability, commit::DurabilityOf(*table.metadata()));
   commit::VersionedMetadata start{table.version(), table.metadata()};
   ARROW_ASSIGN_OR_RAISE(
       auto outcome,

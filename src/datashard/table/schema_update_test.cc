@@ -81,6 +81,19 @@ TEST(SchemaUpdateTest, EvolutionKeepsOldFilesReadable) {
   EXPECT_EQ(table->version(), version);
 }
 
+TEST(SchemaUpdateTest, AnUnknownDurabilityModeIsAnErrorEverywhere) {
+  testing::TempDir dir;
+  CreateOptions options;
+  options.schema.fields = {{1, "id", Type::Of(TypeId::kInt), true, ""}};
+  options.properties["datashard.commit.durability"] = "sometimes";
+  DS_ASSIGN_OR_FAIL(auto table, Table::Create(dir.Join("t"), options));
+  auto update = UpdateSchema(*table, {{SchemaUpdate::Kind::kAddColumn, "x", "", Type::Of(TypeId::kLong), ""}});
+  EXPECT_TRUE(IsKind(update.status(), ErrorKind::kInvalidArgument)) << update.status().ToString();
+  auto rows = Batch({"id"}, {Array<arrow::Int32Builder, int32_t>({1})});
+  EXPECT_TRUE(IsKind(table->Append(rows).status(), ErrorKind::kInvalidArgument));
+  EXPECT_EQ(table->version(), 1);
+}
+
 TEST(RefsTest, TagsSurviveExpiryAndBranchesTakeWrites) {
   testing::TempDir dir;
   auto table = NewTable(dir);

@@ -20,8 +20,6 @@
 namespace datashard {
 namespace cp = arrow::compute;
 
-inline constexpr char kDurabilityProperty[] = "datashard.commit.durability";
-
 struct Transaction::Impl {
   Isolation isolation = Isolation::kSnapshot;
   int64_t snapshot_id = NewSnapshotId();
@@ -38,14 +36,6 @@ struct Transaction::Impl {
 };
 
 namespace {
-
-Result<Durability> DurabilityOf(const TableMetadata& metadata) {
-  const std::string mode = metadata.Property(kDurabilityProperty, "fsync");
-  if (mode == "fsync") return Durability::kFsync;
-  if (mode == "process") return Durability::kProcess;
-  return InvalidArgument("table property ", kDurabilityProperty, " must be \"fsync\" or \"process\", not \"", mode,
-                         "\"");
-}
 
 commit::RemovedFile ToRemoved(const scan::FileScanTask& task) {
   return commit::RemovedFile{task.file, task.sequence_number, task.file_sequence_number, task.snapshot_id,
@@ -98,7 +88,7 @@ Status Transaction::Append(const std::shared_ptr<arrow::Table>& data) {
   const Schema& schema = *metadata.CurrentSchema();
   ARROW_ASSIGN_OR_RAISE(auto conformed, format::ConformToSchema(data, schema));
   if (conformed->num_rows() == 0) return Status::OK();
-  ARROW_RETURN_NOT_OK(DurabilityOf(metadata).status());
+  ARROW_RETURN_NOT_OK(commit::DurabilityOf(metadata).status());
   ARROW_RETURN_NOT_OK(table_->fs().CreateDir(format::DataDir(table_->location())));
   // Written unflushed; Commit() flushes every file of the transaction at once.
   auto files = table::WriteDataFiles(table_->fs(), metadata, schema, *metadata.DefaultSpec(), *conformed,
@@ -250,7 +240,7 @@ Result<CommitInfo> Transaction::Commit() {
     return CommitInfo{};
   }
   auto metadata = impl_->base;
-  ARROW_ASSIGN_OR_RAISE(Durability durability, DurabilityOf(*metadata));
+  ARROW_ASSIGN_OR_RAISE(Durability durability, commit::DurabilityOf(*metadata));
 
   // The manifest does not depend on the version it lands in (snapshot id is
   // fixed, sequence numbers are inherited), so it is written once, here,

@@ -75,12 +75,11 @@ Result<RewriteResult> RewriteManifests(Table& table) {
   auto metadata = table.metadata();
   RewriteResult result;
   if (metadata->CurrentSnapshot() == nullptr) return result;
-  const std::string mode = metadata->Property("datashard.commit.durability", "fsync");
   commit::PendingSnapshot pending;
   pending.snapshot_id = NewSnapshotId();
   pending.operation = "replace";
   pending.merge_all_manifests = true;
-  pending.durability = mode == "process" ? Durability::kProcess : Durability::kFsync;
+  ARROW_ASSIGN_OR_RAISE(pending.durability, commit::DurabilityOf(*metadata));
   pending.base_snapshot_id = metadata->current_snapshot_id;
   commit::CommitOptions options;
   options.durability = pending.durability;
