@@ -35,6 +35,17 @@ class Transaction {
 
   // Validates `data` against the table schema and writes it as data file(s).
   Status Append(const std::shared_ptr<arrow::Table>& data);
+  // Adds existing Parquet files to the table. Each path must lie inside the
+  // table location (not under metadata/) and must not be in the table yet.
+  // A file whose columns carry the table's Iceberg field ids and exact types
+  // (as written with the table's Arrow schema) is registered where it is, with
+  // statistics computed from its rows; any other file (plain pyarrow output
+  // without field ids, safely castable types, or any file of a partitioned
+  // table) has its rows copied into new data files, so that every Iceberg
+  // reader can read them; once the commit succeeds, such a source file is
+  // deleted (it sits in the table's directory unreferenced, an orphan).
+  // Rows are validated as Append validates them.
+  Status AppendFiles(const std::vector<std::string>& paths);
   // Deletes the rows matching `filter` (all rows if empty) by rewriting the
   // files that hold them (copy-on-write). Returns the number of rows deleted.
   Result<int64_t> Delete(const std::vector<Predicate>& filter);
@@ -60,6 +71,7 @@ class Transaction {
  private:
   struct Impl;
   Status CheckActive();
+  Status AppendOneFile(const std::string& path);
   Status WriteSurvivors(const std::shared_ptr<arrow::Table>& rows, const std::string& origin);
   void DropOwnFile(const std::string& path);
   std::shared_ptr<Table> table_;

@@ -242,6 +242,9 @@ class CoreTransaction {
   void DeleteFiles(const std::vector<std::string>& paths) {
     CheckWithoutGil([&] { return tx_->DeleteFiles(paths); });
   }
+  void AppendFiles(const std::vector<std::string>& paths) {
+    CheckWithoutGil([&] { return tx_->AppendFiles(paths); });
+  }
   int64_t Overwrite(const nb::object& data, const FilterList& filters) {
     auto table = ImportTable(data);
     auto predicates = ToPredicates(filters);
@@ -568,6 +571,7 @@ NB_MODULE(_core, m) {
       .def("append", &CoreTransaction::Append, "data"_a)
       .def("delete", &CoreTransaction::Delete, "filters"_a = nb::none())
       .def("delete_files", &CoreTransaction::DeleteFiles, "paths"_a)
+      .def("append_files", &CoreTransaction::AppendFiles, "paths"_a)
       .def("overwrite", &CoreTransaction::Overwrite, "data"_a, "filters"_a = nb::none())
       .def("scan", &CoreTransaction::Scan, "columns"_a = nb::none(), "filters"_a = nb::none(), "threads"_a = 1,
            "batch_size"_a = 65536, "limit"_a = nb::none(), nb::rv_policy::take_ownership)

@@ -15,7 +15,7 @@ import os
 import random
 import time
 import uuid as _uuid
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 import pyarrow as pa
 
@@ -395,6 +395,28 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         """
         table = self._records_to_arrow(records, schema)
         self._core.append(table, None)
+        return True
+
+    def add_files(self, files: Iterable[Any], *, commit_key: str | None = None) -> int | None:
+        """Add existing Parquet files inside the table directory in one commit; return the new
+        snapshot id (None if the files held no rows). See :meth:`Transaction.append_files` for
+        which files are registered in place and which are copied."""
+        with self.new_transaction() as tx:
+            tx.append_files(files)
+            tx.commit(commit_key)
+        return tx.snapshot_id
+
+    def append_data(self, files: Iterable[Any]) -> bool:
+        """The original package's ``Table.append_data``: add existing data files (``DataFile``
+        objects or paths inside the table) in one commit. Returns True. To append rows, use
+        :meth:`append` or :meth:`append_records`."""
+        files = list(files) if not isinstance(files, (str, os.PathLike)) else [files]
+        if files and all(isinstance(f, Mapping) and "file_path" not in f for f in files):
+            raise InvalidArgumentError(
+                "Table.append_data takes data files (DataFile objects or paths), as in the original "
+                "package; to append row dicts use append_records(records) or append(records)"
+            )
+        self.add_files(files)
         return True
 
     def append_pandas(self, df: "pd.DataFrame", schema: Schema | pa.Schema | None = None) -> bool:

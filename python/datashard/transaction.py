@@ -212,14 +212,36 @@ class Transaction:
             tx.overwrite(self._table._to_arrow_input(data), filters)
         return self
 
-    def _file_path(self, path: Any) -> str:
+    def append_files(self, files: Iterable[Any]) -> "Transaction":
+        """Add existing Parquet files to the table at commit (the original package's call).
+
+        ``files``: ``DataFile`` objects, paths, or entries with a ``file_path``; each must lie
+        inside the table directory (absolute, or table-relative as the original spelled it:
+        ``"data/x.parquet"``). A file written with the table's Arrow schema
+        (``pq.write_table(t.cast(table.arrow_schema()), path)``, which carries the Iceberg field
+        ids) is registered where it is; any other file (plain pyarrow output without field ids,
+        or any file of a partitioned table) has its rows copied into new data files so that
+        every Iceberg reader can read them, and the source file is deleted once the commit
+        succeeds. Returns the transaction.
+
+        Raises ``InvalidArgumentError`` (outside the table, missing, not Parquet, already in
+        the table, given twice) or ``SchemaError`` (unknown column, null in a required column,
+        a value that does not cast), with nothing added.
+        """
+        tx = self._active()
+        if isinstance(files, (str, os.PathLike)) or hasattr(files, "file_path"):
+            files = [files]
+        tx.append_files([self._file_path(f, "append_files") for f in files])
+        return self
+
+    def _file_path(self, path: Any, caller: str = "delete_files") -> str:
         """A data file path as the table lists it, from what ``delete_files`` accepts."""
         if isinstance(path, Mapping) and "file_path" in path:  # an entry of Table.data_files()
             path = path["file_path"]
         elif hasattr(path, "file_path"):  # a DataFile
             path = path.file_path
         if not isinstance(path, (str, os.PathLike)):
-            raise InvalidArgumentError(f"delete_files takes file paths, got {path!r}")
+            raise InvalidArgumentError(f"{caller} takes file paths, got {path!r}")
         text = os.fspath(path)
         if text.startswith("file:") or not text:
             return text

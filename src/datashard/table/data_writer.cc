@@ -52,29 +52,6 @@ bool IsNaNScalar(const arrow::Scalar& scalar) {
   return false;
 }
 
-Status CollectColumnStats(const NestedField& field, const arrow::ChunkedArray& column, format::DataFile* file) {
-  const int32_t id = field.id;
-  file->value_counts[id] = column.length();
-  file->null_value_counts[id] = column.null_count();
-  int64_t nan = 0;
-  if (IsFloating(field.type.id)) {
-    nan = CountNaN(column);
-    file->nan_value_counts[id] = nan;
-  }
-  if (column.null_count() + nan >= column.length()) return Status::OK();  // no bounds for all-null/NaN
-  arrow::compute::ScalarAggregateOptions options(/*skip_nulls=*/true);
-  ARROW_ASSIGN_OR_RAISE(arrow::Datum min_max, arrow::compute::MinMax(arrow::Datum(column), options));
-  const auto& pair = static_cast<const arrow::StructScalar&>(*min_max.scalar());
-  const auto& min = *pair.value[0];
-  const auto& max = *pair.value[1];
-  if (!min.is_valid || !max.is_valid || IsNaNScalar(min) || IsNaNScalar(max)) return Status::OK();
-  ARROW_ASSIGN_OR_RAISE(std::string lower, format::SerializeValue(field.type, min));
-  ARROW_ASSIGN_OR_RAISE(std::string upper, format::SerializeValue(field.type, max));
-  file->lower_bounds[id] = format::TruncateLowerBound(field.type, lower);
-  if (auto truncated = format::TruncateUpperBound(field.type, upper)) file->upper_bounds[id] = *truncated;
-  return Status::OK();
-}
-
 Result<format::DataFile> WriteOneFile(FileSystem& fs, const TableMetadata& metadata, const Schema& schema,
                                       const arrow::Table& data, const std::string& dir,
                                       std::vector<std::optional<std::string>> partition, Durability durability) {
@@ -102,18 +79,9 @@ Result<format::DataFile> WriteOneFile(FileSystem& fs, const TableMetadata& metad
   for (int i = 0; i < data.num_columns(); ++i) {
     ARROW_RETURN_NOT_OK(CollectColumnStats(schema.fields[static_cast<size_t>(i)], *data.column(i), &file));
   }
-  for (int rg = 0; rg < footer->num_row_groups(); ++rg) {
-    auto row_group = footer->RowGroup(rg);
-    for (int c = 0; c < row_group->num_columns() && c < static_cast<int>(schema.fields.size()); ++c) {
-      file.column_sizes[schema.fields[static_cast<size_t>(c)].id] += row_group->ColumnChunk(c)->total_compressed_size();
-    }
-    if (row_group->num_columns() > 0) {
-      auto first = row_group->ColumnChunk(0);
-      int64_t start = first->has_dictionary_page() ? first->dictionary_page_offset() : first->data_page_offset();
-      file.split_offsets.push_back(start);
-    }
-  }
-  std::sort(file.split_offsets.begin(), file.split_offsets.end());
+  std::vector<int32_t> field_ids;
+  for (const auto& field : schema.fields) field_ids.push_back(field.id);
+  CollectLayout(*footer, field_ids, &file);
   file.file_size_in_bytes = buffer->size();
   ARROW_RETURN_NOT_OK(fs.WriteNewFile(
       file.file_path, std::string_view(reinterpret_cast<const char*>(buffer->data()), buffer->size()), durability));
@@ -121,6 +89,45 @@ Result<format::DataFile> WriteOneFile(FileSystem& fs, const TableMetadata& metad
 }
 
 }  // namespace
+
+Status CollectColumnStats(const NestedField& field, const arrow::ChunkedArray& column, format::DataFile* file) {
+  const int32_t id = field.id;
+  file->value_counts[id] = column.length();
+  file->null_value_counts[id] = column.null_count();
+  int64_t nan = 0;
+  if (IsFloating(field.type.id)) {
+    nan = CountNaN(column);
+    file->nan_value_counts[id] = nan;
+  }
+  if (column.null_count() + nan >= column.length()) return Status::OK();  // no bounds for all-null/NaN
+  arrow::compute::ScalarAggregateOptions options(/*skip_nulls=*/true);
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum min_max, arrow::compute::MinMax(arrow::Datum(column), options));
+  const auto& pair = static_cast<const arrow::StructScalar&>(*min_max.scalar());
+  const auto& min = *pair.value[0];
+  const auto& max = *pair.value[1];
+  if (!min.is_valid || !max.is_valid || IsNaNScalar(min) || IsNaNScalar(max)) return Status::OK();
+  ARROW_ASSIGN_OR_RAISE(std::string lower, format::SerializeValue(field.type, min));
+  ARROW_ASSIGN_OR_RAISE(std::string upper, format::SerializeValue(field.type, max));
+  file->lower_bounds[id] = format::TruncateLowerBound(field.type, lower);
+  if (auto truncated = format::TruncateUpperBound(field.type, upper)) file->upper_bounds[id] = *truncated;
+  return Status::OK();
+}
+
+void CollectLayout(const parquet::FileMetaData& footer, const std::vector<int32_t>& field_ids,
+                   format::DataFile* file) {
+  for (int rg = 0; rg < footer.num_row_groups(); ++rg) {
+    auto row_group = footer.RowGroup(rg);
+    for (int c = 0; c < row_group->num_columns() && c < static_cast<int>(field_ids.size()); ++c) {
+      file->column_sizes[field_ids[static_cast<size_t>(c)]] += row_group->ColumnChunk(c)->total_compressed_size();
+    }
+    if (row_group->num_columns() > 0) {
+      auto first = row_group->ColumnChunk(0);
+      int64_t start = first->has_dictionary_page() ? first->dictionary_page_offset() : first->data_page_offset();
+      file->split_offsets.push_back(start);
+    }
+  }
+  std::sort(file->split_offsets.begin(), file->split_offsets.end());
+}
 
 Result<std::vector<format::DataFile>> WriteDataFiles(FileSystem& fs, const TableMetadata& metadata,
                                                      const Schema& schema, const PartitionSpec& spec,

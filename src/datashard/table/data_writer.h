@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <arrow/type_fwd.h>
+#include <parquet/metadata.h>
 
 #include "datashard/file_system.h"
 #include "datashard/format/data_file.h"
@@ -21,5 +22,14 @@ namespace datashard::table {
 Result<std::vector<format::DataFile>> WriteDataFiles(FileSystem& fs, const TableMetadata& metadata,
                                                      const Schema& schema, const PartitionSpec& spec,
                                                      const arrow::Table& data, Durability durability);
+
+// Fills `file`'s value/null/NaN counts and truncated lower/upper bounds for
+// the column `column` of field `field`.
+Status CollectColumnStats(const NestedField& field, const arrow::ChunkedArray& column, format::DataFile* file);
+
+// Fills `file`'s column sizes and split offsets from a Parquet footer; the
+// footer's top-level column i holds field `field_ids[i]` (flat schemas).
+void CollectLayout(const parquet::FileMetaData& footer, const std::vector<int32_t>& field_ids,
+                   format::DataFile* file);
 
 }  // namespace datashard::table

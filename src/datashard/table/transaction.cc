@@ -4,6 +4,7 @@
 #include <set>
 
 #include <arrow/compute/api.h>
+#include <parquet/arrow/reader.h>
 
 #include "datashard/commit/committer.h"
 #include "datashard/commit/snapshot_producer.h"
@@ -32,6 +33,8 @@ struct Transaction::Impl {
   std::set<std::string> removed_paths;
   std::map<std::string, std::string> origin;  // rewritten copy -> the base file its rows came from
   std::vector<std::string> written;                 // every file this transaction created
+  std::set<std::string> appended_sources;           // paths given to AppendFiles
+  std::vector<std::string> copied_sources;          // of those, files whose rows were copied
   std::vector<std::vector<Predicate>> reads;        // filters read (empty = whole table)
 };
 
@@ -101,6 +104,90 @@ Status Transaction::Append(const std::shared_ptr<arrow::Table>& data) {
   return Status::OK();
 }
 
+Status Transaction::AppendFiles(const std::vector<std::string>& paths) {
+  ARROW_RETURN_NOT_OK(CheckActive());
+  const TableMetadata& metadata = *impl_->base;
+  ARROW_ASSIGN_OR_RAISE(auto tasks, scan::PlanFiles(table_->fs(), metadata, impl_->base_snapshot,
+                                                    *metadata.CurrentSchema(), {}));
+  std::set<std::string> present;
+  for (const auto& task : tasks) present.insert(task.file.file_path);
+  for (const auto& path : paths) {
+    if (!format::CheckInsideLocation(table_->location(), path).ok()) {
+      return InvalidArgument("append_files: \"", path, "\" is not inside the table location \"",
+                             table_->location(), "\" (move the file under its data/ directory first)");
+    }
+    if (path.rfind(table_->location() + "/metadata/", 0) == 0) {
+      return InvalidArgument("append_files: \"", path, "\" is in the table's metadata directory");
+    }
+    if (present.count(path)) {
+      return InvalidArgument("append_files: ", path, " is already a data file of the table");
+    }
+    if (!impl_->appended_sources.insert(path).second) {
+      return InvalidArgument("append_files: ", path, " is given twice");
+    }
+  }
+  for (const auto& path : paths) ARROW_RETURN_NOT_OK(AppendOneFile(path));
+  return Status::OK();
+}
+
+Status Transaction::AppendOneFile(const std::string& path) {
+  const TableMetadata& metadata = *impl_->base;
+  const Schema& schema = *metadata.CurrentSchema();
+  auto input = table_->fs().OpenInputFile(path);
+  if (!input.ok()) {
+    if (IsNotFound(input.status())) return InvalidArgument("append_files: no file at ", path);
+    return input.status();
+  }
+  ARROW_ASSIGN_OR_RAISE(int64_t size, (*input)->GetSize());
+  auto opened = parquet::arrow::OpenFile(*input, arrow::default_memory_pool());
+  if (!opened.ok()) {
+    return InvalidArgument("append_files: ", path, " is not a Parquet file (", opened.status().message(), ")");
+  }
+  auto read = (*opened)->ReadTable();
+  Status valid = read.ok() ? (*read)->ValidateFull() : read.status();
+  if (!valid.ok()) return CorruptData("append_files: ", path, " could not be read: ", valid.message());
+  std::shared_ptr<arrow::Table> rows = std::move(*read);
+  if (rows->num_rows() == 0) return Status::OK();
+
+  // Registered in place only when every column is a table field by id, with
+  // the table's exact type, and required fields hold no nulls.
+  bool in_place = metadata.DefaultSpec()->unpartitioned() && rows->num_columns() > 0;
+  std::vector<int32_t> ids;
+  std::vector<std::string> names;
+  for (int c = 0; c < rows->num_columns(); ++c) {
+    const auto& column_field = *rows->schema()->field(c);
+    const NestedField* field = schema.FindField(format::FieldIdOf(column_field));
+    names.push_back(field != nullptr ? field->name : column_field.name());
+    ids.push_back(field != nullptr ? field->id : 0);
+    if (field == nullptr || !column_field.type()->Equals(*format::ToArrowType(field->type)) ||
+        (field->required && rows->column(c)->null_count() > 0)) {
+      in_place = false;
+    }
+  }
+  for (const auto& field : schema.fields) {
+    if (field.required && std::find(ids.begin(), ids.end(), field.id) == ids.end()) in_place = false;
+  }
+  if (!in_place) {
+    // Columns found by id take the table's current names; the rest keep
+    // theirs and are matched by name (ConformToSchema names any misfit).
+    ARROW_ASSIGN_OR_RAISE(auto renamed, rows->RenameColumns(names));
+    ARROW_RETURN_NOT_OK(Append(renamed));
+    impl_->copied_sources.push_back(path);
+    return Status::OK();
+  }
+  format::DataFile file;
+  file.file_path = path;
+  file.record_count = rows->num_rows();
+  file.file_size_in_bytes = size;
+  for (int c = 0; c < rows->num_columns(); ++c) {
+    ARROW_RETURN_NOT_OK(table::CollectColumnStats(*schema.FindField(ids[static_cast<size_t>(c)]), *rows->column(c),
+                                                  &file));
+  }
+  table::CollectLayout(*(*opened)->parquet_reader()->metadata(), ids, &file);
+  impl_->files.push_back(std::move(file));  // not in `written`: rollback leaves the user's file alone
+  return Status::OK();
+}
+
 Result<std::shared_ptr<arrow::RecordBatchReader>> Transaction::Scan(const ScanOptions& options) {
   ARROW_RETURN_NOT_OK(CheckActive());
   if (options.snapshot_id) return InvalidArgument("a transaction reads its base snapshot; snapshot_id must be unset");
@@ -151,7 +238,11 @@ Status Transaction::WriteSurvivors(const std::shared_ptr<arrow::Table>& rows, co
 }
 
 void Transaction::DropOwnFile(const std::string& path) {
-  (void)table_->fs().DeleteFile(path);
+  // Only files this transaction wrote are deleted; a file registered by
+  // AppendFiles belongs to the user until the commit publishes it.
+  if (std::find(impl_->written.begin(), impl_->written.end(), path) != impl_->written.end()) {
+    (void)table_->fs().DeleteFile(path);
+  }
   std::erase(impl_->written, path);
   std::erase_if(impl_->files, [&](const format::DataFile& f) { return f.file_path == path; });
   impl_->origin.erase(path);
@@ -355,6 +446,10 @@ Result<CommitInfo> Transaction::Commit() {
   }
   info.snapshot_id = impl_->snapshot_id;
   impl_->written.clear();
+  // The rows of copied files are in the table now; the sources, inside the
+  // table location but unreferenced, would only be orphans (and appending one
+  // again would duplicate its rows).
+  for (const auto& path : impl_->copied_sources) (void)table_->fs().DeleteFile(path);
   return info;
 }
 

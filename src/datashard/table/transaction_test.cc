@@ -2,11 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
 
+#include <parquet/arrow/writer.h>
+#include <arrow/io/file.h>
+
+#include "datashard/format/arrow_schema.h"
 #include "testing/temp_dir.h"
 
 namespace datashard {
@@ -240,6 +246,95 @@ TEST(TransactionTest, ReadModifyWriteCounterIsExact) {
   auto rows = ReadAll(*table);
   ASSERT_EQ(rows->num_rows(), 1);
   EXPECT_EQ(SumOf(*rows, "value"), kThreads * kIncrements);
+}
+
+void WriteParquet(const std::shared_ptr<arrow::Table>& rows, const std::string& path) {
+  auto out = arrow::io::FileOutputStream::Open(path);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_TRUE(parquet::arrow::WriteTable(*rows, arrow::default_memory_pool(), *out, 1024).ok());
+  ASSERT_TRUE((*out)->Close().ok());
+}
+
+TEST(TransactionTest, AppendFilesRegistersFilesWithFieldIdsInPlace) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  // Written with the table's Arrow schema: field ids and exact types.
+  auto plain = Rows(0, 10, 5);
+  auto with_ids = arrow::Table::Make(format::ToArrowSchema(KeyValueSchema()), plain->columns());
+  const std::string path = table->location() + "/data/external.parquet";
+  WriteParquet(with_ids, path);
+  Transaction tx(table);
+  DS_ASSERT_OK(tx.AppendFiles({path}));
+  DS_ASSERT_OK(tx.Commit().status());
+  DS_ASSIGN_OR_FAIL(auto files, table->DataFiles(std::nullopt));
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].file_path, path);
+  EXPECT_EQ(files[0].record_count, 10);
+  Transaction again(table);
+  EXPECT_TRUE(IsKind(again.AppendFiles({path}), ErrorKind::kInvalidArgument));  // already in the table
+  // Bounds were computed: a filter outside them prunes the file.
+  ScanOptions options;
+  options.filter = {Predicate{"key", PredicateOp::kGt, Long(100)}};
+  options.metrics = std::make_shared<ScanMetrics>();
+  DS_ASSIGN_OR_FAIL(auto reader, table->Scan(options));
+  DS_ASSIGN_OR_FAIL(auto none, reader->ToTable());
+  EXPECT_EQ(none->num_rows(), 0);
+  EXPECT_EQ(options.metrics->files_skipped.load(), 1);
+  EXPECT_EQ(SumOf(*ReadAll(*table), "value"), 50);
+}
+
+TEST(TransactionTest, AppendFilesCopiesFilesWithoutFieldIds) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  const std::string path = table->location() + "/data/plain.parquet";
+  WriteParquet(Rows(0, 4, 1), path);  // plain Arrow schema: no field ids
+  Transaction tx(table);
+  DS_ASSERT_OK(tx.AppendFiles({path}));
+  DS_ASSERT_OK(tx.Commit().status());
+  DS_ASSIGN_OR_FAIL(auto files, table->DataFiles(std::nullopt));
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_NE(files[0].file_path, path);
+  EXPECT_EQ(ReadAll(*table)->num_rows(), 4);
+}
+
+TEST(TransactionTest, AppendFilesRefusesBadFilesAndWritesNothing) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  const std::string good = table->location() + "/data/good.parquet";
+  WriteParquet(Rows(0, 3), good);
+  const std::string outside = dir.Join("outside.parquet");
+  WriteParquet(Rows(0, 3), outside);
+  const std::string not_parquet = table->location() + "/data/notes.txt";
+  { std::ofstream(not_parquet) << "hello"; }
+  const std::string unknown_column = table->location() + "/data/extra.parquet";
+  auto extra = arrow::Table::Make(arrow::schema({arrow::field("key", arrow::int64()), arrow::field("oops", arrow::int64())}),
+                                  {Long(1), Long(2)});
+  WriteParquet(extra, unknown_column);
+  const std::string null_key = table->location() + "/data/nullkey.parquet";
+  WriteParquet(arrow::Table::Make(arrow::schema({arrow::field("key", arrow::int64())}),
+                                  {*arrow::MakeArrayOfNull(arrow::int64(), 2)}),
+               null_key);
+
+  auto kind_of = [&](const std::vector<std::string>& paths) {
+    Transaction tx(table);
+    return tx.AppendFiles(paths);
+  };
+  EXPECT_TRUE(IsKind(kind_of({outside}), ErrorKind::kInvalidArgument));
+  EXPECT_TRUE(IsKind(kind_of({table->location() + "/data/missing.parquet"}), ErrorKind::kInvalidArgument));
+  EXPECT_TRUE(IsKind(kind_of({not_parquet}), ErrorKind::kInvalidArgument));
+  EXPECT_TRUE(IsKind(kind_of({good, good}), ErrorKind::kInvalidArgument));
+  EXPECT_TRUE(IsKind(kind_of({unknown_column}), ErrorKind::kSchema));
+  EXPECT_TRUE(IsKind(kind_of({null_key}), ErrorKind::kSchema));
+  EXPECT_EQ(table->metadata()->CurrentSnapshot(), nullptr);
+
+  Transaction tx(table);
+  DS_ASSERT_OK(tx.AppendFiles({good}));
+  DS_ASSERT_OK(tx.Commit().status());
+  // Copied (no field ids): the source is gone, so it cannot be added twice.
+  EXPECT_FALSE(std::filesystem::exists(good));
+  Transaction again(table);
+  EXPECT_TRUE(IsKind(again.AppendFiles({good}), ErrorKind::kInvalidArgument));
+  EXPECT_EQ(ReadAll(*table)->num_rows(), 3);
 }
 
 }  // namespace
