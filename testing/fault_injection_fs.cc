@@ -320,8 +320,10 @@ Status FaultInjectionFileSystem::CreateDir(const std::string& dir) {
   }
   Status st = base_->CreateDir(dir);
   if (st.ok()) {
+    // The contract (file_system.h): the new entries are durable on return.
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& d : missing) dirs_.emplace(d, false);
+    for (const auto& d : missing) dirs_[d] = true;
+    if (auto it = dirs_.find(dir); it != dirs_.end()) it->second = true;
   }
   return Finish(verdict, std::move(st));
 }

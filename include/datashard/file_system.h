@@ -43,7 +43,10 @@ class FileSystem {
   // Entries of a directory (names only), no particular order; a missing directory is KeyError.
   virtual Result<std::vector<FileInfo>> ListDir(const std::string& dir) = 0;
 
-  virtual Status CreateDir(const std::string& dir) = 0;  // recursive, ok if present
+  // Creates `dir` and any missing parents (ok if present). On return the
+  // directory's entry is durable, whoever created it, so files synced inside
+  // it later survive a power loss.
+  virtual Status CreateDir(const std::string& dir) = 0;
   // Creates a new file that must not exist yet (unique names only), writes
   // `data`, and with kFsync flushes it and its directory entry.
   virtual Status WriteNewFile(const std::string& path, std::string_view data, Durability durability) = 0;

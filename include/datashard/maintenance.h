@@ -32,6 +32,10 @@ struct ExpireResult {
   int64_t deleted_manifests = 0;
   int64_t deleted_manifest_lists = 0;
   int64_t deleted_metadata_files = 0;
+  // Set when the expiry committed but its files could not be worked out
+  // (their manifests unreadable): none were deleted; remove_orphan_files
+  // collects them later.
+  std::string cleanup_skipped;
 };
 
 // Tagged snapshots and branch heads never expire.

@@ -62,6 +62,10 @@ class Table : public std::enable_shared_from_this<Table> {
   std::shared_ptr<const TableMetadata> metadata() const;
   std::string metadata_location() const;
   Status Refresh();
+  // Moves the pinned version forward to one this process just published (never
+  // backwards). Unlike Refresh() it does no I/O, so nothing after a commit
+  // point can turn a published commit into a reported failure.
+  void Adopt(int64_t version, std::shared_ptr<const TableMetadata> metadata);
 
   // Commits `data` as one snapshot. A commit_key makes the append idempotent:
   // if a snapshot with that key is already in the table, nothing is written.

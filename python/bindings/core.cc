@@ -88,9 +88,10 @@ std::shared_ptr<arrow::Table> ImportTable(const nb::object& data) {
     auto batch = Unwrap(arrow::ImportRecordBatch(array, schema));
     return Unwrap(arrow::Table::FromRecordBatches({batch}));
   }
-  Raise(InvalidArgument("expected data with __arrow_c_stream__ (a pyarrow Table, pandas via pyarrow, polars, DuckDB "
-                        "result...), got ",
-                        nb::type_name(data.type()).c_str()));
+  Raise(
+      InvalidArgument("expected data with __arrow_c_stream__ (a pyarrow Table, pandas via pyarrow, polars, DuckDB "
+                      "result...), got ",
+                      nb::type_name(data.type()).c_str()));
 }
 
 std::shared_ptr<arrow::Array> ImportArray(const nb::object& values) {
@@ -115,8 +116,7 @@ void ReleaseSchema(void* pointer) noexcept {
 // A one-shot stream of record batches for pyarrow/polars/DuckDB to consume.
 class CoreStream {
  public:
-  explicit CoreStream(std::shared_ptr<arrow::RecordBatchReader> reader,
-                      std::shared_ptr<ScanMetrics> metrics = nullptr)
+  explicit CoreStream(std::shared_ptr<arrow::RecordBatchReader> reader, std::shared_ptr<ScanMetrics> metrics = nullptr)
       : reader_(std::move(reader)), metrics_(std::move(metrics)) {}
   nb::dict Metrics() const {
     nb::dict d;
@@ -174,10 +174,11 @@ Schema ParseSchema(const std::string& json) {
 
 PredicateOp ParseOp(const std::string& op) {
   static const std::map<std::string, PredicateOp> kOps = {
-      {"==", PredicateOp::kEq},        {"!=", PredicateOp::kNotEq},    {"<", PredicateOp::kLt},
-      {"<=", PredicateOp::kLtEq},      {">", PredicateOp::kGt},        {">=", PredicateOp::kGtEq},
-      {"in", PredicateOp::kIn},        {"not_in", PredicateOp::kNotIn}, {"is_null", PredicateOp::kIsNull},
-      {"is_not_null", PredicateOp::kNotNull}};
+      {"==", PredicateOp::kEq},          {"!=", PredicateOp::kNotEq},
+      {"<", PredicateOp::kLt},           {"<=", PredicateOp::kLtEq},
+      {">", PredicateOp::kGt},           {">=", PredicateOp::kGtEq},
+      {"in", PredicateOp::kIn},          {"not_in", PredicateOp::kNotIn},
+      {"is_null", PredicateOp::kIsNull}, {"is_not_null", PredicateOp::kNotNull}};
   auto it = kOps.find(op);
   if (it == kOps.end()) Raise(InvalidArgument("unknown filter operator \"", op, "\""));
   return it->second;
@@ -353,6 +354,7 @@ class CoreTable {
     d["deleted_manifests"] = r.deleted_manifests;
     d["deleted_manifest_lists"] = r.deleted_manifest_lists;
     d["deleted_metadata_files"] = r.deleted_metadata_files;
+    d["cleanup_skipped"] = r.cleanup_skipped;
     return d;
   }
 
@@ -416,8 +418,8 @@ class CoreTable {
     return out;
   }
 
-  std::string UpdateSchema(const std::vector<std::tuple<std::string, std::string, std::string, std::string, std::string>>&
-                               updates) {
+  std::string UpdateSchema(
+      const std::vector<std::tuple<std::string, std::string, std::string, std::string, std::string>>& updates) {
     std::vector<SchemaUpdate> parsed;
     for (const auto& [kind, column, new_name, type, doc] : updates) {
       SchemaUpdate u;

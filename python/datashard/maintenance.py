@@ -26,7 +26,6 @@ __all__ = ["TableMaintenance", "DEFAULT_TARGET_FILE_SIZE"]
 #: compact()'s default target size of a data file
 DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024
 
-_VANISHED_RETRIES = 5
 
 
 def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
@@ -58,13 +57,17 @@ class TableMaintenance:
 
         Returns ``{"expired_snapshot_ids": [...], "deleted_data_files", "deleted_manifests",
         "deleted_manifest_lists", "deleted_metadata_files"}`` (counts; on a dry run, what
-        would be deleted, old metadata files excepted).
+        would be deleted, old metadata files excepted). Once the expiry is committed nothing
+        raises: if the expired snapshots' manifests cannot be read then, no file is deleted and
+        the result carries ``"cleanup_skipped"`` (why); ``remove_orphan_files`` collects them
+        later.
         """
         retain_last = _positive_int(retain_last, "retain_last")
         cutoff = NO_AGE_LIMIT_MS if older_than is None else epoch_ms(older_than, "older_than")
         result = dict(self._core.expire_snapshots(cutoff, retain_last, bool(dry_run)))
         result["expired_snapshot_ids"] = [int(i) for i in result["expired_snapshot_ids"]]
-        self._core.refresh()
+        if not result["cleanup_skipped"]:
+            del result["cleanup_skipped"]
         return result
 
     def remove_orphan_files(
@@ -84,17 +87,9 @@ class TableMaintenance:
         return dict(self._remove_orphans(cutoff, bool(dry_run)))
 
     def _remove_orphans(self, cutoff_ms: int, dry_run: bool) -> Any:
-        # Workaround for an engine race: RemoveOrphanFiles fails when a file disappears between
-        # its directory listing and its stat/delete (a writer that lost a commit race deletes
-        # its manifest list). A vanished file needs no collecting, so run the pass again.
-        # Remove once the engine skips NotFound there.
-        for attempt in range(_VANISHED_RETRIES + 1):
-            try:
-                return self._core.remove_orphan_files(cutoff_ms, dry_run)
-            except DatashardIOError as e:
-                if attempt == _VANISHED_RETRIES or "no such file" not in str(e).lower():
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        # Files that vanish between the listing and their deletion (a writer that lost a
+        # commit race removes its manifest list) are skipped by the engine.
+        return self._core.remove_orphan_files(cutoff_ms, dry_run)
 
     def garbage_collect(self, grace_period_ms: int = 3600000) -> dict[str, int]:
         """The original package's name for :meth:`remove_orphan_files`: delete unreachable files

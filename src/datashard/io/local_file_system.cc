@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -192,17 +193,22 @@ class PosixFileSystem final : public FileSystem {
     if (dir.empty() || dir == "/") return Status::OK();
     struct stat st;
     if (::stat(dir.c_str(), &st) == 0) {
-      if (S_ISDIR(st.st_mode)) return Status::OK();
-      return IOError("create directory ", dir, ": a file is in the way");
+      if (!S_ISDIR(st.st_mode)) return IOError("create directory ", dir, ": a file is in the way");
+      std::lock_guard<std::mutex> lock(dirs_mutex_);
+      if (durable_dirs_.count(dir)) return Status::OK();
+    } else {
+      ARROW_RETURN_NOT_OK(CreateDir(ParentDir(dir)));
+      if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoStatus("mkdir", dir, errno);
     }
-    ARROW_RETURN_NOT_OK(CreateDir(ParentDir(dir)));
-    if (::mkdir(dir.c_str(), 0755) != 0) {
-      if (errno == EEXIST) return Status::OK();
-      return ErrnoStatus("mkdir", dir, errno);
-    }
-    // A new directory's entry lives in its parent: flush it, or a power loss
-    // can take the directory (and every file later synced inside it) away.
-    return SyncDir(ParentDir(dir));
+    // A directory's entry lives in its parent: flush it, or a power loss can
+    // take the directory (and every file later synced inside it) away. That
+    // holds for one another process just created too (its own flush may not
+    // have happened yet), so an existing directory is flushed as well, once
+    // per FileSystem: after that it is known durable.
+    ARROW_RETURN_NOT_OK(SyncDir(ParentDir(dir)));
+    std::lock_guard<std::mutex> lock(dirs_mutex_);
+    durable_dirs_.insert(dir);
+    return Status::OK();
   }
 
   Status WriteNewFile(const std::string& path, std::string_view data, Durability durability) override {
@@ -296,6 +302,10 @@ class PosixFileSystem final : public FileSystem {
     if (::fsync(fd.get()) != 0) return ErrnoStatus("fsync directory", dir, errno);
     return Status::OK();
   }
+
+ private:
+  std::mutex dirs_mutex_;
+  std::set<std::string> durable_dirs_;  // directories whose entries this object made durable
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -26,6 +27,20 @@ TEST(LocalFileSystemTest, WriteReadListDelete) {
   DS_ASSERT_OK(fs->DeleteFile(dir.Join("a/b/f")));
   auto missing = fs->ReadFile(dir.Join("a/b/f"));
   EXPECT_TRUE(IsNotFound(missing.status()));
+}
+
+TEST(LocalFileSystemTest, CreateDirAgainAfterTheDirectoryWasRemoved) {
+  // A table deleted and re-created at the same path by one process: the
+  // directory is created again, not remembered from before.
+  testing::TempDir dir;
+  auto fs = LocalFileSystem();
+  DS_ASSERT_OK(fs->CreateDir(dir.Join("t/data")));
+  DS_ASSERT_OK(fs->CreateDir(dir.Join("t/data")));  // present: fine
+  std::filesystem::remove_all(dir.Join("t"));
+  DS_ASSERT_OK(fs->CreateDir(dir.Join("t/data")));
+  DS_ASSERT_OK(fs->WriteNewFile(dir.Join("t/data/f"), "x", Durability::kFsync));
+  DS_ASSERT_OK(fs->WriteNewFile(dir.Join("file"), "x", Durability::kProcess));
+  EXPECT_FALSE(fs->CreateDir(dir.Join("file")).ok());  // a file in the way
 }
 
 TEST(LocalFileSystemTest, PublishIfAbsentNeverReplaces) {
@@ -72,8 +87,8 @@ TEST(LocalFileSystemTest, RefusesSymlinkAtAFileName) {
 TEST(FileNamesTest, ContainmentRejectsEscapes) {
   const std::string loc = "/lake/t";
   DS_ASSERT_OK(format::CheckInsideLocation(loc, "/lake/t/data/x.parquet"));
-  for (const char* bad : {"/lake/other/x", "/lake/t", "/lake/t/", "/lake/t/../u/x", "/lake/t/data/./x",
-                          "/lake/t//x", "/lake/tt/x", "relative/x"}) {
+  for (const char* bad : {"/lake/other/x", "/lake/t", "/lake/t/", "/lake/t/../u/x", "/lake/t/data/./x", "/lake/t//x",
+                          "/lake/tt/x", "relative/x"}) {
     EXPECT_TRUE(IsKind(format::CheckInsideLocation(loc, bad), ErrorKind::kCorruptData)) << bad;
   }
 }

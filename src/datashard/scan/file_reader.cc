@@ -12,6 +12,8 @@
 namespace datashard::scan {
 namespace {
 
+constexpr int64_t kReadBatchRows = 64 * 1024;
+
 // Counts the bytes the Parquet reader pulls from a data file, so scans can
 // report (and tests can prove) how much pruning saved.
 class CountingInputFile final : public arrow::io::RandomAccessFile {
@@ -117,15 +119,40 @@ Result<std::shared_ptr<arrow::Table>> ReadDataFile(FileSystem& fs, const std::st
     metrics->row_groups_total += file_metadata->num_row_groups();
     metrics->row_groups_skipped += file_metadata->num_row_groups() - static_cast<int64_t>(row_groups.size());
   }
-  auto read = reader->ReadRowGroups(row_groups, to_read);
-  if (!read.ok()) return CorruptData("data file ", path, " could not be read: ", read.status().message());
-  std::shared_ptr<arrow::Table> raw = std::move(*read);
+  // Decoded batch by batch: the reader sizes its buffers for one batch, not
+  // for the row counts a (possibly corrupt) footer claims.
+  reader->set_batch_size(kReadBatchRows);
+  auto corrupt = [&](const Status& status) {
+    return CorruptData("data file ", path, " could not be read: ", status.message());
+  };
+  std::shared_ptr<arrow::Table> raw;
   if (to_read.empty()) {
     // Nothing of the file is projected (only columns it predates): the row
-    // count still comes from the row groups read.
+    // count still comes from decoded rows (of its first column), not from
+    // the footer's claim alone.
     int64_t rows = 0;
-    for (int rg : row_groups) rows += file_metadata->RowGroup(rg)->num_rows();
+    if (file_schema->num_fields() > 0 && !row_groups.empty()) {
+      auto batches = reader->GetRecordBatchReader(row_groups, {0});
+      if (!batches.ok()) return corrupt(batches.status());
+      while (true) {
+        std::shared_ptr<arrow::RecordBatch> batch;
+        Status next = (*batches)->ReadNext(&batch);
+        if (!next.ok()) return corrupt(next);
+        if (batch == nullptr) break;
+        rows += batch->num_rows();
+      }
+    }
     raw = arrow::Table::Make(arrow::schema({}), arrow::ChunkedArrayVector{}, rows);
+  } else {
+    auto batches = reader->GetRecordBatchReader(row_groups, to_read);
+    if (!batches.ok()) return corrupt(batches.status());
+    auto read = (*batches)->ToTable();
+    if (!read.ok()) return corrupt(read.status());
+    raw = std::move(*read);
+    // Arrow trusts its input; a file is untrusted (invalid UTF-8, decimals
+    // wider than their precision, offsets out of range).
+    Status valid = raw->ValidateFull();
+    if (!valid.ok()) return corrupt(valid);
   }
   if (metrics != nullptr) metrics->rows_read += raw->num_rows();
 
@@ -142,8 +169,8 @@ Result<std::shared_ptr<arrow::Table>> ReadDataFile(FileSystem& fs, const std::st
       if (!column->type()->Equals(*type)) {
         auto cast = arrow::compute::Cast(arrow::Datum(column), type);
         if (!cast.ok()) {
-          return CorruptData("data file ", path, ": column \"", fields[i].name, "\" holds ",
-                             column->type()->ToString(), ", not ", fields[i].type.ToString());
+          return CorruptData("data file ", path, ": column \"", fields[i].name, "\" holds ", column->type()->ToString(),
+                             ", not ", fields[i].type.ToString());
         }
         column = cast->chunked_array();
       }

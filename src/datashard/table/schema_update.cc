@@ -93,34 +93,36 @@ Result<commit::CommitOutcome> CommitMetadataChange(
   commit::VersionedMetadata start{table.version(), table.metadata()};
   ARROW_ASSIGN_OR_RAISE(
       auto outcome,
-      commit::CommitWithRetry(table.fs(), table.location(), start,
-                              [&](const commit::VersionedMetadata& latest, int) -> Result<commit::BuiltCommit> {
-                                commit::BuiltCommit built;
-                                ARROW_ASSIGN_OR_RAISE(built.metadata, change(*latest.metadata));
-                                built.metadata.metadata_log.push_back(MetadataLogEntry{
-                                    latest.metadata->last_updated_ms,
-                                    format::MetadataFilePath(table.location(), latest.version)});
-                                built.metadata.last_updated_ms =
-                                    std::max(commit::NowMs(), latest.metadata->last_updated_ms);
-                                return built;
-                              },
-                              options));
-  ARROW_RETURN_NOT_OK(table.Refresh());
+      commit::CommitWithRetry(
+          table.fs(), table.location(), start,
+          [&](const commit::VersionedMetadata& latest, int) -> Result<commit::BuiltCommit> {
+            commit::BuiltCommit built;
+            ARROW_ASSIGN_OR_RAISE(built.metadata, change(*latest.metadata));
+            built.metadata.metadata_log.push_back(MetadataLogEntry{
+                latest.metadata->last_updated_ms, format::MetadataFilePath(table.location(), latest.version)});
+            built.metadata.last_updated_ms = std::max(commit::NowMs(), latest.metadata->last_updated_ms);
+            return built;
+          },
+          options));
+  table.Adopt(outcome.committed.version, outcome.committed.metadata);
   return outcome;
 }
 
 Status SetRef(Table& table, const std::string& name, int64_t snapshot_id, const std::string& type) {
   if (name.empty()) return InvalidArgument("a ref needs a name");
   if (name == "main") return InvalidArgument("\"main\" is the table's current snapshot; it cannot be set directly");
-  return CommitMetadataChange(table, [&](const TableMetadata& latest) -> Result<TableMetadata> {
-           if (latest.refs.count(name)) return InvalidArgument("a ref named \"", name, "\" already exists");
-           if (latest.SnapshotById(snapshot_id) == nullptr) {
-             return InvalidArgument("snapshot ", snapshot_id, " is not among the table's retained snapshots");
-           }
-           TableMetadata m = latest;
-           m.refs[name] = SnapshotRef{snapshot_id, type, {}, {}, {}};
-           return m;
-         })
+  return CommitMetadataChange(table,
+                              [&](const TableMetadata& latest) -> Result<TableMetadata> {
+                                if (latest.refs.count(name))
+                                  return InvalidArgument("a ref named \"", name, "\" already exists");
+                                if (latest.SnapshotById(snapshot_id) == nullptr) {
+                                  return InvalidArgument("snapshot ", snapshot_id,
+                                                         " is not among the table's retained snapshots");
+                                }
+                                TableMetadata m = latest;
+                                m.refs[name] = SnapshotRef{snapshot_id, type, {}, {}, {}};
+                                return m;
+                              })
       .status();
 }
 
@@ -155,12 +157,13 @@ Status CreateBranch(Table& table, const std::string& name, int64_t snapshot_id) 
 
 Status DropRef(Table& table, const std::string& name) {
   if (name == "main") return InvalidArgument("the main branch cannot be dropped");
-  return CommitMetadataChange(table, [&](const TableMetadata& latest) -> Result<TableMetadata> {
-           if (!latest.refs.count(name)) return InvalidArgument("no ref named \"", name, "\"");
-           TableMetadata m = latest;
-           m.refs.erase(name);
-           return m;
-         })
+  return CommitMetadataChange(table,
+                              [&](const TableMetadata& latest) -> Result<TableMetadata> {
+                                if (!latest.refs.count(name)) return InvalidArgument("no ref named \"", name, "\"");
+                                TableMetadata m = latest;
+                                m.refs.erase(name);
+                                return m;
+                              })
       .status();
 }
 

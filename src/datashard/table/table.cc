@@ -32,8 +32,8 @@ const std::map<std::string, std::string> kDefaultProperties = {
 };
 
 Status TableNotFound(const std::string& location) {
-  return MakeError(ErrorKind::kTableNotFound, "no table at " + location +
-                                                  " (no metadata/v<N>.metadata.json); create it with create_table");
+  return MakeError(ErrorKind::kTableNotFound,
+                   "no table at " + location + " (no metadata/v<N>.metadata.json); create it with create_table");
 }
 
 }  // namespace
@@ -114,6 +114,14 @@ std::shared_ptr<const TableMetadata> Table::metadata() const {
 }
 
 std::string Table::metadata_location() const { return format::MetadataFilePath(location_, version()); }
+
+void Table::Adopt(int64_t version, std::shared_ptr<const TableMetadata> metadata) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (version > version_) {
+    version_ = version;
+    metadata_ = std::move(metadata);
+  }
+}
 
 Status Table::Refresh() {
   commit::VersionedMetadata cached{version(), metadata()};

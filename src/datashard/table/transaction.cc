@@ -27,15 +27,15 @@ struct Transaction::Impl {
   std::shared_ptr<const TableMetadata> base;  // pinned when the transaction began
   const Snapshot* base_snapshot = nullptr;    // head of `branch` in `base`
   std::string branch = "main";
-  bool touched = false;                       // any operation done yet
-  std::vector<format::DataFile> files;        // added
+  bool touched = false;                 // any operation done yet
+  std::vector<format::DataFile> files;  // added
   std::vector<commit::RemovedFile> removed;
   std::set<std::string> removed_paths;
   std::map<std::string, std::string> origin;  // rewritten copy -> the base file its rows came from
-  std::vector<std::string> written;                 // every file this transaction created
-  std::set<std::string> appended_sources;           // paths given to AppendFiles
-  std::vector<std::string> copied_sources;          // of those, files whose rows were copied
-  std::vector<std::vector<Predicate>> reads;        // filters read (empty = whole table)
+  std::vector<std::string> written;           // every file this transaction created
+  std::set<std::string> appended_sources;     // paths given to AppendFiles
+  std::vector<std::string> copied_sources;    // of those, files whose rows were copied
+  std::vector<std::vector<Predicate>> reads;  // filters read (empty = whole table)
 };
 
 namespace {
@@ -94,8 +94,8 @@ Status Transaction::Append(const std::shared_ptr<arrow::Table>& data) {
   ARROW_RETURN_NOT_OK(commit::DurabilityOf(metadata).status());
   ARROW_RETURN_NOT_OK(table_->fs().CreateDir(format::DataDir(table_->location())));
   // Written unflushed; Commit() flushes every file of the transaction at once.
-  auto files = table::WriteDataFiles(table_->fs(), metadata, schema, *metadata.DefaultSpec(), *conformed,
-                                     Durability::kProcess);
+  auto files =
+      table::WriteDataFiles(table_->fs(), metadata, schema, *metadata.DefaultSpec(), *conformed, Durability::kProcess);
   if (!files.ok()) return files.status();
   for (auto& file : *files) {
     impl_->written.push_back(file.file_path);
@@ -107,14 +107,14 @@ Status Transaction::Append(const std::shared_ptr<arrow::Table>& data) {
 Status Transaction::AppendFiles(const std::vector<std::string>& paths) {
   ARROW_RETURN_NOT_OK(CheckActive());
   const TableMetadata& metadata = *impl_->base;
-  ARROW_ASSIGN_OR_RAISE(auto tasks, scan::PlanFiles(table_->fs(), metadata, impl_->base_snapshot,
-                                                    *metadata.CurrentSchema(), {}));
+  ARROW_ASSIGN_OR_RAISE(auto tasks,
+                        scan::PlanFiles(table_->fs(), metadata, impl_->base_snapshot, *metadata.CurrentSchema(), {}));
   std::set<std::string> present;
   for (const auto& task : tasks) present.insert(task.file.file_path);
   for (const auto& path : paths) {
     if (!format::CheckInsideLocation(table_->location(), path).ok()) {
-      return InvalidArgument("append_files: \"", path, "\" is not inside the table location \"",
-                             table_->location(), "\" (move the file under its data/ directory first)");
+      return InvalidArgument("append_files: \"", path, "\" is not inside the table location \"", table_->location(),
+                             "\" (move the file under its data/ directory first)");
     }
     if (path.rfind(table_->location() + "/metadata/", 0) == 0) {
       return InvalidArgument("append_files: \"", path, "\" is in the table's metadata directory");
@@ -180,8 +180,8 @@ Status Transaction::AppendOneFile(const std::string& path) {
   file.record_count = rows->num_rows();
   file.file_size_in_bytes = size;
   for (int c = 0; c < rows->num_columns(); ++c) {
-    ARROW_RETURN_NOT_OK(table::CollectColumnStats(*schema.FindField(ids[static_cast<size_t>(c)]), *rows->column(c),
-                                                  &file));
+    ARROW_RETURN_NOT_OK(
+        table::CollectColumnStats(*schema.FindField(ids[static_cast<size_t>(c)]), *rows->column(c), &file));
   }
   table::CollectLayout(*(*opened)->parquet_reader()->metadata(), ids, &file);
   impl_->files.push_back(std::move(file));  // not in `written`: rollback leaves the user's file alone
@@ -290,8 +290,8 @@ Result<int64_t> Transaction::Delete(const std::vector<Predicate>& filter) {
 Status Transaction::DeleteFiles(const std::vector<std::string>& paths) {
   ARROW_RETURN_NOT_OK(CheckActive());
   const TableMetadata& metadata = *impl_->base;
-  ARROW_ASSIGN_OR_RAISE(auto tasks, scan::PlanFiles(table_->fs(), metadata, impl_->base_snapshot,
-                                                    *metadata.CurrentSchema(), {}));
+  ARROW_ASSIGN_OR_RAISE(auto tasks,
+                        scan::PlanFiles(table_->fs(), metadata, impl_->base_snapshot, *metadata.CurrentSchema(), {}));
   for (const auto& path : paths) {
     if (impl_->removed_paths.count(path)) {
       // Already rewritten by this transaction: removing the file means
@@ -366,8 +366,10 @@ Result<CommitInfo> Transaction::Commit() {
         for (const auto& [path, file] : changes.removed) {
           ARROW_ASSIGN_OR_RAISE(bool cannot_match, scan::CannotMatch(file, predicates));
           if (!cannot_match) {
-            return commit::Conflict("rows this serializable transaction read were deleted or rewritten "
-                                    "concurrently (" + path + ")");
+            return commit::Conflict(
+                "rows this serializable transaction read were deleted or rewritten "
+                "concurrently (" +
+                path + ")");
           }
         }
       }
@@ -424,13 +426,7 @@ Result<CommitInfo> Transaction::Commit() {
     return outcome.status();
   }
   active_ = false;
-  {
-    std::lock_guard<std::mutex> lock(table_->mutex_);
-    if (outcome->committed.version > table_->version_) {
-      table_->version_ = outcome->committed.version;
-      table_->metadata_ = outcome->committed.metadata;
-    }
-  }
+  table_->Adopt(outcome->committed.version, outcome->committed.metadata);
   CommitInfo info;
   info.attempts = outcome->attempts;
   if (outcome->already_committed) {
@@ -440,7 +436,8 @@ Result<CommitInfo> Transaction::Commit() {
     info.already_committed = true;
     for (const auto& snapshot : outcome->committed.metadata->snapshots) {
       auto it = snapshot.summary.find(commit::kCommitKeySummary);
-      if (it != snapshot.summary.end() && commit_key_ && it->second == *commit_key_) info.snapshot_id = snapshot.snapshot_id;
+      if (it != snapshot.summary.end() && commit_key_ && it->second == *commit_key_)
+        info.snapshot_id = snapshot.snapshot_id;
     }
     return info;
   }

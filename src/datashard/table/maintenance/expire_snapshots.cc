@@ -75,18 +75,26 @@ Result<ExpireResult> ExpireSnapshots(Table& table, const ExpireOptions& options)
   commit::CommitOptions commit_options;
   commit::VersionedMetadata start{table.version(), table.metadata()};
   ARROW_ASSIGN_OR_RAISE(auto outcome, commit::CommitWithRetry(fs, table.location(), start, build, commit_options));
+  table.Adopt(outcome.committed.version, outcome.committed.metadata);
   for (const auto& s : final_plan.expired) result.expired_snapshot_ids.push_back(s.snapshot_id);
   if (final_plan.expired.empty()) return result;
 
-  // Files still used by a retained snapshot stay; the rest of what expired
-  // snapshots used goes.
+  // The expiry is published: from here on nothing may report failure. Files
+  // still used by a retained snapshot stay; the rest of what expired
+  // snapshots used goes. If their manifests cannot be read now, nothing is
+  // deleted and remove_orphan_files collects them later.
   const TableMetadata& metadata = *outcome.committed.metadata;
   maintenance::FileSets retained, expired;
+  Status collected = Status::OK();
   for (const auto& s : final_plan.retained) {
-    ARROW_RETURN_NOT_OK(maintenance::CollectFiles(fs, metadata, s, /*live_data_only=*/true, &retained));
+    if (collected.ok()) collected = maintenance::CollectFiles(fs, metadata, s, /*live_data_only=*/true, &retained);
   }
   for (const auto& s : final_plan.expired) {
-    ARROW_RETURN_NOT_OK(maintenance::CollectFiles(fs, metadata, s, /*live_data_only=*/false, &expired));
+    if (collected.ok()) collected = maintenance::CollectFiles(fs, metadata, s, /*live_data_only=*/false, &expired);
+  }
+  if (!collected.ok()) {
+    result.cleanup_skipped = collected.ToString();
+    return result;
   }
   auto remove = [&](const std::set<std::string>& candidates, const std::set<std::string>& keep, int64_t* count) {
     for (const auto& path : candidates) {
@@ -110,7 +118,6 @@ Result<ExpireResult> ExpireSnapshots(Table& table, const ExpireOptions& options)
       if (deleted.ok()) result.deleted_metadata_files++;
     }
   }
-  ARROW_RETURN_NOT_OK(table.Refresh());
   return result;
 }
 

@@ -90,8 +90,7 @@ Result<RewriteResult> RewriteManifests(Table& table) {
                                             return commit::BuildSnapshot(table.fs(), latest, pending, attempt);
                                           },
                                           options));
-  (void)outcome;
-  ARROW_RETURN_NOT_OK(table.Refresh());
+  table.Adopt(outcome.committed.version, outcome.committed.metadata);
   result.snapshot_id = pending.snapshot_id;
   return result;
 }
