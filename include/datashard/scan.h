@@ -41,21 +41,21 @@ struct ScanMetrics {
   std::atomic<int64_t> manifests_total{0};
   std::atomic<int64_t> manifests_skipped{0};  // by partition summaries
   std::atomic<int64_t> files_total{0};
-  std::atomic<int64_t> files_skipped{0};      // by column bounds / partition values
-  std::atomic<int64_t> row_groups_total{0};   // in files that were opened
-  std::atomic<int64_t> row_groups_skipped{0}; // by Parquet statistics
-  std::atomic<int64_t> bytes_read{0};         // data-file bytes pulled through the FileSystem
-  std::atomic<int64_t> rows_read{0};          // before the exact row filter
+  std::atomic<int64_t> files_skipped{0};       // by column bounds / partition values
+  std::atomic<int64_t> row_groups_total{0};    // in files that were opened
+  std::atomic<int64_t> row_groups_skipped{0};  // by Parquet statistics
+  std::atomic<int64_t> bytes_read{0};          // data-file bytes pulled through the FileSystem
+  std::atomic<int64_t> rows_read{0};           // before the exact row filter
 };
 
 struct ScanOptions {
-  std::vector<std::string> columns;   // empty = every column, in schema order
-  std::vector<Predicate> filter;      // AND of all predicates
-  std::optional<int64_t> snapshot_id; // default: the current snapshot
-  int threads = 1;                    // files read in parallel
-  int64_t batch_size = 64 * 1024;     // rows per batch, at most
-  std::optional<int64_t> limit;       // stop after this many rows
-  std::shared_ptr<ScanMetrics> metrics; // optional: filled in while scanning
+  std::vector<std::string> columns;      // empty = every column, in schema order
+  std::vector<Predicate> filter;         // AND of all predicates
+  std::optional<int64_t> snapshot_id;    // default: the current snapshot
+  int threads = 1;                       // files read in parallel
+  int64_t batch_size = 64 * 1024;        // rows per batch, at most
+  std::optional<int64_t> limit;          // stop after this many rows
+  std::shared_ptr<ScanMetrics> metrics;  // optional: filled in while scanning
 };
 
 }  // namespace datashard

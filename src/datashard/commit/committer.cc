@@ -21,8 +21,7 @@ void DeleteQuietly(FileSystem& fs, const std::vector<std::string>& paths) {
 
 // After an I/O error during publish the outcome is unknown: the link may or
 // may not have happened. Read the version back and look for our commit id.
-Result<bool> PublishedByUs(FileSystem& fs, const std::string& location, int64_t version,
-                           const TableMetadata& ours) {
+Result<bool> PublishedByUs(FileSystem& fs, const std::string& location, int64_t version, const TableMetadata& ours) {
   auto loaded = LoadVersion(fs, location, version);
   if (!loaded.ok()) {
     if (IsNotFound(loaded.status())) return false;
@@ -59,10 +58,10 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
         // The version is published and visible; only its durability is in
         // doubt. Never report a plain failure here: the caller would roll
         // back files the table now references.
-        return MakeError(ErrorKind::kAmbiguousCommit,
-                         "version " + std::to_string(next) + " of " + location +
-                             " was published but making it durable failed (" + synced.message() +
-                             "); it is visible now but may not survive a power loss");
+        return MakeError(ErrorKind::kAmbiguousCommit, "version " + std::to_string(next) + " of " + location +
+                                                          " was published but making it durable failed (" +
+                                                          synced.message() +
+                                                          "); it is visible now but may not survive a power loss");
       }
     }
     // The hint is advisory; a failure to write it loses nothing.
@@ -86,8 +85,8 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
         return published;  // definitely not published: a plain I/O error
       }
       return MakeError(ErrorKind::kAmbiguousCommit,
-                       "commit of " + path + " failed (" + published.message() +
-                           ") and reading it back failed too (" + ours.status().message() +
+                       "commit of " + path + " failed (" + published.message() + ") and reading it back failed too (" +
+                           ours.status().message() +
                            "); the commit may or may not have happened, reload the table to find out");
     }
     // Lost the race for `next`: someone else committed first.
@@ -95,9 +94,9 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
     const double elapsed =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     if (attempt >= options.max_attempts || elapsed > options.total_timeout_ms) {
-      return MakeError(ErrorKind::kConcurrentModification,
-                       "gave up committing to " + location + " after " + std::to_string(attempt) +
-                           " attempts: other writers kept committing first");
+      return MakeError(ErrorKind::kConcurrentModification, "gave up committing to " + location + " after " +
+                                                               std::to_string(attempt) +
+                                                               " attempts: other writers kept committing first");
     }
     if (!queue && options.queue_timeout_ms > 0) {
       // Contention: queue behind the other committers on this host instead

@@ -28,9 +28,9 @@ std::shared_ptr<arrow::Table> Row(int32_t writer, int64_t seq) {
   arrow::Int64Builder s;
   (void)w.Append(writer);
   (void)s.Append(seq);
-  return arrow::Table::Make(arrow::schema({arrow::field("writer", arrow::int32(), false),
-                                           arrow::field("seq", arrow::int64(), false)}),
-                            {*w.Finish(), *s.Finish()});
+  return arrow::Table::Make(
+      arrow::schema({arrow::field("writer", arrow::int32(), false), arrow::field("seq", arrow::int64(), false)}),
+      {*w.Finish(), *s.Finish()});
 }
 
 TEST(VersionResolverTest, ProbesPastAStaleHint) {

@@ -7,8 +7,8 @@
 // given the files added).
 #pragma once
 
-#include <optional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -20,7 +20,7 @@
 namespace datashard::commit {
 
 struct ConcurrentChanges {
-  std::vector<format::DataFile> added;  // data files added after the base
+  std::vector<format::DataFile> added;              // data files added after the base
   std::map<std::string, format::DataFile> removed;  // files removed after the base, by path
   // False when the chain back to the base left the metadata window: the
   // lists above are then incomplete and callers must decide conservatively.

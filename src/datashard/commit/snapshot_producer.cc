@@ -82,8 +82,7 @@ void TrimHistory(TableMetadata& m) {
   const int64_t max_versions =
       std::max<int64_t>(1, m.PropertyLong(kPreviousVersionsMaxProperty, kDefaultPreviousVersionsMax));
   if (static_cast<int64_t>(m.metadata_log.size()) > max_versions) {
-    m.metadata_log.erase(m.metadata_log.begin(),
-                         m.metadata_log.end() - static_cast<std::ptrdiff_t>(max_versions));
+    m.metadata_log.erase(m.metadata_log.begin(), m.metadata_log.end() - static_cast<std::ptrdiff_t>(max_versions));
   }
 }
 
@@ -114,8 +113,7 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
     if (parent == nullptr) return CorruptData("branch ", pending.branch, " points at a snapshot not in the metadata");
   }
   const int64_t sequence_number = parent_metadata.last_sequence_number + 1;
-  const std::optional<int64_t> latest_id =
-      parent ? std::optional<int64_t>(parent->snapshot_id) : std::nullopt;
+  const std::optional<int64_t> latest_id = parent ? std::optional<int64_t>(parent->snapshot_id) : std::nullopt;
   if (latest_id != pending.base_snapshot_id && (!pending.removed.empty() || pending.validate_concurrent)) {
     ARROW_ASSIGN_OR_RAISE(auto changes, ChangesSince(fs, parent_metadata, parent, pending.base_snapshot_id));
     for (const auto& removed : pending.removed) {
@@ -158,8 +156,7 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
 
   const std::string list_path = format::NewManifestListPath(m.location, pending.snapshot_id, attempt);
   format::ManifestListInfo info{pending.snapshot_id,
-                                parent ? std::optional<int64_t>(parent->snapshot_id) : std::nullopt,
-                                sequence_number};
+                                parent ? std::optional<int64_t>(parent->snapshot_id) : std::nullopt, sequence_number};
   ARROW_ASSIGN_OR_RAISE(std::string list_bytes, format::EncodeManifestList(info, manifests));
   built.attempt_files.push_back(list_path);
   ARROW_RETURN_NOT_OK(fs.WriteNewFile(list_path, list_bytes, Durability::kProcess));

@@ -132,8 +132,7 @@ int64_t FirstNull(const arrow::ChunkedArray& column) {
 
 }  // namespace
 
-Result<std::shared_ptr<arrow::Table>> ConformToSchema(const std::shared_ptr<arrow::Table>& data,
-                                                      const Schema& schema) {
+Result<std::shared_ptr<arrow::Table>> ConformToSchema(const std::shared_ptr<arrow::Table>& data, const Schema& schema) {
   std::set<std::string> known;
   for (const auto& field : schema.fields) known.insert(field.name);
   for (const auto& field : data->schema()->fields()) {

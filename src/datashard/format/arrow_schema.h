@@ -28,7 +28,6 @@ int32_t FieldIdOf(const arrow::Field& field);
 // to the table's types, missing optional columns filled with nulls, output in
 // schema order. Unknown columns, missing required columns, nulls in required
 // columns and lossy casts are SchemaErrors naming the column (and row).
-Result<std::shared_ptr<arrow::Table>> ConformToSchema(const std::shared_ptr<arrow::Table>& data,
-                                                      const Schema& schema);
+Result<std::shared_ptr<arrow::Table>> ConformToSchema(const std::shared_ptr<arrow::Table>& data, const Schema& schema);
 
 }  // namespace datashard::format

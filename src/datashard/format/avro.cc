@@ -105,8 +105,7 @@ Result<std::string_view> Decoder::ReadBytes() {
   ARROW_ASSIGN_OR_RAISE(int64_t length, ReadLong());
   if (length < 0) return CorruptData("negative Avro bytes length ", length, " at byte ", start);
   if (static_cast<uint64_t>(length) > remaining()) {
-    return CorruptData("Avro bytes length ", length, " at byte ", start, " exceeds the ", remaining(),
-                       " bytes left");
+    return CorruptData("Avro bytes length ", length, " at byte ", start, " exceeds the ", remaining(), " bytes left");
   }
   return ReadFixed(length);
 }

@@ -38,8 +38,8 @@ class Encoder {
   void WriteLong(int64_t value);  // zigzag varint
   void WriteInt(int32_t value) { WriteLong(value); }
   void WriteBoolean(bool value) { buffer_.push_back(value ? '\x01' : '\x00'); }
-  void WriteFloat(float value);    // 4 bytes little-endian
-  void WriteDouble(double value);  // 8 bytes little-endian
+  void WriteFloat(float value);             // 4 bytes little-endian
+  void WriteDouble(double value);           // 8 bytes little-endian
   void WriteBytes(std::string_view bytes);  // long length + raw bytes (also strings)
   void WriteFixed(std::string_view bytes) { buffer_.append(bytes); }
 
@@ -80,8 +80,19 @@ class Decoder {
 // Schemas
 
 enum class Type {
-  kNull, kBoolean, kInt, kLong, kFloat, kDouble, kBytes, kString,  // primitives
-  kRecord, kArray, kMap, kUnion, kFixed,                            // complex
+  kNull,
+  kBoolean,
+  kInt,
+  kLong,
+  kFloat,
+  kDouble,
+  kBytes,
+  kString,  // primitives
+  kRecord,
+  kArray,
+  kMap,
+  kUnion,
+  kFixed,  // complex
 };
 
 const char* TypeName(Type type);
@@ -98,10 +109,10 @@ struct Field {
 // One schema node. Named types referenced again by name share one Node.
 struct Node {
   Type type = Type::kNull;
-  std::string name;          // full name of a record or fixed
-  std::string logical_type;  // "date", "timestamp-micros", "decimal", "map", ...
-  int32_t precision = 0;     // decimal
-  int32_t scale = 0;         // decimal
+  std::string name;                   // full name of a record or fixed
+  std::string logical_type;           // "date", "timestamp-micros", "decimal", "map", ...
+  int32_t precision = 0;              // decimal
+  int32_t scale = 0;                  // decimal
   std::optional<bool> adjust_to_utc;  // Iceberg's timestamp attribute
   int64_t size = 0;                   // fixed
   std::vector<Field> fields;          // record
@@ -153,8 +164,8 @@ class Value {
   bool is_null() const { return kind_ == ValueKind::kNull; }
   bool boolean() const { return integer_ != 0; }
   int32_t int32() const { return static_cast<int32_t>(integer_); }
-  int64_t int64() const { return integer_; }  // int or long
-  double real() const { return real_; }       // float or double
+  int64_t int64() const { return integer_; }           // int or long
+  double real() const { return real_; }                // float or double
   const std::string& bytes() const { return bytes_; }  // bytes, string, fixed
   // Array elements, record fields or map values.
   const std::vector<Value>& items() const { return items_; }

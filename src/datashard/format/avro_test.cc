@@ -372,7 +372,7 @@ TEST(AvroContainer, RejectsBlockCountMismatches) {
   auto schema = ParseSchema(R"("long")");
   std::string header = Header(R"("long")", "null", kSync);
   EXPECT_TRUE(IsCorrupt(ReadContainerFile(header + Block(-1, EncodeLong(1), kSync)).status()));
-  EXPECT_TRUE(IsCorrupt(ReadContainerFile(header + Block(2, EncodeLong(1), kSync)).status()));  // too few bytes
+  EXPECT_TRUE(IsCorrupt(ReadContainerFile(header + Block(2, EncodeLong(1), kSync)).status()));        // too few bytes
   EXPECT_TRUE(IsCorrupt(ReadContainerFile(header + Block(1, EncodeLong(1) + "x", kSync)).status()));  // trailing
 }
 
@@ -387,9 +387,9 @@ std::string RawDeflate(const std::string& data) {
   // byte: exactly what PyIceberg writes, 3 stray Adler-32 bytes included.
   uLongf size = compressBound(data.size());
   std::string out(size, '\0');
-  EXPECT_EQ(compress(reinterpret_cast<Bytef*>(out.data()), &size, reinterpret_cast<const Bytef*>(data.data()),
-                     data.size()),
-            Z_OK);
+  EXPECT_EQ(
+      compress(reinterpret_cast<Bytef*>(out.data()), &size, reinterpret_cast<const Bytef*>(data.data()), data.size()),
+      Z_OK);
   return out.substr(2, size - 3);
 }
 

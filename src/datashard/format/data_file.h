@@ -32,8 +32,8 @@ struct DataFile {
   std::map<int32_t, int64_t> nan_value_counts;
   std::map<int32_t, std::string> lower_bounds;
   std::map<int32_t, std::string> upper_bounds;
-  std::vector<int64_t> split_offsets;       // empty = null
-  std::vector<int32_t> equality_ids;        // empty = null
+  std::vector<int64_t> split_offsets;  // empty = null
+  std::vector<int32_t> equality_ids;   // empty = null
   std::optional<int32_t> sort_order_id;
 
   bool operator==(const DataFile&) const = default;

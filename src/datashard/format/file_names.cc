@@ -34,8 +34,7 @@ std::string NewDataFilePath(const std::string& location) { return DataDir(locati
 
 std::optional<int64_t> ParseMetadataVersion(std::string_view name) {
   constexpr std::string_view kSuffix = ".metadata.json";
-  if (name.size() <= 1 + kSuffix.size() || name[0] != 'v' ||
-      name.substr(name.size() - kSuffix.size()) != kSuffix) {
+  if (name.size() <= 1 + kSuffix.size() || name[0] != 'v' || name.substr(name.size() - kSuffix.size()) != kSuffix) {
     return std::nullopt;
   }
   std::string_view digits = name.substr(1, name.size() - 1 - kSuffix.size());

@@ -123,9 +123,8 @@ Result<ojson> PartitionAvroType(const Type& type, std::set<std::string>* defined
     case TypeId::kTime: return ojson{{"type", "long"}, {"logicalType", "time-micros"}};
     case TypeId::kTimestamp:
     case TypeId::kTimestampTz:
-      return ojson{{"type", "long"},
-                   {"logicalType", "timestamp-micros"},
-                   {"adjust-to-utc", type.id == TypeId::kTimestampTz}};
+      return ojson{
+          {"type", "long"}, {"logicalType", "timestamp-micros"}, {"adjust-to-utc", type.id == TypeId::kTimestampTz}};
     case TypeId::kString: return ojson("string");
     case TypeId::kBinary: return ojson("bytes");
     case TypeId::kUuid: return named("uuid_fixed", {{"type", "fixed"}, {"size", 16}, {"logicalType", "uuid"}});
@@ -242,14 +241,13 @@ ojson ManifestFileSchemaJson() {
       {"type", "record"},
       {"name", "manifest_file"},
       {"fields",
-       ojson::array({Required(kManifestPath, "string"), Required(kManifestLength, "long"),
-                     Required(kPartitionSpecId, "int"), Required(kListContent, "int"),
-                     Required(kListSequenceNumber, "long"), Required(kMinSequenceNumber, "long"),
-                     Required(kAddedSnapshotId, "long"), Required(kAddedFilesCount, "int"),
-                     Required(kExistingFilesCount, "int"), Required(kDeletedFilesCount, "int"),
-                     Required(kAddedRowsCount, "long"), Required(kExistingRowsCount, "long"),
-                     Required(kDeletedRowsCount, "long"), Optional(kPartitions, ArrayOf(summary, kPartitionsElementId)),
-                     Optional(kListKeyMetadata, "bytes")})}};
+       ojson::array(
+           {Required(kManifestPath, "string"), Required(kManifestLength, "long"), Required(kPartitionSpecId, "int"),
+            Required(kListContent, "int"), Required(kListSequenceNumber, "long"), Required(kMinSequenceNumber, "long"),
+            Required(kAddedSnapshotId, "long"), Required(kAddedFilesCount, "int"), Required(kExistingFilesCount, "int"),
+            Required(kDeletedFilesCount, "int"), Required(kAddedRowsCount, "long"),
+            Required(kExistingRowsCount, "long"), Required(kDeletedRowsCount, "long"),
+            Optional(kPartitions, ArrayOf(summary, kPartitionsElementId)), Optional(kListKeyMetadata, "bytes")})}};
 }
 
 std::string Dump(const ojson& j) { return j.dump(-1, ' ', false, ojson::error_handler_t::replace); }

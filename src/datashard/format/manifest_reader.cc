@@ -6,7 +6,7 @@
 namespace datashard::format {
 
 Result<std::vector<ManifestFile>> ReadManifestList(FileSystem& fs, const TableMetadata& metadata,
-                                                           const Snapshot& snapshot) {
+                                                   const Snapshot& snapshot) {
   ARROW_RETURN_NOT_OK(CheckInsideLocation(metadata.location, snapshot.manifest_list));
   ARROW_ASSIGN_OR_RAISE(std::string bytes, fs.ReadFile(snapshot.manifest_list));
   auto manifests = DecodeManifestList(bytes);
@@ -20,7 +20,7 @@ Result<std::vector<ManifestFile>> ReadManifestList(FileSystem& fs, const TableMe
 }
 
 Result<std::vector<ManifestEntry>> ReadManifestEntries(FileSystem& fs, const TableMetadata& metadata,
-                                                               const ManifestFile& manifest) {
+                                                       const ManifestFile& manifest) {
   ARROW_RETURN_NOT_OK(CheckInsideLocation(metadata.location, manifest.manifest_path));
   const PartitionSpec* spec = metadata.SpecById(manifest.partition_spec_id);
   if (spec == nullptr) {
@@ -37,8 +37,8 @@ Result<std::vector<ManifestEntry>> ReadManifestEntries(FileSystem& fs, const Tab
       if (!entry.file_sequence_number) entry.file_sequence_number = manifest.sequence_number;
     }
     if (!entry.sequence_number || !entry.file_sequence_number) {
-      return CorruptData("manifest ", manifest.manifest_path,
-                         " has a non-ADDED entry without sequence numbers (", entry.data_file.file_path, ")");
+      return CorruptData("manifest ", manifest.manifest_path, " has a non-ADDED entry without sequence numbers (",
+                         entry.data_file.file_path, ")");
     }
     ARROW_RETURN_NOT_OK(CheckInsideLocation(metadata.location, entry.data_file.file_path));
   }

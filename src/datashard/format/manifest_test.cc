@@ -27,15 +27,12 @@ std::string Long8(int64_t v) { return LE(static_cast<uint64_t>(v), 8); }
 Schema TestSchema() {
   Schema schema;
   schema.schema_id = 0;
-  schema.fields = {{1, "id", Type::Of(TypeId::kLong), true, ""},
-                   {2, "name", Type::Of(TypeId::kString), false, ""},
-                   {3, "ts", Type::Of(TypeId::kTimestamp), false, ""},
-                   {4, "amount", Type::Decimal(9, 2), false, ""},
-                   {5, "price", Type::Decimal(9, 2), false, ""},
-                   {6, "uid", Type::Of(TypeId::kUuid), false, ""},
-                   {7, "flag", Type::Of(TypeId::kBoolean), false, ""},
-                   {8, "when", Type::Of(TypeId::kTimestampTz), false, ""},
-                   {9, "f", Type::Of(TypeId::kFloat), false, ""}};
+  schema.fields = {
+      {1, "id", Type::Of(TypeId::kLong), true, ""},       {2, "name", Type::Of(TypeId::kString), false, ""},
+      {3, "ts", Type::Of(TypeId::kTimestamp), false, ""}, {4, "amount", Type::Decimal(9, 2), false, ""},
+      {5, "price", Type::Decimal(9, 2), false, ""},       {6, "uid", Type::Of(TypeId::kUuid), false, ""},
+      {7, "flag", Type::Of(TypeId::kBoolean), false, ""}, {8, "when", Type::Of(TypeId::kTimestampTz), false, ""},
+      {9, "f", Type::Of(TypeId::kFloat), false, ""}};
   return schema;
 }
 
@@ -114,7 +111,8 @@ ManifestFile ListEntry(std::string path, int64_t length) {
   m.added_rows_count = 100;
   m.existing_rows_count = 10;
   m.deleted_rows_count = 1;
-  m.partitions = {{false, false, "alice", "bob"}, {true, std::nullopt, Int4(19000), Int4(19001)},
+  m.partitions = {{false, false, "alice", "bob"},
+                  {true, std::nullopt, Int4(19000), Int4(19001)},
                   {false, false, Int4(3), Int4(15)}};
   return m;
 }
@@ -183,8 +181,8 @@ TEST(Manifest, HeaderAndSchemaMatchTheSpec) {
   EXPECT_EQ(data_file.name, "r2");
   ids.clear();
   for (const auto& f : data_file.fields) ids.push_back(*f.field_id);
-  EXPECT_EQ(ids, (std::vector<int32_t>{134, 100, 101, 102, 103, 104, 108, 109, 110, 137, 125, 128, 131, 132, 135, 140,
-                                       143}));
+  EXPECT_EQ(
+      ids, (std::vector<int32_t>{134, 100, 101, 102, 103, 104, 108, 109, 110, 137, 125, 128, 131, 132, 135, 140, 143}));
   const avro::Node& partition = *data_file.fields[3].type;
   EXPECT_EQ(partition.name, "r102");
   ASSERT_EQ(partition.fields.size(), 3u);
@@ -212,9 +210,9 @@ TEST(Manifest, PartitionTypesAndNames) {
   Schema schema = TestSchema();
   PartitionSpec spec;
   spec.spec_id = 3;
-  spec.fields = {{4, 1000, "amount", "identity"},  {5, 1001, "price", "identity"},   {6, 1002, "uid", "identity"},
-                 {7, 1003, "flag", "identity"},    {8, 1004, "when.hour", "hour"}, {8, 1005, "1when", "identity"},
-                 {9, 1006, "f", "identity"},       {3, 1007, "ts_month", "month"}};
+  spec.fields = {{4, 1000, "amount", "identity"}, {5, 1001, "price", "identity"}, {6, 1002, "uid", "identity"},
+                 {7, 1003, "flag", "identity"},   {8, 1004, "when.hour", "hour"}, {8, 1005, "1when", "identity"},
+                 {9, 1006, "f", "identity"},      {3, 1007, "ts_month", "month"}};
   std::string uuid(16, '\x5a');
   ManifestEntry entry;
   entry.snapshot_id = 1;
@@ -347,9 +345,9 @@ TEST(Manifest, ReadsForeignFieldOrderById) {
   ASSERT_TRUE(schema.ok()) << schema.status();
   using avro::Value;
   Value partition = Value::Record({Value::Int(7), Value::String("zed"), Value::Null()});
-  Value data_file = Value::Record({Value::String("x"), Value::Long(3), Value::Long(30), partition,
-                                   Value::String("PARQUET"), Value::String("p.parquet"), Value::Int(2),
-                                   Value::Array({Value::Long(1)})});
+  Value data_file =
+      Value::Record({Value::String("x"), Value::Long(3), Value::Long(30), partition, Value::String("PARQUET"),
+                     Value::String("p.parquet"), Value::Int(2), Value::Array({Value::Long(1)})});
   Value entry = Value::Record({data_file, Value::Long(11), Value::Int(1)});
   auto bytes = avro::WriteContainerFile(schema_json, **schema, {{"format-version", "2"}}, {entry}, AvroCodec::kDeflate);
   ASSERT_TRUE(bytes.ok()) << bytes.status();
@@ -424,8 +422,8 @@ TEST(ManifestList, RejectsNegativeCounts) {
   int index = file->schema->FindFieldById(513);
   ASSERT_GE(index, 0);
   file->records[0].mutable_items()[index] = avro::Value::Long(-3);
-  auto bad = avro::WriteContainerFile(file->metadata.at("avro.schema"), *file->schema, {}, file->records,
-                                      AvroCodec::kNull);
+  auto bad =
+      avro::WriteContainerFile(file->metadata.at("avro.schema"), *file->schema, {}, file->records, AvroCodec::kNull);
   ASSERT_TRUE(bad.ok());
   Status st = DecodeManifestList(*bad).status();
   EXPECT_TRUE(IsKind(st, ErrorKind::kCorruptData)) << st;
@@ -448,8 +446,8 @@ TEST(ManifestInterop, WriteFilesForIndependentReaders) {
   delete_entry.added_rows_count = 5;
   delete_entry.existing_rows_count = 0;
   delete_entry.deleted_rows_count = 0;
-  delete_entry.partitions = {{false, false, "alice", "alice"}, {false, false, Int4(19000), Int4(19000)},
-                             {false, false, Int4(7), Int4(7)}};
+  delete_entry.partitions = {
+      {false, false, "alice", "alice"}, {false, false, Int4(19000), Int4(19000)}, {false, false, Int4(7), Int4(7)}};
   auto list = EncodeManifestList({kSnapshotId, 3051729675574597003, 7}, {data_entry, delete_entry});
   ASSERT_TRUE(list.ok()) << list.status();
   MaybeWrite("manifest-data.avro", *data);

@@ -96,8 +96,8 @@ Result<PartitionSpec> PartitionSpecFromJson(const nlohmann::json& json) {
   PartitionSpec spec;
   if (json.contains("spec-id") && json["spec-id"].is_number_integer()) spec.spec_id = json["spec-id"].get<int32_t>();
   for (const auto& f : json["fields"]) {
-    if (!f.is_object() || !f.contains("source-id") || !f["source-id"].is_number_integer() ||
-        !f.contains("transform") || !f["transform"].is_string() || !f.contains("name") || !f["name"].is_string()) {
+    if (!f.is_object() || !f.contains("source-id") || !f["source-id"].is_number_integer() || !f.contains("transform") ||
+        !f["transform"].is_string() || !f.contains("name") || !f["name"].is_string()) {
       return CorruptData("malformed partition field: ", f.dump().substr(0, 200));
     }
     PartitionField field;

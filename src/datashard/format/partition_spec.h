@@ -7,8 +7,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "datashard/status.h"
 #include "datashard/format/schema.h"
+#include "datashard/status.h"
 
 namespace datashard::format {
 

@@ -15,10 +15,18 @@ struct NamedType {
   TypeId id;
 };
 constexpr NamedType kPrimitiveNames[] = {
-    {"boolean", TypeId::kBoolean}, {"int", TypeId::kInt},           {"long", TypeId::kLong},
-    {"float", TypeId::kFloat},     {"double", TypeId::kDouble},     {"date", TypeId::kDate},
-    {"time", TypeId::kTime},       {"timestamp", TypeId::kTimestamp}, {"timestamptz", TypeId::kTimestampTz},
-    {"string", TypeId::kString},   {"uuid", TypeId::kUuid},         {"binary", TypeId::kBinary},
+    {"boolean", TypeId::kBoolean},
+    {"int", TypeId::kInt},
+    {"long", TypeId::kLong},
+    {"float", TypeId::kFloat},
+    {"double", TypeId::kDouble},
+    {"date", TypeId::kDate},
+    {"time", TypeId::kTime},
+    {"timestamp", TypeId::kTimestamp},
+    {"timestamptz", TypeId::kTimestampTz},
+    {"string", TypeId::kString},
+    {"uuid", TypeId::kUuid},
+    {"binary", TypeId::kBinary},
 };
 
 }  // namespace
@@ -126,8 +134,8 @@ namespace datashard::format {
 nlohmann::json SchemaToJson(const Schema& schema) {
   nlohmann::json fields = nlohmann::json::array();
   for (const auto& field : schema.fields) {
-    nlohmann::json json = {{"id", field.id}, {"name", field.name}, {"required", field.required},
-                           {"type", field.type.ToString()}};
+    nlohmann::json json = {
+        {"id", field.id}, {"name", field.name}, {"required", field.required}, {"type", field.type.ToString()}};
     if (!field.doc.empty()) json["doc"] = field.doc;
     fields.push_back(std::move(json));
   }

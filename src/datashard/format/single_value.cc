@@ -39,8 +39,8 @@ std::string DecimalToMinimalBytes(const arrow::Decimal128& value) {
   }
   int start = 0;
   while (start < 15) {
-    const bool redundant = (be[start] == 0x00 && (be[start + 1] & 0x80) == 0) ||
-                           (be[start] == 0xFF && (be[start + 1] & 0x80) != 0);
+    const bool redundant =
+        (be[start] == 0x00 && (be[start + 1] & 0x80) == 0) || (be[start] == 0xFF && (be[start + 1] & 0x80) != 0);
     if (!redundant) break;
     ++start;
   }
@@ -69,8 +69,7 @@ Result<std::string> SerializeValue(const Type& type, const arrow::Scalar& scalar
       const auto& base = static_cast<const arrow::BaseBinaryScalar&>(scalar);
       return std::string(reinterpret_cast<const char*>(base.value->data()), static_cast<size_t>(base.value->size()));
     }
-    case TypeId::kDecimal:
-      return DecimalToMinimalBytes(static_cast<const arrow::Decimal128Scalar&>(scalar).value);
+    case TypeId::kDecimal: return DecimalToMinimalBytes(static_cast<const arrow::Decimal128Scalar&>(scalar).value);
   }
   return InvalidArgument("cannot serialize type ", type.ToString());
 }
@@ -131,7 +130,7 @@ Result<std::shared_ptr<arrow::Scalar>> DeserializeValue(const Type& type, std::s
     case TypeId::kDecimal: {
       if (bytes.empty() || bytes.size() > 16) return CorruptData("a decimal bound has ", bytes.size(), " bytes");
       auto value = arrow::Decimal128::FromBigEndian(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                                     static_cast<int32_t>(bytes.size()));
+                                                    static_cast<int32_t>(bytes.size()));
       if (!value.ok()) return CorruptData("malformed decimal bound: ", value.status().message());
       return std::make_shared<arrow::Decimal128Scalar>(*value, ToArrowType(type));
     }

@@ -20,10 +20,20 @@ TableMetadata Sample() {
   m.schemas.push_back(schema);
   m.partition_specs.push_back(PartitionSpec{});
   m.properties["write.parquet.compression-codec"] = "zstd";
-  Snapshot first{3051729675574597004, std::nullopt, 1, 1718000000000, "/lake/t/metadata/snap-1.avro",
-                 {{"operation", "append"}, {"total-records", "100"}}, 0};
-  Snapshot second{4183022381735102341, first.snapshot_id, 2, 1718000600000, "/lake/t/metadata/snap-2.avro",
-                  {{"operation", "append"}, {"total-records", "150"}}, 0};
+  Snapshot first{3051729675574597004,
+                 std::nullopt,
+                 1,
+                 1718000000000,
+                 "/lake/t/metadata/snap-1.avro",
+                 {{"operation", "append"}, {"total-records", "100"}},
+                 0};
+  Snapshot second{4183022381735102341,
+                  first.snapshot_id,
+                  2,
+                  1718000600000,
+                  "/lake/t/metadata/snap-2.avro",
+                  {{"operation", "append"}, {"total-records", "150"}},
+                  0};
   m.snapshots = {first, second};
   m.current_snapshot_id = second.snapshot_id;
   m.refs["main"] = SnapshotRef{second.snapshot_id, "branch", {}, {}, {}};
@@ -70,7 +80,11 @@ TEST(TableMetadataTest, WritesWhatStrictReadersRequire) {
 
 TEST(TableMetadataTest, MalformedInputIsCorruptData) {
   const char* cases[] = {
-      "", "{", "[]", "{\"format-version\": 1}", "{\"format-version\": 2}",
+      "",
+      "{",
+      "[]",
+      "{\"format-version\": 1}",
+      "{\"format-version\": 2}",
       R"({"format-version":2,"table-uuid":"u","location":"/t","last-sequence-number":"x"})",
   };
   for (const char* text : cases) {

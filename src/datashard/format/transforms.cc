@@ -221,9 +221,8 @@ Result<std::vector<std::optional<std::string>>> ApplyTransform(const std::string
         }
         auto civil = CivilFromDays(days);
         const int64_t years = static_cast<int>(civil.year()) - 1970;
-        slot = IntBytes(static_cast<int32_t>(t.kind == Kind::kYear
-                                                 ? years
-                                                 : years * 12 + static_cast<unsigned>(civil.month()) - 1));
+        slot = IntBytes(static_cast<int32_t>(
+            t.kind == Kind::kYear ? years : years * 12 + static_cast<unsigned>(civil.month()) - 1));
         break;
       }
       case Kind::kVoid: break;

@@ -26,11 +26,11 @@ int32_t Int(const std::optional<std::string>& bytes) {
 // Hash values from the Iceberg spec, Appendix B.
 TEST(TransformsTest, Murmur3MatchesTheSpecVectors) {
   EXPECT_EQ(Murmur3Hash32(Long(34)), 2017239379);
-  EXPECT_EQ(Murmur3Hash32(Long(17486)), -653330422);                   // date 2017-11-16
-  EXPECT_EQ(Murmur3Hash32(Long(1510871468000000)), -2047944441);       // timestamp 2017-11-16T22:31:08
+  EXPECT_EQ(Murmur3Hash32(Long(17486)), -653330422);              // date 2017-11-16
+  EXPECT_EQ(Murmur3Hash32(Long(1510871468000000)), -2047944441);  // timestamp 2017-11-16T22:31:08
   EXPECT_EQ(Murmur3Hash32("iceberg"), 1210000089);
   EXPECT_EQ(Murmur3Hash32(std::string("\x00\x01\x02\x03", 4)), -188683207);
-  EXPECT_EQ(Murmur3Hash32(std::string("\x05\x8c", 2)), -500754589);    // decimal 14.20
+  EXPECT_EQ(Murmur3Hash32(std::string("\x05\x8c", 2)), -500754589);  // decimal 14.20
   const unsigned char uuid[] = {0xf7, 0x9c, 0x3e, 0x09, 0x67, 0x7c, 0x4b, 0xbd,
                                 0xa4, 0x79, 0x3f, 0x34, 0x9c, 0xb7, 0x85, 0xe7};
   EXPECT_EQ(Murmur3Hash32(std::string(reinterpret_cast<const char*>(uuid), 16)), 1488055340);

@@ -8,10 +8,10 @@
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
 
-#include "datashard/format/manifest_reader.h"
-#include "datashard/format/single_value.h"
 #include "datashard/format/arrow_schema.h"
 #include "datashard/format/file_names.h"
+#include "datashard/format/manifest_reader.h"
+#include "datashard/format/single_value.h"
 #include "datashard/scan/expression.h"
 #include "datashard/scan/file_reader.h"
 
@@ -89,9 +89,8 @@ Result<std::vector<FileScanTask>> PlanFiles(FileSystem& fs, const TableMetadata&
   }
   // Oldest data first: scans return rows in commit order, which is what
   // users expect from head() and what the original package did.
-  std::stable_sort(tasks.begin(), tasks.end(), [](const FileScanTask& a, const FileScanTask& b) {
-    return a.sequence_number < b.sequence_number;
-  });
+  std::stable_sort(tasks.begin(), tasks.end(),
+                   [](const FileScanTask& a, const FileScanTask& b) { return a.sequence_number < b.sequence_number; });
   return tasks;
 }
 
@@ -213,7 +212,8 @@ Result<std::shared_ptr<arrow::RecordBatchReader>> ScanSnapshot(std::shared_ptr<F
   }
   arrow::FieldVector out_fields;
   for (const auto& f : projected) out_fields.push_back(arrow::field(f.name, format::ToArrowType(f.type), !f.required));
-  ARROW_ASSIGN_OR_RAISE(auto tasks, PlanFiles(*fs, *metadata, snapshot, *schema, options.filter, options.metrics.get()));
+  ARROW_ASSIGN_OR_RAISE(auto tasks,
+                        PlanFiles(*fs, *metadata, snapshot, *schema, options.filter, options.metrics.get()));
   return std::make_shared<SnapshotReader>(std::move(fs), std::move(tasks), std::move(read_fields),
                                           arrow::schema(out_fields), std::move(predicates), options);
 }

@@ -20,10 +20,10 @@ namespace datashard::scan {
 
 struct FileScanTask {
   format::DataFile file;
-  int64_t sequence_number = 0;       // data sequence number: commit order
+  int64_t sequence_number = 0;  // data sequence number: commit order
   int64_t file_sequence_number = 0;
-  int64_t snapshot_id = 0;           // the snapshot that added the file
-  std::string manifest_path;         // the manifest that lists it
+  int64_t snapshot_id = 0;    // the snapshot that added the file
+  std::string manifest_path;  // the manifest that lists it
 };
 
 Result<std::vector<FileScanTask>> PlanFiles(FileSystem& fs, const TableMetadata& metadata, const Snapshot* snapshot,

@@ -47,7 +47,8 @@ int64_t CountNaN(const arrow::ChunkedArray& column) {
 }
 
 bool IsNaNScalar(const arrow::Scalar& scalar) {
-  if (scalar.type->id() == arrow::Type::DOUBLE) return std::isnan(static_cast<const arrow::DoubleScalar&>(scalar).value);
+  if (scalar.type->id() == arrow::Type::DOUBLE)
+    return std::isnan(static_cast<const arrow::DoubleScalar&>(scalar).value);
   if (scalar.type->id() == arrow::Type::FLOAT) return std::isnan(static_cast<const arrow::FloatScalar&>(scalar).value);
   return false;
 }
@@ -68,9 +69,9 @@ Result<format::DataFile> WriteOneFile(FileSystem& fs, const TableMetadata& metad
                         ->enable_page_checksum()  // lets Verify() detect corrupted pages
                         ->build();
   ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
-  ARROW_ASSIGN_OR_RAISE(auto writer, parquet::arrow::FileWriter::Open(*data.schema(), arrow::default_memory_pool(),
-                                                                      sink, properties,
-                                                                      parquet::default_arrow_writer_properties()));
+  ARROW_ASSIGN_OR_RAISE(auto writer,
+                        parquet::arrow::FileWriter::Open(*data.schema(), arrow::default_memory_pool(), sink, properties,
+                                                         parquet::default_arrow_writer_properties()));
   ARROW_RETURN_NOT_OK(writer->WriteTable(data, row_group_rows));
   ARROW_RETURN_NOT_OK(writer->Close());
   std::shared_ptr<parquet::FileMetaData> footer = writer->metadata();
@@ -113,8 +114,7 @@ Status CollectColumnStats(const NestedField& field, const arrow::ChunkedArray& c
   return Status::OK();
 }
 
-void CollectLayout(const parquet::FileMetaData& footer, const std::vector<int32_t>& field_ids,
-                   format::DataFile* file) {
+void CollectLayout(const parquet::FileMetaData& footer, const std::vector<int32_t>& field_ids, format::DataFile* file) {
   for (int rg = 0; rg < footer.num_row_groups(); ++rg) {
     auto row_group = footer.RowGroup(rg);
     for (int c = 0; c < row_group->num_columns() && c < static_cast<int>(field_ids.size()); ++c) {

@@ -29,7 +29,6 @@ Status CollectColumnStats(const NestedField& field, const arrow::ChunkedArray& c
 
 // Fills `file`'s column sizes and split offsets from a Parquet footer; the
 // footer's top-level column i holds field `field_ids[i]` (flat schemas).
-void CollectLayout(const parquet::FileMetaData& footer, const std::vector<int32_t>& field_ids,
-                   format::DataFile* file);
+void CollectLayout(const parquet::FileMetaData& footer, const std::vector<int32_t>& field_ids, format::DataFile* file);
 
 }  // namespace datashard::table

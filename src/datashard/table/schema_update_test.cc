@@ -43,8 +43,9 @@ std::shared_ptr<arrow::Table> ReadAll(Table& table, std::optional<int64_t> snaps
 TEST(SchemaUpdateTest, EvolutionKeepsOldFilesReadable) {
   testing::TempDir dir;
   auto table = NewTable(dir);
-  DS_ASSERT_OK(table->Append(Batch({"id", "x"}, {Array<arrow::Int32Builder, int32_t>({1, 2}),
-                                                 Array<arrow::FloatBuilder, float>({0.5f, 1.5f})}))
+  DS_ASSERT_OK(table
+                   ->Append(Batch({"id", "x"}, {Array<arrow::Int32Builder, int32_t>({1, 2}),
+                                                Array<arrow::FloatBuilder, float>({0.5f, 1.5f})}))
                    .status());
   std::vector<SchemaUpdate> updates = {
       {SchemaUpdate::Kind::kWidenColumn, "id", "", Type::Of(TypeId::kLong), ""},
@@ -56,9 +57,10 @@ TEST(SchemaUpdateTest, EvolutionKeepsOldFilesReadable) {
   EXPECT_EQ(schema.schema_id, 1);
   EXPECT_EQ(schema.FindField("score")->id, 2);  // same id: a rename touches no data
   EXPECT_EQ(schema.FindField("label")->id, 3);
-  DS_ASSERT_OK(table->Append(Batch({"id", "score", "label"},
-                                   {Array<arrow::Int64Builder, int64_t>({3}), Array<arrow::DoubleBuilder, double>({2.5}),
-                                    Array<arrow::StringBuilder, std::string>({"new"})}))
+  DS_ASSERT_OK(table
+                   ->Append(Batch({"id", "score", "label"},
+                                  {Array<arrow::Int64Builder, int64_t>({3}), Array<arrow::DoubleBuilder, double>({2.5}),
+                                   Array<arrow::StringBuilder, std::string>({"new"})}))
                    .status());
   auto rows = ReadAll(*table);
   ASSERT_EQ(rows->num_rows(), 3);
@@ -97,16 +99,16 @@ TEST(SchemaUpdateTest, AnUnknownDurabilityModeIsAnErrorEverywhere) {
 TEST(RefsTest, TagsSurviveExpiryAndBranchesTakeWrites) {
   testing::TempDir dir;
   auto table = NewTable(dir);
-  auto one = [](int32_t id) {
-    return Batch({"id"}, {Array<arrow::Int32Builder, int32_t>({id})});
-  };
+  auto one = [](int32_t id) { return Batch({"id"}, {Array<arrow::Int32Builder, int32_t>({id})}); };
   const int64_t first = *table->Append(one(1))->snapshot_id;
   DS_ASSERT_OK(CreateTag(*table, "v1", first));
   EXPECT_FALSE(CreateTag(*table, "v1", first).ok());  // names are unique
   for (int i = 2; i <= 5; ++i) DS_ASSERT_OK(table->Append(one(i)).status());
   ExpireOptions expire;
-  expire.older_than_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch()).count() + 1000;
+  expire.older_than_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count() +
+      1000;
   DS_ASSIGN_OR_FAIL(auto expired, ExpireSnapshots(*table, expire));
   EXPECT_EQ(expired.expired_snapshot_ids.size(), 3u);  // 2, 3, 4: not the tag, not the current
   EXPECT_EQ(ReadAll(*table, first)->num_rows(), 1);
@@ -116,7 +118,7 @@ TEST(RefsTest, TagsSurviveExpiryAndBranchesTakeWrites) {
   DS_ASSERT_OK(tx->SetBranch("experiment"));
   DS_ASSERT_OK(tx->Append(one(100)));
   DS_ASSIGN_OR_FAIL(auto info, tx->Commit());
-  EXPECT_EQ(ReadAll(*table)->num_rows(), 5);                   // main unchanged
+  EXPECT_EQ(ReadAll(*table)->num_rows(), 5);                    // main unchanged
   EXPECT_EQ(ReadAll(*table, info.snapshot_id)->num_rows(), 2);  // branch: tag's row + its own
   EXPECT_EQ(table->metadata()->refs.at("experiment").snapshot_id, *info.snapshot_id);
   DS_ASSERT_OK(DropRef(*table, "experiment"));

@@ -96,7 +96,8 @@ TEST(TableTest, FiltersPruneFilesAndFilterRowsExactly) {
   auto table = NewTable(dir);
   for (int i = 0; i < 4; ++i) DS_ASSERT_OK(table->Append(People(i * 100, 100)).status());
   ScanOptions options;
-  options.filter.push_back(Predicate{"id", PredicateOp::kGtEq, *arrow::MakeArrayFromScalar(arrow::Int64Scalar(250), 1)});
+  options.filter.push_back(
+      Predicate{"id", PredicateOp::kGtEq, *arrow::MakeArrayFromScalar(arrow::Int64Scalar(250), 1)});
   options.filter.push_back(Predicate{"id", PredicateOp::kLt, *arrow::MakeArrayFromScalar(arrow::Int64Scalar(310), 1)});
   options.metrics = std::make_shared<ScanMetrics>();
   EXPECT_EQ(CountRows(*table, options), 60);
@@ -153,8 +154,7 @@ TEST(TableTest, PartitionSummariesSkipWholeManifests) {
 TEST(TableTest, BadDataIsASchemaErrorAndWritesNothing) {
   testing::TempDir dir;
   auto table = NewTable(dir);
-  auto extra = People(0, 3)->AddColumn(3, arrow::field("bogus", arrow::int64()),
-                                       People(0, 3)->column(0));
+  auto extra = People(0, 3)->AddColumn(3, arrow::field("bogus", arrow::int64()), People(0, 3)->column(0));
   auto unknown = table->Append(*extra);
   EXPECT_TRUE(IsKind(unknown.status(), ErrorKind::kSchema)) << unknown.status().ToString();
   arrow::Int64Builder ids;

@@ -9,8 +9,8 @@
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
 
-#include <parquet/arrow/writer.h>
 #include <arrow/io/file.h>
+#include <parquet/arrow/writer.h>
 
 #include "datashard/format/arrow_schema.h"
 #include "testing/temp_dir.h"
@@ -307,8 +307,8 @@ TEST(TransactionTest, AppendFilesRefusesBadFilesAndWritesNothing) {
   const std::string not_parquet = table->location() + "/data/notes.txt";
   { std::ofstream(not_parquet) << "hello"; }
   const std::string unknown_column = table->location() + "/data/extra.parquet";
-  auto extra = arrow::Table::Make(arrow::schema({arrow::field("key", arrow::int64()), arrow::field("oops", arrow::int64())}),
-                                  {Long(1), Long(2)});
+  auto extra = arrow::Table::Make(
+      arrow::schema({arrow::field("key", arrow::int64()), arrow::field("oops", arrow::int64())}), {Long(1), Long(2)});
   WriteParquet(extra, unknown_column);
   const std::string null_key = table->location() + "/data/nullkey.parquet";
   WriteParquet(arrow::Table::Make(arrow::schema({arrow::field("key", arrow::int64())}),

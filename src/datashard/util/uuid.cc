@@ -21,7 +21,11 @@ std::mt19937_64& Rng() {
   const pid_t pid = getpid();
   if (generator.pid != pid) {
     std::random_device device;
-    std::seed_seq seed{device(), device(), device(), device(), static_cast<unsigned>(pid),
+    std::seed_seq seed{device(),
+                       device(),
+                       device(),
+                       device(),
+                       static_cast<unsigned>(pid),
                        static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count())};
     generator.rng.seed(seed);
     generator.pid = pid;

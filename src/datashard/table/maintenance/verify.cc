@@ -99,8 +99,8 @@ Result<VerifyReport> Verify(Table& table, std::optional<int64_t> snapshot_id) {
       }
       report.rows += *rows;
       if (*rows != file.record_count) {
-        problem(file.file_path, std::to_string(*rows) + " rows, the manifest recorded " +
-                                    std::to_string(file.record_count));
+        problem(file.file_path,
+                std::to_string(*rows) + " rows, the manifest recorded " + std::to_string(file.record_count));
       }
     }
   }
