@@ -131,7 +131,7 @@ class CoreStream {
     d["rows_read"] = metrics_->rows_read.load();
     return d;
   }
-  nb::object ExportStream(nb::object /*requested_schema*/) {
+  nb::object ExportStream(const nb::object& /*requested_schema*/) {
     if (!reader_) Raise(InvalidArgument("this scan stream was already consumed"));
     auto* stream = new ArrowArrayStream{};
     Status exported = arrow::ExportRecordBatchReader(std::move(reader_), stream);
@@ -318,7 +318,7 @@ class CoreTable {
     return SnapshotToDict(*snapshot);
   }
 
-  std::optional<int64_t> Append(const nb::object& data, std::optional<std::string> commit_key) {
+  std::optional<int64_t> Append(const nb::object& data, const std::optional<std::string>& commit_key) {
     auto table = ImportTable(data);
     Result<CommitInfo> info;
     {

@@ -63,7 +63,7 @@ Result<format::ManifestFile> MergeGroup(const ManifestMergeContext& context,
 // Writes `entries` (already carrying their final statuses) as one manifest
 // attributed to the snapshot being built.
 Result<format::ManifestFile> WriteRewritten(const ManifestMergeContext& context, const format::ManifestFile& like,
-                                            std::vector<format::ManifestEntry> entries,
+                                            const std::vector<format::ManifestEntry>& entries,
                                             std::vector<std::string>* written) {
   const PartitionSpec* spec = context.metadata.SpecById(like.partition_spec_id);
   const Schema* schema = context.metadata.CurrentSchema();
@@ -127,7 +127,7 @@ Result<std::vector<format::ManifestFile>> RemoveFiles(const ManifestMergeContext
       rewritten.push_back(std::move(entry));
     }
     if (!touched) return Status::OK();
-    ARROW_ASSIGN_OR_RAISE(manifests[i], WriteRewritten(context, manifest, std::move(rewritten), written));
+    ARROW_ASSIGN_OR_RAISE(manifests[i], WriteRewritten(context, manifest, rewritten, written));
     return Status::OK();
   };
   for (size_t i = 0; i < manifests.size() && !pending.empty(); ++i) {

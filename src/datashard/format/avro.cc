@@ -392,9 +392,21 @@ DATASHARD_AVRO_FACTORY(Double, kDouble, double, real_)
 DATASHARD_AVRO_FACTORY(Bytes, kBytes, std::string, bytes_)
 DATASHARD_AVRO_FACTORY(String, kString, std::string, bytes_)
 DATASHARD_AVRO_FACTORY(Fixed, kFixed, std::string, bytes_)
-DATASHARD_AVRO_FACTORY(Array, kArray, std::vector<Value>, items_)
-DATASHARD_AVRO_FACTORY(Record, kRecord, std::vector<Value>, items_)
 #undef DATASHARD_AVRO_FACTORY
+
+Value Value::Array(std::vector<Value> items) {
+  Value out;
+  out.kind_ = ValueKind::kArray;
+  out.items_ = std::move(items);
+  return out;
+}
+
+Value Value::Record(std::vector<Value> fields) {
+  Value out;
+  out.kind_ = ValueKind::kRecord;
+  out.items_ = std::move(fields);
+  return out;
+}
 
 const char* ValueKindName(ValueKind kind) {
   static const char* const kNames[] = {"null",  "boolean", "int",   "long",  "float", "double",

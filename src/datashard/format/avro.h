@@ -133,7 +133,7 @@ struct Node {
 // Parses Avro schema JSON. Rejects enums, recursive types, unknown type names
 // and nesting deeper than 64 levels with CorruptData (a schema comes from a
 // file header, so a bad one means a bad file).
-Result<NodePtr> ParseSchema(std::string_view json);
+Result<NodePtr> ParseSchema(std::string_view text);
 
 // ---------------------------------------------------------------------------
 // Values

@@ -223,7 +223,7 @@ TEST(AvroValue, EncodeRejectsMismatches) {
   Encoder e;
   Status st = EncodeValue(**schema, bad, &e);
   EXPECT_TRUE(IsKind(st, ErrorKind::kInvalidArgument)) << st;
-  EXPECT_NE(st.message().find("f"), std::string::npos);
+  EXPECT_NE(st.message().find('f'), std::string::npos);
   bad = TestRecord(1);
   bad.mutable_items()[0] = Value::Null();  // required long
   EXPECT_TRUE(IsKind(EncodeValue(**schema, bad, &e), ErrorKind::kInvalidArgument));

@@ -17,7 +17,7 @@
 namespace datashard::format {
 
 // Murmur3 x86 32-bit with seed 0, as Iceberg's bucket transform uses.
-int32_t Murmur3Hash32(std::string_view bytes);
+int32_t Murmur3Hash32(std::string_view data);
 
 // The partition value of every row of `source` (a column of type `source_type`).
 Result<std::vector<std::optional<std::string>>> ApplyTransform(const std::string& transform, const Type& source_type,

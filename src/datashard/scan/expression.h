@@ -35,7 +35,7 @@ struct ColumnStats {
 using StatsLookup = std::function<Result<ColumnStats>(const NestedField& field)>;
 
 // True if the statistics prove that no row can match every predicate.
-Result<bool> CannotMatch(const StatsLookup& stats, const std::vector<BoundPredicate>& predicates);
+Result<bool> CannotMatch(const StatsLookup& lookup, const std::vector<BoundPredicate>& predicates);
 // The same, from a data file's manifest statistics.
 Result<bool> CannotMatch(const format::DataFile& file, const std::vector<BoundPredicate>& predicates);
 

@@ -42,7 +42,7 @@ std::shared_ptr<Table> NewTable(const testing::TempDir& dir) {
   return *table;
 }
 
-int64_t CountRows(Table& table, ScanOptions options = {}) {
+int64_t CountRows(Table& table, const ScanOptions& options = {}) {
   auto reader = table.Scan(options);
   EXPECT_TRUE(reader.ok()) << reader.status().ToString();
   auto all = (*reader)->ToTable();
