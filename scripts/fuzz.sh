@@ -15,7 +15,8 @@
 # Environment: FUZZ_JOBS (parallel targets, default 1), FUZZ_RSS_MB (2048),
 # FUZZ_KEEP_GOING=1 (long campaigns: libFuzzer's fork mode, which saves each
 # crash and carries on instead of stopping at the first), FUZZ_CRASH_DIR
-# (where reproducers go, default build/fuzz-crashes).
+# (where reproducers go, default build/fuzz-crashes), FUZZ_SEED (a fixed
+# libFuzzer seed: CI's short run mutates the same way every time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,6 +55,7 @@ run_target() {  # target -> writes build/fuzz-corpus/<target>.log
   [ -f "fuzz/$t.dict" ] && dict=(-dict="fuzz/$t.dict")
   local mode=()
   [ "${FUZZ_KEEP_GOING:-0}" = 1 ] && mode=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+  [ -n "${FUZZ_SEED:-}" ] && mode+=(-seed="$FUZZ_SEED")
   # -timeout: a single input running this long is a hang; -malloc_limit_mb:
   # one allocation this large is a bug (inputs are small; nothing justifies it).
   timeout $((seconds + 120)) "$binary" -max_total_time="$seconds" -timeout=10 \
