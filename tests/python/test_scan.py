@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 import pytest
 
 from datashard import (
@@ -14,6 +15,7 @@ from datashard import (
     SchemaError,
     Table,
     col,
+    create_table,
     parse_where,
 )
 
@@ -186,3 +188,27 @@ def test_scan_as_of_before_first_commit_is_empty(filled: Table) -> None:
         filled.new_scan(columns=["nope"], as_of=0)
     with pytest.raises(InvalidArgumentError, match="at most one"):
         filled.new_scan(snapshot_id=1, as_of=0)
+
+
+def test_streaming_one_large_file_keeps_memory_bounded(tmp_path) -> None:
+    """A single 2M-row file (32 MB decoded) streamed in 10,000-row batches: Arrow's memory
+    never holds more than a fraction of the file, because it is decoded batch by batch."""
+    n = 2_000_000
+    t = create_table(
+        str(tmp_path / "big"),
+        pa.schema([("id", pa.int64()), ("x", pa.float64())]),
+        properties={"write.parquet.row-group-limit": str(n), "datashard.commit.durability": "process"},
+    )
+    ids = pa.array(range(n), pa.int64())
+    t.append(pa.table({"id": ids, "x": pa.compute.cast(ids, pa.float64())}))
+    assert len(t.data_files()) == 1
+    decoded = n * 16
+    base = pa.total_allocated_bytes()
+    peak, rows, total = 0, 0, 0
+    for batch in t.new_scan(batch_size=10_000).to_batches():
+        assert batch.num_rows <= 10_000
+        rows += batch.num_rows
+        total += pa.compute.sum(batch["id"]).as_py()
+        peak = max(peak, pa.total_allocated_bytes() - base)
+    assert rows == n and total == n * (n - 1) // 2
+    assert peak < decoded / 2, f"peak {peak} bytes for a {decoded}-byte file"

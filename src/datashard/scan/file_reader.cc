@@ -12,8 +12,6 @@
 namespace datashard::scan {
 namespace {
 
-constexpr int64_t kReadBatchRows = 64 * 1024;
-
 // Counts the bytes the Parquet reader pulls from a data file, so scans can
 // report (and tests can prove) how much pruning saved.
 class CountingInputFile final : public arrow::io::RandomAccessFile {
@@ -49,136 +47,176 @@ class CountingInputFile final : public arrow::io::RandomAccessFile {
 
 }  // namespace
 
+namespace {
+
+// One data file as a stream of batches in the table's current shape.
+class DataFileReader final : public arrow::RecordBatchReader {
+ public:
+  DataFileReader(std::string path, std::vector<NestedField> fields, ScanMetrics* metrics)
+      : path_(std::move(path)), fields_(std::move(fields)), metrics_(metrics) {
+    arrow::FieldVector out;
+    for (const auto& f : fields_) out.push_back(arrow::field(f.name, format::ToArrowType(f.type), !f.required));
+    schema_ = arrow::schema(std::move(out));
+  }
+
+  Status Open(FileSystem& fs, const std::vector<BoundPredicate>& predicates, int64_t batch_rows) {
+    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::io::RandomAccessFile> input, fs.OpenInputFile(path_));
+    if (metrics_ != nullptr) input = std::make_shared<CountingInputFile>(std::move(input), &metrics_->bytes_read);
+    auto opened = parquet::arrow::OpenFile(input, arrow::default_memory_pool());
+    if (!opened.ok()) return CorruptData("data file ", path_, " is not readable Parquet: ", opened.status().message());
+    reader_ = std::move(*opened);
+    std::shared_ptr<arrow::Schema> file_schema;
+    ARROW_RETURN_NOT_OK(reader_->GetSchema(&file_schema));
+    const auto& fields = fields_;
+    auto& reader = reader_;
+
+    // Top-level field index in the file for each wanted field: by id, or by
+    // name when the file carries no ids at all.
+    bool file_has_ids = false;
+    for (const auto& f : file_schema->fields()) file_has_ids = file_has_ids || format::FieldIdOf(*f) > 0;
+    source_.assign(fields.size(), -1);
+    std::vector<int> to_read;
+    for (size_t i = 0; i < fields.size(); ++i) {
+      for (int c = 0; c < file_schema->num_fields(); ++c) {
+        const auto& f = *file_schema->field(c);
+        if (file_has_ids ? format::FieldIdOf(f) == fields[i].id : f.name() == fields[i].name) {
+          source_[i] = static_cast<int>(to_read.size());
+          to_read.push_back(c);
+          break;
+        }
+      }
+    }
+    // Row groups the statistics rule out are never read.
+    std::vector<int> row_groups;
+    auto file_metadata = reader->parquet_reader()->metadata();
+    for (int rg = 0; rg < file_metadata->num_row_groups(); ++rg) {
+      bool skip = false;
+      if (!predicates.empty()) {
+        auto row_group = file_metadata->RowGroup(rg);
+        auto lookup = [&](const NestedField& field) -> Result<ColumnStats> {
+          ColumnStats stats;
+          int column = -1;
+          for (int c = 0; c < file_schema->num_fields(); ++c) {
+            const auto& f = *file_schema->field(c);
+            if (file_has_ids ? format::FieldIdOf(f) == field.id : f.name() == field.name) column = c;
+          }
+          // Flat schemas only: a top-level field is one Parquet leaf column.
+          if (column < 0 || column >= row_group->num_columns()) return stats;
+          auto chunk_stats = row_group->ColumnChunk(column)->statistics();
+          if (!chunk_stats) return stats;
+          stats.value_count = row_group->num_rows();
+          if (chunk_stats->HasNullCount()) stats.null_count = chunk_stats->null_count();
+          if (chunk_stats->HasMinMax()) {
+            std::shared_ptr<arrow::Scalar> min, max;
+            if (parquet::arrow::StatisticsAsScalars(*chunk_stats, &min, &max).ok()) {
+              auto type = format::ToArrowType(field.type);
+              auto lower = min->CastTo(type);
+              auto upper = max->CastTo(type);
+              if (lower.ok() && upper.ok()) {
+                stats.lower = *lower;
+                stats.upper = *upper;
+              }
+            }
+          }
+          return stats;
+        };
+        ARROW_ASSIGN_OR_RAISE(skip, CannotMatch(lookup, predicates));
+      }
+      if (!skip) row_groups.push_back(rg);
+    }
+    if (metrics_ != nullptr) {
+      metrics_->row_groups_total += file_metadata->num_row_groups();
+      metrics_->row_groups_skipped += file_metadata->num_row_groups() - static_cast<int64_t>(row_groups.size());
+    }
+    // Decoded batch by batch: the reader sizes its buffers for one batch, not
+    // for the row counts a (possibly corrupt) footer claims. Nothing of the
+    // file projected (only columns it predates): rows are still counted from
+    // decoded values (of its first column), not from the footer's claim.
+    reader_->set_batch_size(batch_rows);
+    count_only_ = to_read.empty();
+    if (count_only_ && file_schema->num_fields() > 0) to_read = {0};
+    if (row_groups.empty() || to_read.empty()) return Status::OK();  // nothing to read
+    auto batches = reader_->GetRecordBatchReader(row_groups, to_read);
+    if (!batches.ok()) return Corrupt(batches.status());
+    batches_ = std::move(*batches);
+    return Status::OK();
+  }
+
+  std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
+
+  Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
+    *out = nullptr;
+    if (batches_ == nullptr) return Status::OK();
+    std::shared_ptr<arrow::RecordBatch> raw;
+    Status next = batches_->ReadNext(&raw);
+    if (!next.ok()) return Corrupt(next);
+    if (raw == nullptr) {
+      batches_.reset();
+      return Status::OK();
+    }
+    const int64_t rows = raw->num_rows();
+    if (metrics_ != nullptr) metrics_->rows_read += rows;
+    // Arrow trusts its input; a file is untrusted (invalid UTF-8, decimals
+    // wider than their precision, offsets out of range).
+    if (!count_only_) {
+      Status valid = raw->ValidateFull();
+      if (!valid.ok()) return Corrupt(valid);
+    }
+    arrow::ArrayVector columns;
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      auto type = schema_->field(static_cast<int>(i))->type();
+      if (count_only_ || source_[i] < 0) {
+        ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(type, rows));
+        columns.push_back(std::move(nulls));
+        continue;
+      }
+      std::shared_ptr<arrow::Array> column = raw->column(source_[i]);
+      if (!column->type()->Equals(*type)) {
+        auto cast = arrow::compute::Cast(*column, type);
+        if (!cast.ok()) {
+          return CorruptData("data file ", path_, ": column \"", fields_[i].name, "\" holds ",
+                             column->type()->ToString(), ", not ", fields_[i].type.ToString());
+        }
+        column = std::move(*cast);
+      }
+      columns.push_back(std::move(column));
+    }
+    *out = arrow::RecordBatch::Make(schema_, rows, std::move(columns));
+    return Status::OK();
+  }
+
+ private:
+  Status Corrupt(const Status& status) const {
+    return CorruptData("data file ", path_, " could not be read: ", status.message());
+  }
+
+  std::string path_;
+  std::vector<NestedField> fields_;
+  ScanMetrics* metrics_;
+  std::shared_ptr<arrow::Schema> schema_;
+  std::unique_ptr<parquet::arrow::FileReader> reader_;  // outlives batches_
+  std::unique_ptr<arrow::RecordBatchReader> batches_;
+  std::vector<int> source_;  // per wanted field: its column in the decoded batches, or -1
+  bool count_only_ = false;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDataFile(FileSystem& fs, const std::string& path,
+                                                               const std::vector<NestedField>& fields,
+                                                               const std::vector<BoundPredicate>& predicates,
+                                                               ScanMetrics* metrics, int64_t batch_rows) {
+  auto reader = std::make_shared<DataFileReader>(path, fields, metrics);
+  ARROW_RETURN_NOT_OK(reader->Open(fs, predicates, std::max<int64_t>(1, batch_rows)));
+  return reader;
+}
+
 Result<std::shared_ptr<arrow::Table>> ReadDataFile(FileSystem& fs, const std::string& path,
                                                    const std::vector<NestedField>& fields,
                                                    const std::vector<BoundPredicate>& predicates,
                                                    ScanMetrics* metrics) {
-  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::io::RandomAccessFile> input, fs.OpenInputFile(path));
-  if (metrics != nullptr) input = std::make_shared<CountingInputFile>(std::move(input), &metrics->bytes_read);
-  auto opened = parquet::arrow::OpenFile(input, arrow::default_memory_pool());
-  if (!opened.ok()) return CorruptData("data file ", path, " is not readable Parquet: ", opened.status().message());
-  std::unique_ptr<parquet::arrow::FileReader> reader = std::move(*opened);
-  std::shared_ptr<arrow::Schema> file_schema;
-  ARROW_RETURN_NOT_OK(reader->GetSchema(&file_schema));
-
-  // Top-level field index in the file for each wanted field: by id, or by
-  // name when the file carries no ids at all.
-  bool file_has_ids = false;
-  for (const auto& f : file_schema->fields()) file_has_ids = file_has_ids || format::FieldIdOf(*f) > 0;
-  std::vector<int> source(fields.size(), -1);
-  std::vector<int> to_read;
-  for (size_t i = 0; i < fields.size(); ++i) {
-    for (int c = 0; c < file_schema->num_fields(); ++c) {
-      const auto& f = *file_schema->field(c);
-      if (file_has_ids ? format::FieldIdOf(f) == fields[i].id : f.name() == fields[i].name) {
-        source[i] = static_cast<int>(to_read.size());
-        to_read.push_back(c);
-        break;
-      }
-    }
-  }
-  // Row groups the statistics rule out are never read.
-  std::vector<int> row_groups;
-  auto file_metadata = reader->parquet_reader()->metadata();
-  for (int rg = 0; rg < file_metadata->num_row_groups(); ++rg) {
-    bool skip = false;
-    if (!predicates.empty()) {
-      auto row_group = file_metadata->RowGroup(rg);
-      auto lookup = [&](const NestedField& field) -> Result<ColumnStats> {
-        ColumnStats stats;
-        int column = -1;
-        for (int c = 0; c < file_schema->num_fields(); ++c) {
-          const auto& f = *file_schema->field(c);
-          if (file_has_ids ? format::FieldIdOf(f) == field.id : f.name() == field.name) column = c;
-        }
-        // Flat schemas only: a top-level field is one Parquet leaf column.
-        if (column < 0 || column >= row_group->num_columns()) return stats;
-        auto chunk_stats = row_group->ColumnChunk(column)->statistics();
-        if (!chunk_stats) return stats;
-        stats.value_count = row_group->num_rows();
-        if (chunk_stats->HasNullCount()) stats.null_count = chunk_stats->null_count();
-        if (chunk_stats->HasMinMax()) {
-          std::shared_ptr<arrow::Scalar> min, max;
-          if (parquet::arrow::StatisticsAsScalars(*chunk_stats, &min, &max).ok()) {
-            auto type = format::ToArrowType(field.type);
-            auto lower = min->CastTo(type);
-            auto upper = max->CastTo(type);
-            if (lower.ok() && upper.ok()) {
-              stats.lower = *lower;
-              stats.upper = *upper;
-            }
-          }
-        }
-        return stats;
-      };
-      ARROW_ASSIGN_OR_RAISE(skip, CannotMatch(lookup, predicates));
-    }
-    if (!skip) row_groups.push_back(rg);
-  }
-  if (metrics != nullptr) {
-    metrics->row_groups_total += file_metadata->num_row_groups();
-    metrics->row_groups_skipped += file_metadata->num_row_groups() - static_cast<int64_t>(row_groups.size());
-  }
-  // Decoded batch by batch: the reader sizes its buffers for one batch, not
-  // for the row counts a (possibly corrupt) footer claims.
-  reader->set_batch_size(kReadBatchRows);
-  auto corrupt = [&](const Status& status) {
-    return CorruptData("data file ", path, " could not be read: ", status.message());
-  };
-  std::shared_ptr<arrow::Table> raw;
-  if (to_read.empty()) {
-    // Nothing of the file is projected (only columns it predates): the row
-    // count still comes from decoded rows (of its first column), not from
-    // the footer's claim alone.
-    int64_t rows = 0;
-    if (file_schema->num_fields() > 0 && !row_groups.empty()) {
-      auto batches = reader->GetRecordBatchReader(row_groups, {0});
-      if (!batches.ok()) return corrupt(batches.status());
-      while (true) {
-        std::shared_ptr<arrow::RecordBatch> batch;
-        Status next = (*batches)->ReadNext(&batch);
-        if (!next.ok()) return corrupt(next);
-        if (batch == nullptr) break;
-        rows += batch->num_rows();
-      }
-    }
-    raw = arrow::Table::Make(arrow::schema({}), arrow::ChunkedArrayVector{}, rows);
-  } else {
-    auto batches = reader->GetRecordBatchReader(row_groups, to_read);
-    if (!batches.ok()) return corrupt(batches.status());
-    auto read = (*batches)->ToTable();
-    if (!read.ok()) return corrupt(read.status());
-    raw = std::move(*read);
-    // Arrow trusts its input; a file is untrusted (invalid UTF-8, decimals
-    // wider than their precision, offsets out of range).
-    Status valid = raw->ValidateFull();
-    if (!valid.ok()) return corrupt(valid);
-  }
-  if (metrics != nullptr) metrics->rows_read += raw->num_rows();
-
-  arrow::FieldVector out_fields;
-  arrow::ChunkedArrayVector out_columns;
-  for (size_t i = 0; i < fields.size(); ++i) {
-    auto type = format::ToArrowType(fields[i].type);
-    std::shared_ptr<arrow::ChunkedArray> column;
-    if (source[i] < 0) {
-      ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(type, raw->num_rows()));
-      column = std::make_shared<arrow::ChunkedArray>(nulls);
-    } else {
-      column = raw->column(source[i]);
-      if (!column->type()->Equals(*type)) {
-        auto cast = arrow::compute::Cast(arrow::Datum(column), type);
-        if (!cast.ok()) {
-          return CorruptData("data file ", path, ": column \"", fields[i].name, "\" holds ", column->type()->ToString(),
-                             ", not ", fields[i].type.ToString());
-        }
-        column = cast->chunked_array();
-      }
-    }
-    out_fields.push_back(arrow::field(fields[i].name, type, !fields[i].required));
-    out_columns.push_back(std::move(column));
-  }
-  return arrow::Table::Make(arrow::schema(out_fields), std::move(out_columns), raw->num_rows());
+  ARROW_ASSIGN_OR_RAISE(auto reader, OpenDataFile(fs, path, fields, predicates, metrics));
+  return reader->ToTable();
 }
 
 }  // namespace datashard::scan

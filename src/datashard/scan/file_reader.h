@@ -17,7 +17,16 @@
 
 namespace datashard::scan {
 
-// `fields` are the columns wanted, in output order. `predicates` (optional)
+// Streams one data file as batches of at most `batch_rows` rows: memory is
+// bounded by one batch, however large the file. Batches are validated
+// (invalid data is CorruptData). `fields` and `predicates` as below.
+Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDataFile(FileSystem& fs, const std::string& path,
+                                                               const std::vector<NestedField>& fields,
+                                                               const std::vector<BoundPredicate>& predicates = {},
+                                                               ScanMetrics* metrics = nullptr,
+                                                               int64_t batch_rows = 64 * 1024);
+
+// The whole file at once. `fields` are the columns wanted, in output order. `predicates` (optional)
 // only skip row groups; rows are not filtered here.
 Result<std::shared_ptr<arrow::Table>> ReadDataFile(FileSystem& fs, const std::string& path,
                                                    const std::vector<NestedField>& fields,

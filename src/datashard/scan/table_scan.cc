@@ -96,8 +96,10 @@ Result<std::vector<FileScanTask>> PlanFiles(FileSystem& fs, const TableMetadata&
 
 namespace {
 
-// Streams batches file by file, keeping at most `threads` files in flight:
-// memory stays bounded by the files being read, not by the table.
+// Streams batches file by file. Up to `threads` files are opened ahead, each
+// with its first batch decoded on a worker; the rest of a file is decoded
+// batch by batch as it is consumed, so memory stays bounded by `threads`
+// batches, however large the table or its files.
 class SnapshotReader final : public arrow::RecordBatchReader {
  public:
   SnapshotReader(std::shared_ptr<FileSystem> fs, std::vector<FileScanTask> tasks, std::vector<NestedField> read_fields,
@@ -122,53 +124,68 @@ class SnapshotReader final : public arrow::RecordBatchReader {
   Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
     *out = nullptr;
     while (remaining_ != 0) {
-      if (current_) {
-        std::shared_ptr<arrow::RecordBatch> batch;
-        ARROW_RETURN_NOT_OK(current_->ReadNext(&batch));
-        if (batch) {
-          if (batch->num_rows() == 0) continue;
-          if (remaining_ > 0 && batch->num_rows() > remaining_) batch = batch->Slice(0, remaining_);
-          if (remaining_ > 0) remaining_ -= batch->num_rows();
-          *out = std::move(batch);
-          return Status::OK();
-        }
-        current_.reset();
-        current_table_.reset();
+      std::shared_ptr<arrow::RecordBatch> batch;
+      if (pending_) {
+        batch = std::move(pending_);
+      } else if (current_) {
+        ARROW_ASSIGN_OR_RAISE(batch, NextOf(*current_));
+        if (batch == nullptr) current_.reset();
       }
+      if (batch) {
+        if (batch->num_rows() == 0) continue;
+        if (remaining_ > 0 && batch->num_rows() > remaining_) batch = batch->Slice(0, remaining_);
+        if (remaining_ > 0) remaining_ -= batch->num_rows();
+        *out = std::move(batch);
+        return Status::OK();
+      }
+      if (current_) continue;
       Refill();
       if (inflight_.empty()) return Status::OK();
-      auto table = inflight_.front().get();
+      auto opened = inflight_.front().get();
       inflight_.pop_front();
       Refill();
-      ARROW_RETURN_NOT_OK(table.status());
-      current_table_ = *table;
-      current_ = std::make_shared<arrow::TableBatchReader>(*current_table_);
-      current_->set_chunksize(batch_size_);
+      ARROW_RETURN_NOT_OK(opened.status());
+      current_ = std::move(opened->reader);
+      pending_ = std::move(opened->first);
+      if (pending_ == nullptr) current_.reset();  // an empty file
     }
     return Status::OK();
   }
 
  private:
+  struct OpenedFile {
+    std::shared_ptr<arrow::RecordBatchReader> reader;
+    std::shared_ptr<arrow::RecordBatch> first;  // nullptr: the file had no rows to read
+  };
+
   void Refill() {
     while (inflight_.size() < static_cast<size_t>(threads_) && next_ < tasks_.size()) {
       const std::string path = tasks_[next_++].file.file_path;
-      inflight_.push_back(std::async(std::launch::async, [this, path] { return ReadOne(path); }));
+      inflight_.push_back(std::async(std::launch::async, [this, path]() -> Result<OpenedFile> {
+        OpenedFile opened;
+        ARROW_ASSIGN_OR_RAISE(opened.reader,
+                              OpenDataFile(*fs_, path, read_fields_, predicates_, metrics_.get(), batch_size_));
+        ARROW_ASSIGN_OR_RAISE(opened.first, NextOf(*opened.reader));
+        return opened;
+      }));
     }
   }
 
-  Result<std::shared_ptr<arrow::Table>> ReadOne(const std::string& path) {
-    ARROW_ASSIGN_OR_RAISE(auto table, ReadDataFile(*fs_, path, read_fields_, predicates_, metrics_.get()));
+  // The next batch of a file with the exact row filter applied and the
+  // projection taken; nullptr at the end of the file.
+  Result<std::shared_ptr<arrow::RecordBatch>> NextOf(arrow::RecordBatchReader& reader) const {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
+    if (batch == nullptr) return batch;
     if (!predicates_.empty()) {
-      ARROW_ASSIGN_OR_RAISE(auto bound, ToArrowExpression(predicates_).Bind(*table->schema()));
-      ARROW_ASSIGN_OR_RAISE(auto combined, table->CombineChunksToBatch());
-      ARROW_ASSIGN_OR_RAISE(arrow::Datum mask, cp::ExecuteScalarExpression(bound, cp::ExecBatch(*combined)));
-      ARROW_ASSIGN_OR_RAISE(arrow::Datum filtered, cp::Filter(arrow::Datum(table), mask));
-      table = filtered.table();
+      ARROW_ASSIGN_OR_RAISE(auto bound, ToArrowExpression(predicates_).Bind(*batch->schema()));
+      ARROW_ASSIGN_OR_RAISE(arrow::Datum mask, cp::ExecuteScalarExpression(bound, cp::ExecBatch(*batch)));
+      ARROW_ASSIGN_OR_RAISE(arrow::Datum filtered, cp::Filter(arrow::Datum(batch), mask));
+      batch = filtered.record_batch();
     }
-    std::vector<int> keep;
-    for (const auto& field : out_schema_->fields()) keep.push_back(table->schema()->GetFieldIndex(field->name()));
-    ARROW_ASSIGN_OR_RAISE(table, table->SelectColumns(keep));
-    return table->ReplaceSchemaMetadata(nullptr);
+    arrow::ArrayVector columns;
+    for (const auto& field : out_schema_->fields()) columns.push_back(batch->GetColumnByName(field->name()));
+    return arrow::RecordBatch::Make(out_schema_, batch->num_rows(), std::move(columns));
   }
 
   std::shared_ptr<ScanMetrics> metrics_;
@@ -181,9 +198,9 @@ class SnapshotReader final : public arrow::RecordBatchReader {
   int64_t batch_size_;
   int64_t remaining_;
   size_t next_ = 0;
-  std::deque<std::future<Result<std::shared_ptr<arrow::Table>>>> inflight_;
-  std::shared_ptr<arrow::Table> current_table_;
-  std::shared_ptr<arrow::TableBatchReader> current_;
+  std::deque<std::future<Result<OpenedFile>>> inflight_;
+  std::shared_ptr<arrow::RecordBatchReader> current_;
+  std::shared_ptr<arrow::RecordBatch> pending_;
 };
 
 }  // namespace
