@@ -72,6 +72,7 @@ class Transaction {
   struct Impl;
   Status CheckActive();
   Status AppendOneFile(const std::string& path);
+  Result<CommitInfo> CommitOnce();
   Status WriteSurvivors(const std::shared_ptr<arrow::Table>& rows, const std::string& origin);
   void DropOwnFile(const std::string& path);
   std::shared_ptr<Table> table_;

@@ -12,6 +12,9 @@ raises them for the matching engine status codes; keep the names stable.
 
 from __future__ import annotations
 
+import re
+from typing import Any, Iterator
+
 __all__ = [
     "DatashardError",
     "TableExistsError",
@@ -79,3 +82,42 @@ class DatashardIOError(DatashardError, OSError):
 class GarbageCollectionAborted(DatashardError, RuntimeError):
     """Garbage collection stopped without deleting anything because it could not prove
     that a file is unreachable (kept for compatibility with the original package)."""
+
+
+_DETAIL = re.compile(r"\s*Detail: ([A-Za-z]+)\.?\s*$")
+
+
+def typed_from_arrow(error: BaseException) -> "DatashardError | None":
+    """The datashard error an Arrow error carries, if any.
+
+    An engine error raised inside a stream that pyarrow consumes through the Arrow C
+    interface reaches Python as ``pyarrow.ArrowInvalid``/``ArrowIOError`` whose message
+    ends in ``Detail: <ClassName>``; this rebuilds the typed error from it.
+    """
+    text = str(error)
+    match = _DETAIL.search(text)
+    cls = globals().get(match.group(1)) if match else None
+    if isinstance(cls, type) and issubclass(cls, DatashardError):
+        return cls(text[: match.start()].strip())
+    return None
+
+
+def typed_batches(reader: Any) -> Any:
+    """``reader`` (a ``pyarrow.RecordBatchReader``) re-raising engine errors as their
+    datashard classes."""
+    import pyarrow as pa
+
+    def batches() -> Iterator[Any]:
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except pa.ArrowException as e:
+                typed = typed_from_arrow(e)
+                if typed is None:
+                    raise
+                raise typed from None
+            yield batch
+
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import pyarrow as pa
 
-from .errors import SchemaError
+from .errors import SchemaError, typed_batches
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -119,8 +119,9 @@ class Scan:
     # -- conveniences ------------------------------------------------------------------------
 
     def to_batches(self) -> pa.RecordBatchReader:
-        """A streaming ``pyarrow.RecordBatchReader`` (one pass)."""
-        return pa.RecordBatchReader.from_stream(self)
+        """A streaming ``pyarrow.RecordBatchReader`` (one pass). Engine errors while reading
+        (a corrupt or missing data file) raise their datashard classes."""
+        return typed_batches(pa.RecordBatchReader.from_stream(self))
 
     def to_arrow(self) -> pa.Table:
         return self.to_batches().read_all()

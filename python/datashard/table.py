@@ -340,7 +340,7 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
     def _to_arrow_input(self, data: Any) -> Any:
         """Something ``_core`` can read through ``__arrow_c_stream__``."""
         if _is_pandas_frame(data):
-            return pa.Table.from_pandas(data, preserve_index=False)
+            return _from_pandas(data)
         if hasattr(data, "__arrow_c_stream__"):
             return data
         if hasattr(data, "__arrow_c_array__"):
@@ -351,8 +351,8 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         if isinstance(data, Mapping):
             try:
                 return pa.table(dict(data))
-            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as e:
-                raise SchemaError(f"cannot build columns from the dict given: {e}") from None
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as e:
+                raise SchemaError(f"cannot build columns from the dict given: {_failing_column(data)}{e}") from None
         raise InvalidArgumentError(
             "append takes Arrow data (anything with __arrow_c_stream__: pyarrow, polars, DuckDB), "
             f"a pandas DataFrame, a list of row dicts or a dict of columns; got {type(data).__name__}"
@@ -363,11 +363,13 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
 
         ``data``: a pyarrow Table/RecordBatch/RecordBatchReader, a polars or pandas DataFrame, a
         DuckDB result, anything with ``__arrow_c_stream__``, a list of row dicts or a dict of
-        columns. Columns are matched by name and cast safely to the table's types.
+        columns. Columns are matched by name and cast safely to the table's types, within one
+        kind of value (numbers, text, bytes, dates, times, naive or zoned timestamps).
         ``commit_key``: an idempotency key; a retried append with the same key is applied once.
 
-        Raises SchemaError (unknown column, missing required column, null in a required
-        column, a value that does not cast) before anything is written.
+        Raises SchemaError (unknown or duplicate column, missing required column, null in a
+        required column, a value that does not fit, a cast across kinds such as ``True`` into a
+        string column) before anything is written.
         """
         sid = self._core.append(self._to_arrow_input(data), commit_key)
         return None if sid is None else int(sid)
@@ -424,7 +426,7 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         if not _is_pandas_frame(df):
             raise InvalidArgumentError(f"Expected a pandas DataFrame, got {type(df).__name__}")
         self._check_given_schema(schema)
-        self._core.append(pa.Table.from_pandas(df, preserve_index=False), None)
+        self._core.append(_from_pandas(df), None)
         return True
 
     # -- reading -------------------------------------------------------------------------------
@@ -570,7 +572,13 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         return self.new_scan(snapshot_id=snapshot_id, as_of=as_of, ref=ref).sql(query, alias)
 
     def _rows(self, table: pa.Table | pa.RecordBatch) -> list[dict[str, Any]]:
-        rows = table.to_pylist()
+        try:
+            rows = table.to_pylist()
+        except (OverflowError, ValueError) as e:
+            raise SchemaError(
+                f"a value does not fit a Python object ({e}), e.g. a date or timestamp beyond year "
+                "9999; read these rows with to_arrow(), to_pandas() or to_polars() instead"
+            ) from None
         uuids = [c for c in self._view().uuid_columns if c in table.schema.names]
         if uuids:  # the original returned uuid values as strings
             for row in rows:
@@ -732,6 +740,28 @@ def _create_core(
         spec_json = partition_spec.to_json()
     props = {str(k): str(v) for k, v in (properties or {}).items()}
     return _core.create_table(path, _schema_json(schema), spec_json, props, exist_ok)
+
+
+def _failing_column(columns: Mapping[str, Any]) -> str:
+    """'column "x": ' for the first value list Arrow cannot convert on its own, else ''."""
+    for name, values in columns.items():
+        try:
+            pa.array(values)
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
+            return f'column "{name}": '
+    return ""
+
+
+def _from_pandas(df: "pd.DataFrame") -> pa.Table:
+    """A pandas DataFrame as Arrow (the index is not stored); SchemaError for what Arrow
+    cannot take (duplicate column names, mixed-type object columns)."""
+    duplicated = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+    if duplicated:
+        raise SchemaError(f'duplicate column "{duplicated[0]}": it appears more than once in the DataFrame')
+    try:
+        return pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as e:
+        raise SchemaError(f"cannot convert the DataFrame to columns: {e}") from None
 
 
 def create_table(

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import pyarrow as pa
 
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, typed_batches
 from .filters import FilterLike, parse_filter, to_core_filters
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -155,7 +155,9 @@ class Transaction:
         if not _is_pandas_frame(df):
             raise InvalidArgumentError(f"Expected a pandas DataFrame, got {type(df).__name__}")
         self._table._check_given_schema(schema)
-        tx.append(pa.Table.from_pandas(df, preserve_index=False))
+        from .table import _from_pandas
+
+        tx.append(_from_pandas(df))
         return self
 
     def append(self, data: Any) -> "Transaction":
@@ -308,7 +310,7 @@ class Transaction:
         if limit is not None and limit < 0:
             raise InvalidArgumentError(f"limit must be >= 0, got {limit}")
         stream = tx.scan(columns, self._filters(filter), _threads(parallel), batch_size, limit)
-        return pa.RecordBatchReader.from_stream(stream)
+        return typed_batches(pa.RecordBatchReader.from_stream(stream))
 
     def to_arrow(
         self,

@@ -130,14 +130,68 @@ int64_t FirstNull(const arrow::ChunkedArray& column) {
   return -1;
 }
 
+// Kinds of value between which a cast keeps the meaning of the data. A cast
+// is tried only within one kind (values are still checked: overflow, lost
+// fractions and invalid UTF-8 fail it); true -> "true" or 5 -> "5" is refused.
+enum class ValueKind { kNull, kBoolean, kNumber, kText, kBytes, kDate, kTime, kTimestamp, kTimestampTz, kOther };
+
+ValueKind KindOf(const arrow::DataType& type) {
+  using arrow::Type;
+  switch (type.id()) {
+    case Type::NA: return ValueKind::kNull;
+    case Type::BOOL: return ValueKind::kBoolean;
+    case Type::INT8:
+    case Type::INT16:
+    case Type::INT32:
+    case Type::INT64:
+    case Type::UINT8:
+    case Type::UINT16:
+    case Type::UINT32:
+    case Type::UINT64:
+    case Type::HALF_FLOAT:
+    case Type::FLOAT:
+    case Type::DOUBLE:
+    case Type::DECIMAL128:
+    case Type::DECIMAL256: return ValueKind::kNumber;
+    case Type::STRING:
+    case Type::LARGE_STRING:
+    case Type::STRING_VIEW: return ValueKind::kText;
+    case Type::BINARY:
+    case Type::LARGE_BINARY:
+    case Type::BINARY_VIEW:
+    case Type::FIXED_SIZE_BINARY: return ValueKind::kBytes;
+    case Type::DATE32:
+    case Type::DATE64: return ValueKind::kDate;
+    case Type::TIME32:
+    case Type::TIME64: return ValueKind::kTime;
+    case Type::TIMESTAMP:
+      return static_cast<const arrow::TimestampType&>(type).timezone().empty() ? ValueKind::kTimestamp
+                                                                               : ValueKind::kTimestampTz;
+    case Type::DICTIONARY: return KindOf(*static_cast<const arrow::DictionaryType&>(type).value_type());
+    case Type::EXTENSION: return KindOf(*static_cast<const arrow::ExtensionType&>(type).storage_type());
+    default: return ValueKind::kOther;
+  }
+}
+
+bool CastKeepsMeaning(const arrow::DataType& from, const arrow::DataType& to) {
+  const ValueKind a = KindOf(from), b = KindOf(to);
+  if (a == ValueKind::kNull) return true;                            // an all-null column
+  if (a == ValueKind::kText && b == ValueKind::kBytes) return true;  // UTF-8 is bytes
+  return a == b && a != ValueKind::kOther;
+}
+
 }  // namespace
 
 Result<std::shared_ptr<arrow::Table>> ConformToSchema(const std::shared_ptr<arrow::Table>& data, const Schema& schema) {
   std::set<std::string> known;
   for (const auto& field : schema.fields) known.insert(field.name);
+  std::set<std::string> seen;
   for (const auto& field : data->schema()->fields()) {
     if (!known.count(field->name())) {
       return SchemaError("unknown column \"", field->name(), "\": the table has no such field");
+    }
+    if (!seen.insert(field->name()).second) {
+      return SchemaError("duplicate column \"", field->name(), "\": it appears more than once in the data");
     }
   }
   auto target = ToArrowSchema(schema);
@@ -153,6 +207,10 @@ Result<std::shared_ptr<arrow::Table>> ConformToSchema(const std::shared_ptr<arro
       continue;
     }
     if (!column->type()->Equals(*arrow_field->type())) {
+      if (!CastKeepsMeaning(*column->type(), *arrow_field->type())) {
+        return SchemaError("field \"", field.name, "\": cannot store ", column->type()->ToString(), " as ",
+                           field.type.ToString(), " (a different kind of value; convert it explicitly)");
+      }
       arrow::compute::CastOptions options = arrow::compute::CastOptions::Safe(arrow_field->type());
       auto cast = arrow::compute::Cast(arrow::Datum(column), options);
       if (!cast.ok()) {

@@ -67,6 +67,7 @@ Status CheckInsideLocation(const std::string& location, const std::string& path)
 
 Result<std::string> NormalizeLocation(const std::string& path) {
   if (path.empty()) return InvalidArgument("table path is empty");
+  if (path.find('\0') != std::string::npos) return InvalidArgument("table path contains a NUL byte");
   std::string absolute = path;
   if (absolute[0] != '/') {
     char cwd[PATH_MAX];

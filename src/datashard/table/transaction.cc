@@ -326,6 +326,17 @@ Result<int64_t> Transaction::Overwrite(const std::shared_ptr<arrow::Table>& data
 
 Result<CommitInfo> Transaction::Commit() {
   ARROW_RETURN_NOT_OK(CheckActive());
+  auto committed = CommitOnce();
+  if (!committed.ok() && active_) {
+    // Failed before the commit point (writing the manifest, flushing): the
+    // table never saw these files.
+    (void)Rollback();
+  }
+  active_ = false;
+  return committed;
+}
+
+Result<CommitInfo> Transaction::CommitOnce() {
   if (impl_->files.empty() && impl_->removed.empty()) {
     active_ = false;
     return CommitInfo{};
