@@ -92,7 +92,7 @@ for t in "${targets[@]}"; do
   new_crashes=$(comm -13 <(echo "$before" | sort) <(ls "$crash_dir" 2>/dev/null | sort) | grep -c "^$t-" || true)
   crashes_total=$((crashes_total + new_crashes))
   if [ "$new_crashes" -gt 0 ] || { [ "${FUZZ_KEEP_GOING:-0}" != 1 ] && ! grep -q 'DONE' "$log"; }; then
-    grep -E -A12 'ERROR: |runtime error|deadly signal|returned invalid' "$log" | grep -vE '^ +#[0-9]+ 0x.* in fuzzer::' | head -30
+    grep -E -A12 'ERROR: |runtime error|deadly signal|returned invalid' "$log" | grep -vE '^ +#[0-9]+ 0x.* in fuzzer::' | head -30 || true
     comm -13 <(echo "$before" | sort) <(ls "$crash_dir" 2>/dev/null | sort) | grep "^$t-" | sed "s|^|  reproducer: $crash_dir/|" || true
     summary+=("fuzz: $t: $execs execs, $new_crashes new reproducers: FAILED (log: $log)")
     status=1

@@ -1,5 +1,7 @@
 #include "datashard/scan/file_reader.h"
 
+#include <atomic>
+
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
 #include <parquet/arrow/reader.h>
@@ -45,7 +47,65 @@ class CountingInputFile final : public arrow::io::RandomAccessFile {
   std::atomic<int64_t>* bytes_;
 };
 
+// A file's footer and page headers are untrusted: a corrupt dictionary page
+// can claim billions of values, and the Parquet decoder allocates what it
+// claims before it finds the data missing. Every allocation made while a
+// data file is decoded (on the decoding thread) is checked against a cap that
+// scales with the file's size; a larger one fails the read as corrupt instead
+// of exhausting memory.
+std::atomic<int64_t> g_min_allocation_cap{int64_t{1} << 30};
+constexpr int64_t kAllocationCapPerFileByte = 1024;
+thread_local int64_t t_allocation_cap = 0;  // 0: no cap on this thread now
+
+class CappedMemoryPool final : public arrow::MemoryPool {
+ public:
+  explicit CappedMemoryPool(arrow::MemoryPool* base) : base_(base) {}
+  Status Allocate(int64_t size, int64_t alignment, uint8_t** out) override {
+    ARROW_RETURN_NOT_OK(Check(size));
+    return base_->Allocate(size, alignment, out);
+  }
+  Status Reallocate(int64_t old_size, int64_t new_size, int64_t alignment, uint8_t** ptr) override {
+    ARROW_RETURN_NOT_OK(Check(new_size));
+    return base_->Reallocate(old_size, new_size, alignment, ptr);
+  }
+  void Free(uint8_t* buffer, int64_t size, int64_t alignment) override { base_->Free(buffer, size, alignment); }
+  void ReleaseUnused() override { base_->ReleaseUnused(); }
+  int64_t bytes_allocated() const override { return base_->bytes_allocated(); }
+  int64_t max_memory() const override { return base_->max_memory(); }
+  int64_t total_bytes_allocated() const override { return base_->total_bytes_allocated(); }
+  int64_t num_allocations() const override { return base_->num_allocations(); }
+  std::string backend_name() const override { return base_->backend_name(); }
+
+ private:
+  static Status Check(int64_t size) {
+    if (t_allocation_cap > 0 && size > t_allocation_cap) {
+      return Status::OutOfMemory("decoding would allocate ", size, " bytes at once, more than the ", t_allocation_cap,
+                                 " bytes this file's size allows");
+    }
+    return Status::OK();
+  }
+  arrow::MemoryPool* base_;
+};
+
+arrow::MemoryPool* DecodePool() {
+  static CappedMemoryPool pool(arrow::default_memory_pool());
+  return &pool;
+}
+
+class ScopedAllocationCap {
+ public:
+  explicit ScopedAllocationCap(int64_t cap) : previous_(t_allocation_cap) { t_allocation_cap = cap; }
+  ~ScopedAllocationCap() { t_allocation_cap = previous_; }
+  ScopedAllocationCap(const ScopedAllocationCap&) = delete;
+  ScopedAllocationCap& operator=(const ScopedAllocationCap&) = delete;
+
+ private:
+  int64_t previous_;
+};
+
 }  // namespace
+
+void SetMinAllocationCap(int64_t bytes) { g_min_allocation_cap = bytes; }
 
 namespace {
 
@@ -60,9 +120,17 @@ class DataFileReader final : public arrow::RecordBatchReader {
   }
 
   Status Open(FileSystem& fs, const std::vector<BoundPredicate>& predicates, int64_t batch_rows) {
-    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::io::RandomAccessFile> input, fs.OpenInputFile(path_));
+    auto opened_input = fs.OpenInputFile(path_);
+    if (!opened_input.ok() && IsNotFound(opened_input.status())) {
+      return CorruptData("data file ", path_, " is listed by the table's metadata but missing");
+    }
+    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::io::RandomAccessFile> input, std::move(opened_input));
+    ARROW_ASSIGN_OR_RAISE(int64_t file_size, input->GetSize());
+    const int64_t min_cap = g_min_allocation_cap.load();
+    allocation_cap_ = file_size > min_cap / kAllocationCapPerFileByte ? file_size * kAllocationCapPerFileByte : min_cap;
+    ScopedAllocationCap cap(allocation_cap_);
     if (metrics_ != nullptr) input = std::make_shared<CountingInputFile>(std::move(input), &metrics_->bytes_read);
-    auto opened = parquet::arrow::OpenFile(input, arrow::default_memory_pool());
+    auto opened = parquet::arrow::OpenFile(input, DecodePool());
     if (!opened.ok()) return CorruptData("data file ", path_, " is not readable Parquet: ", opened.status().message());
     reader_ = std::move(*opened);
     std::shared_ptr<arrow::Schema> file_schema;
@@ -148,7 +216,11 @@ class DataFileReader final : public arrow::RecordBatchReader {
     *out = nullptr;
     if (batches_ == nullptr) return Status::OK();
     std::shared_ptr<arrow::RecordBatch> raw;
-    Status next = batches_->ReadNext(&raw);
+    Status next;
+    {
+      ScopedAllocationCap cap(allocation_cap_);
+      next = batches_->ReadNext(&raw);
+    }
     if (!next.ok()) return Corrupt(next);
     if (raw == nullptr) {
       batches_.reset();
@@ -198,6 +270,7 @@ class DataFileReader final : public arrow::RecordBatchReader {
   std::unique_ptr<arrow::RecordBatchReader> batches_;
   std::vector<int> source_;  // per wanted field: its column in the decoded batches, or -1
   bool count_only_ = false;
+  int64_t allocation_cap_ = 0;
 };
 
 }  // namespace

@@ -26,6 +26,12 @@ Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDataFile(FileSystem& fs, c
                                                                ScanMetrics* metrics = nullptr,
                                                                int64_t batch_rows = 64 * 1024);
 
+// Decoding a data file never makes a single allocation larger than
+// max(this floor, 1024 x the file's size): a corrupt header claiming billions
+// of values fails as CorruptData instead of exhausting memory. The floor is
+// 1 GiB; fuzzers lower it to stay inside their own allocation limit.
+void SetMinAllocationCap(int64_t bytes);
+
 // The whole file at once. `fields` are the columns wanted, in output order. `predicates` (optional)
 // only skip row groups; rows are not filtered here.
 Result<std::shared_ptr<arrow::Table>> ReadDataFile(FileSystem& fs, const std::string& path,
