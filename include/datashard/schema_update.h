@@ -6,6 +6,7 @@
 // decimal precision) are promoted when old files are read.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +35,13 @@ Result<Schema> UpdateSchema(Table& table, const std::vector<SchemaUpdate>& updat
 Status CreateTag(Table& table, const std::string& name, int64_t snapshot_id);
 Status CreateBranch(Table& table, const std::string& name, int64_t snapshot_id);
 Status DropRef(Table& table, const std::string& name);
+
+// Sets `set` and removes `remove` from the table properties in one commit.
+// The properties datashard reads are checked first (durability, Parquet codec,
+// positive integer limits): a bad value is InvalidArgument and nothing is
+// committed. Other keys are stored as given, for other engines.
+Status SetProperties(Table& table, const std::map<std::string, std::string>& set,
+                     const std::vector<std::string>& remove);
 
 // The snapshot that was current at `timestamp_ms` (the state of the last
 // version committed at or before it), found by binary search over the

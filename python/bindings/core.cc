@@ -450,6 +450,10 @@ class CoreTable {
     return format::SchemaToJsonString(Unwrap(std::move(schema)));
   }
 
+  void SetProperties(const std::map<std::string, std::string>& set, const std::vector<std::string>& remove) {
+    CheckWithoutGil([&] { return datashard::SetProperties(*table_, set, remove); });
+  }
+
   void SetRef(const std::string& name, std::optional<int64_t> snapshot_id, const std::string& type) {
     if (type != "drop" && type != "tag" && type != "branch") {
       Raise(InvalidArgument("ref type must be tag, branch or drop, not \"", type, "\""));
@@ -605,6 +609,7 @@ NB_MODULE(_core, m) {
       .def("all_snapshots", &CoreTable::AllSnapshots)
       .def("update_schema", &CoreTable::UpdateSchema, "updates"_a,
            "updates: (kind, column, new_name, type, doc); kind in add|rename|drop|widen|make_optional")
+      .def("set_properties", &CoreTable::SetProperties, "set"_a, "remove"_a)
       .def("set_ref", &CoreTable::SetRef, "name"_a, "snapshot_id"_a = nb::none(), "type"_a = "tag",
            "type: tag | branch | drop")
       .def("refs", &CoreTable::Refs)

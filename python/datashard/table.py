@@ -136,6 +136,30 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         """Table properties."""
         return dict(self._core.properties())
 
+    def set_properties(
+        self, properties: Mapping[str, Any] | None = None, *, remove: Iterable[str] = ()
+    ) -> dict[str, str]:
+        """Set (and with ``remove=[...]`` delete) table properties in one commit, as 0.11.2's
+        ``set_properties``; returns the properties now in force. Values become strings
+        (``True`` -> ``"true"``). The properties datashard reads are checked first and a bad
+        value raises ``InvalidArgumentError`` with nothing committed:
+        ``datashard.commit.durability`` (``fsync``/``process``),
+        ``write.parquet.compression-codec``, ``write.parquet.row-group-limit``,
+        ``datashard.metadata.max-snapshots``, ``write.metadata.previous-versions-max``.
+        Other keys are stored as given (other Iceberg engines read them)."""
+        updates: dict[str, str] = {}
+        for key, value in dict(properties or {}).items():
+            if not isinstance(key, str):
+                raise InvalidArgumentError(f"property names are strings, got {key!r}")
+            if value is None:
+                raise InvalidArgumentError(f"property {key!r}: None is not a value; use remove=[{key!r}]")
+            updates[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        removals = [remove] if isinstance(remove, str) else list(remove)
+        if not all(isinstance(k, str) for k in removals):
+            raise InvalidArgumentError(f"remove takes property names, got {removals!r}")
+        self._core.set_properties(updates, removals)
+        return self.properties
+
     def refresh(self) -> bool:
         """Re-read the latest committed state. Returns True."""
         self._core.refresh()

@@ -1,6 +1,8 @@
 #include "datashard/schema_update.h"
 
 #include <algorithm>
+#include <charconv>
+#include <set>
 
 #include "datashard/commit/committer.h"
 #include "datashard/commit/snapshot_producer.h"
@@ -127,6 +129,53 @@ Status SetRef(Table& table, const std::string& name, int64_t snapshot_id, const 
 }
 
 }  // namespace
+
+namespace {
+
+Status CheckProperty(const std::string& key, const std::string& value) {
+  if (key.empty()) return InvalidArgument("a table property needs a name");
+  if (key == "datashard.commit.durability") {
+    TableMetadata probe;
+    probe.properties[key] = value;
+    return commit::DurabilityOf(probe).status();
+  }
+  if (key == "write.parquet.compression-codec") {
+    static const std::set<std::string> kCodecs = {"zstd", "snappy", "gzip", "lz4", "uncompressed", "none"};
+    if (!kCodecs.count(value)) {
+      return InvalidArgument("write.parquet.compression-codec must be zstd, snappy, gzip, lz4 or uncompressed, not \"",
+                             value, "\"");
+    }
+    return Status::OK();
+  }
+  if (key == "write.parquet.row-group-limit" || key == commit::kMaxSnapshotsProperty ||
+      key == commit::kPreviousVersionsMaxProperty) {
+    int64_t n = 0;
+    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc() || ptr != value.data() + value.size() || n < 1) {
+      return InvalidArgument(key, " must be a positive integer, not \"", value, "\"");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status SetProperties(Table& table, const std::map<std::string, std::string>& set,
+                     const std::vector<std::string>& remove) {
+  for (const auto& [key, value] : set) ARROW_RETURN_NOT_OK(CheckProperty(key, value));
+  for (const auto& key : remove) {
+    if (set.count(key)) return InvalidArgument("property \"", key, "\" is both set and removed");
+  }
+  if (set.empty() && remove.empty()) return Status::OK();
+  return CommitMetadataChange(table,
+                              [&](const TableMetadata& latest) -> Result<TableMetadata> {
+                                TableMetadata m = latest;
+                                for (const auto& [key, value] : set) m.properties[key] = value;
+                                for (const auto& key : remove) m.properties.erase(key);
+                                return m;
+                              })
+      .status();
+}
 
 Result<Schema> UpdateSchema(Table& table, const std::vector<SchemaUpdate>& updates) {
   if (updates.empty()) return *table.metadata()->CurrentSchema();

@@ -1,0 +1,59 @@
+"""Table.set_properties (0.11.2's call): one commit, checked values, visible to PyIceberg."""
+
+from __future__ import annotations
+
+import pytest
+
+from datashard import InvalidArgumentError, Table, load_table
+
+from conftest import make_rows
+
+
+def test_set_and_remove_in_one_commit(filled: Table) -> None:
+    version = filled.version
+    now = filled.set_properties({"owner": "ml-team", "write.parquet.row-group-limit": 5000, "flag": True})
+    assert now["owner"] == "ml-team" and now["write.parquet.row-group-limit"] == "5000" and now["flag"] == "true"
+    assert filled.version == version + 1
+    assert load_table(filled.location).properties["owner"] == "ml-team"  # another handle sees it
+    now = filled.set_properties(remove=["owner", "flag"])
+    assert "owner" not in now and "flag" not in now and filled.version == version + 2
+    assert filled.row_count() == 30  # the data is untouched
+
+
+def test_durability_property_takes_effect(filled: Table) -> None:
+    filled.set_properties({"datashard.commit.durability": "process"})
+    filled.append_records(make_rows(30, 2))
+    assert load_table(filled.location).properties["datashard.commit.durability"] == "process"
+    assert filled.row_count() == 32
+
+
+@pytest.mark.parametrize(
+    "updates",
+    [
+        {"datashard.commit.durability": "sometimes"},
+        {"write.parquet.compression-codec": "brotli-ish"},
+        {"write.parquet.row-group-limit": "0"},
+        {"datashard.metadata.max-snapshots": "many"},
+        {"write.metadata.previous-versions-max": -3},
+        {"": "x"},
+        {"k": None},
+    ],
+)
+def test_bad_values_commit_nothing(filled: Table, updates: dict) -> None:
+    version, before = filled.version, filled.properties
+    with pytest.raises(InvalidArgumentError):
+        filled.set_properties(updates)
+    filled.refresh()
+    assert filled.version == version and filled.properties == before
+
+
+def test_set_and_remove_the_same_key_is_refused(filled: Table) -> None:
+    with pytest.raises(InvalidArgumentError, match="both set and removed"):
+        filled.set_properties({"a": "1"}, remove=["a"])
+
+
+def test_pyiceberg_reads_the_properties(filled: Table) -> None:
+    from pyiceberg.table import StaticTable
+
+    filled.set_properties({"owner": "ml-team"})
+    assert StaticTable.from_metadata(filled.metadata_location).properties["owner"] == "ml-team"
