@@ -61,7 +61,9 @@ Result<OrphanResult> RemoveOrphanFiles(Table& table, const OrphanOptions& option
 struct RewriteResult {
   int64_t rewritten_files = 0;
   int64_t added_files = 0;
-  std::optional<int64_t> snapshot_id;
+  int64_t rewritten_manifests = 0;     // RewriteManifests: manifests replaced ...
+  int64_t added_manifests = 0;         // ... by these
+  std::optional<int64_t> snapshot_id;  // nullopt: nothing to do, nothing committed
 };
 
 // Bins the current snapshot's data files (per partition) up to

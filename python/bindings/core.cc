@@ -384,6 +384,8 @@ class CoreTable {
     nb::dict d;
     d["rewritten_files"] = r.rewritten_files;
     d["added_files"] = r.added_files;
+    d["rewritten_manifests"] = r.rewritten_manifests;
+    d["added_manifests"] = r.added_manifests;
     d["snapshot_id"] = r.snapshot_id ? nb::cast(*r.snapshot_id) : nb::none();
     return d;
   }

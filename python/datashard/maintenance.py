@@ -129,16 +129,15 @@ class TableMaintenance:
         ``{"rewritten_files", "added_files", "snapshot_id"}``."""
         size = _positive_int(target_file_size, "target_file_size")
         result = dict(self._core.rewrite(size))
-        self._core.refresh()
-        return result
+        return {k: result[k] for k in ("rewritten_files", "added_files", "snapshot_id")}
 
     def compact_manifests(self) -> dict[str, Any]:
-        """Merge the current snapshot's manifests into one per partition spec (one commit, even
-        when they were merged already). Returns ``{"snapshot_id"}`` (None for an empty
-        table)."""
+        """Merge the current snapshot's manifests into one per partition spec, in one commit.
+        Returns ``{"snapshot_id", "rewritten_manifests", "added_manifests"}``; when there is
+        nothing to merge (one manifest per spec already, or an empty table) nothing is
+        committed and ``snapshot_id`` is None."""
         result = self._core.rewrite(None)
-        self._core.refresh()
-        return {"snapshot_id": result["snapshot_id"]}
+        return {k: result[k] for k in ("snapshot_id", "rewritten_manifests", "added_manifests")}
 
     def verify(self, snapshot_id: int | None = None, raise_on_error: bool = True) -> dict[str, Any]:
         """Re-read every file of a snapshot (default: the current one), all of it, with Parquet

@@ -179,7 +179,13 @@ def test_compact_rewrites_small_files_and_keeps_every_row(filled: Table) -> None
     # a small target keeps files apart
     filled.append_records(make_rows(100, 10))
     assert filled.rewrite_data_files(target_file_size=1)["rewritten_files"] == 0
-    assert filled.compact_manifests()["snapshot_id"] == filled.current_snapshot().snapshot_id
+    merged = filled.compact_manifests()  # two manifests (the compaction's, the new append's)
+    assert merged["snapshot_id"] == filled.current_snapshot().snapshot_id
+    assert merged["rewritten_manifests"] == 2 and merged["added_manifests"] == 1
+    version = filled.version
+    again = filled.compact_manifests()  # nothing left to merge: no commit
+    assert again == {"snapshot_id": None, "rewritten_manifests": 0, "added_manifests": 0}
+    assert filled.version == version
     assert filled.row_count() == 110 and filled.verify()["ok"]
     with pytest.raises(InvalidArgumentError):
         filled.compact(target_file_size=0)

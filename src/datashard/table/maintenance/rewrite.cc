@@ -4,11 +4,13 @@
 // and a concurrent delete of a file being compacted is a conflict.
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include <arrow/api.h>
 
 #include "datashard/commit/committer.h"
 #include "datashard/commit/snapshot_producer.h"
+#include "datashard/format/manifest_reader.h"
 #include "datashard/maintenance.h"
 #include "datashard/scan/file_reader.h"
 #include "datashard/scan/table_scan.h"
@@ -75,6 +77,19 @@ Result<RewriteResult> RewriteManifests(Table& table) {
   auto metadata = table.metadata();
   RewriteResult result;
   if (metadata->CurrentSnapshot() == nullptr) return result;
+  // Already one data manifest per partition spec, none carrying removed
+  // entries: nothing to merge, no commit.
+  ARROW_ASSIGN_OR_RAISE(auto before, format::ReadManifestList(table.fs(), *metadata, *metadata->CurrentSnapshot()));
+  std::map<int32_t, int64_t> per_spec;
+  bool has_deleted_entries = false;
+  for (const auto& m : before) {
+    if (m.content != format::ManifestContent::kData) continue;
+    per_spec[m.partition_spec_id] += 1;
+    has_deleted_entries = has_deleted_entries || m.deleted_files_count > 0;
+  }
+  const bool merged_already =
+      std::all_of(per_spec.begin(), per_spec.end(), [](const auto& s) { return s.second <= 1; });
+  if (merged_already && !has_deleted_entries) return result;
   commit::PendingSnapshot pending;
   pending.snapshot_id = NewSnapshotId();
   pending.operation = "replace";
@@ -92,6 +107,20 @@ Result<RewriteResult> RewriteManifests(Table& table) {
                                           options));
   table.Adopt(outcome.committed.version, outcome.committed.metadata);
   result.snapshot_id = pending.snapshot_id;
+  // Counted from the lists themselves; a count the table can no longer
+  // report (the list unreadable now) does not undo the commit.
+  const Snapshot* committed = outcome.committed.metadata->SnapshotById(pending.snapshot_id);
+  if (committed != nullptr) {
+    auto after = format::ReadManifestList(table.fs(), *outcome.committed.metadata, *committed);
+    if (after.ok()) {
+      std::set<std::string> kept;
+      for (const auto& m : *after) kept.insert(m.manifest_path);
+      for (const auto& m : before) result.rewritten_manifests += kept.count(m.manifest_path) ? 0 : 1;
+      std::set<std::string> old;
+      for (const auto& m : before) old.insert(m.manifest_path);
+      for (const auto& m : *after) result.added_manifests += old.count(m.manifest_path) ? 0 : 1;
+    }
+  }
   return result;
 }
 
