@@ -208,7 +208,19 @@ class SnapshotReader final : public arrow::RecordBatchReader {
 Result<std::shared_ptr<arrow::RecordBatchReader>> ScanSnapshot(std::shared_ptr<FileSystem> fs,
                                                                std::shared_ptr<const TableMetadata> metadata,
                                                                const Snapshot* snapshot, const ScanOptions& options) {
+  // Time travel reads a snapshot as it was written, with its own schema (as
+  // Iceberg engines do for snapshot ids, timestamps and tags); the head of a
+  // branch (main's is the current snapshot) reads with the current schema.
   const Schema* schema = metadata->CurrentSchema();
+  if (options.snapshot_id && snapshot != nullptr && snapshot->schema_id) {
+    bool branch_head = metadata->current_snapshot_id == snapshot->snapshot_id;
+    for (const auto& [name, ref] : metadata->refs) {
+      branch_head = branch_head || (ref.type == "branch" && ref.snapshot_id == snapshot->snapshot_id);
+    }
+    if (const Schema* then = metadata->SchemaById(*snapshot->schema_id); then != nullptr && !branch_head) {
+      schema = then;
+    }
+  }
   std::vector<NestedField> projected;
   if (options.columns.empty()) {
     projected = schema->fields;
