@@ -65,6 +65,7 @@ class Scan:
         batch_size: int,
         limit: int | None,
         arrow_schema: pa.Schema,
+        arrow_filter: Any = None,
     ) -> None:
         self._table = table
         self._columns = columns
@@ -75,6 +76,9 @@ class Scan:
         self._batch_size = batch_size
         self._limit = limit
         self._schema = arrow_schema
+        # A pyarrow.compute.Expression: evaluated on each batch in Python, after an engine
+        # read of every column (no pruning: the engine cannot see inside it).
+        self._arrow_filter = arrow_filter
         self._last_stream: Any = None
         self._reads = 0
 
@@ -93,11 +97,33 @@ class Scan:
         if self._empty or self._snapshot_id is None:
             self._last_stream = None
             return pa.RecordBatchReader.from_batches(self._schema, [])
+        if self._arrow_filter is not None:
+            return self._arrow_filtered_stream()
         stream = self._table._core.scan(
             self._columns, self._core_filters, self._snapshot_id, self._threads, self._batch_size, self._limit
         )
         self._last_stream = stream
         return stream
+
+    def _arrow_filtered_stream(self) -> pa.RecordBatchReader:
+        stream = self._table._core.scan(None, None, self._snapshot_id, self._threads, self._batch_size, None)
+        self._last_stream = stream
+        names = self._schema.names
+        expression, remaining = self._arrow_filter, self._limit
+
+        def batches() -> Any:
+            nonlocal remaining
+            for batch in typed_batches(pa.RecordBatchReader.from_stream(stream)):
+                if remaining == 0:
+                    return
+                kept = batch.filter(expression).select(names)
+                if remaining is not None:
+                    kept = kept.slice(0, remaining)
+                    remaining -= kept.num_rows
+                if kept.num_rows:
+                    yield kept
+
+        return pa.RecordBatchReader.from_batches(self._schema, batches())
 
     def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
         """A fresh engine scan of the pinned snapshot, as an Arrow C stream capsule."""

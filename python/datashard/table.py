@@ -472,7 +472,9 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         ``duckdb.sql("select ... from s")``), re-readable, with ``.metrics`` after a read.
 
         ``columns``: projection (in this order). ``filter``: a ``col()`` expression, a dict, a
-        ``(column, op, value)`` tuple or a list of them (AND-ed). Which snapshot: the current
+        ``(column, op, value)`` tuple or a list of them (AND-ed), pushed down to prune files and
+        row groups; or a ``pyarrow.compute.Expression`` (any, OR/NOT included), evaluated exactly
+        on every batch without pruning. Which snapshot: the current
         one, or exactly one of ``snapshot_id=``, ``as_of=`` (a time: epoch ms, datetime (naive =
         local), ISO string, or a timedelta meaning "that long ago") and ``ref=`` (a tag or
         branch name); it is pinned now. ``limit``: at most this many rows. ``threads``: files
@@ -484,7 +486,12 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
             if isinstance(columns, str):
                 raise InvalidArgumentError('columns must be a list of names, e.g. ["id"], not a string')
             columns = list(columns)
-        core_filters = to_core_filters(parse_filter(filter), view.arrow, view.uuid_columns) or None
+        arrow_filter = filter if _is_arrow_expression(filter) else None
+        if arrow_filter is not None:
+            _check_arrow_expression(arrow_filter, view.arrow)
+            core_filters = None
+        else:
+            core_filters = to_core_filters(parse_filter(filter), view.arrow, view.uuid_columns) or None
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidArgumentError(f"batch_size must be a positive int, got {batch_size!r}")
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
@@ -494,7 +501,7 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
             sid = self._core.current_snapshot_id()
         schema = projected_schema(view.arrow, columns, self.location)
         n_threads = _threads(True if threads is None else threads)
-        return Scan(self, columns, core_filters, sid, empty, n_threads, batch_size, limit, schema)
+        return Scan(self, columns, core_filters, sid, empty, n_threads, batch_size, limit, schema, arrow_filter)
 
     def to_batches(
         self,
@@ -764,6 +771,21 @@ def _create_core(
         spec_json = partition_spec.to_json()
     props = {str(k): str(v) for k, v in (properties or {}).items()}
     return _core.create_table(path, _schema_json(schema), spec_json, props, exist_ok)
+
+
+def _is_arrow_expression(value: Any) -> bool:
+    """A ``pyarrow.compute.Expression`` (checked without importing pyarrow.compute)."""
+    cls = type(value)
+    return cls.__name__ == "Expression" and cls.__module__.startswith("pyarrow")
+
+
+def _check_arrow_expression(expression: Any, schema: pa.Schema) -> None:
+    """SchemaError now for an expression that names an unknown column or does not type-check
+    against the table (instead of an error in the middle of a read)."""
+    try:
+        schema.empty_table().filter(expression)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError) as e:
+        raise SchemaError(f"filter {expression}: {e}") from None
 
 
 def _failing_column(columns: Mapping[str, Any]) -> str:
