@@ -109,7 +109,7 @@ if [ "$what" = all ] || [ "$what" = asan ]; then
       for f in fuzz/crashes/"$t"-*; do
         [ -f "$f" ] || continue
         if "$target" "${replay[@]}" "$f" >"build/asan/$name.repro.log" 2>&1; then
-          echo "reproducer $f: fixed (passes now; delete it or keep it as a regression input)"
+          echo "reproducer $f: passes (kept as a regression input)"
         else
           why=$(grep -oE 'runtime error: .*|ERROR: [A-Za-z]+Sanitizer: [^(]*|returned invalid data: .{0,100}|out-of-memory \(malloc\([0-9]+\)\)|[a-z_]+_fuzzer\.cc:[0-9]+' \
                 "build/asan/$name.repro.log" | head -1)

@@ -1,5 +1,6 @@
 #include "datashard/scan/file_reader.h"
 
+#include <array>
 #include <atomic>
 
 #include <arrow/api.h>
@@ -49,17 +50,21 @@ class CountingInputFile final : public arrow::io::RandomAccessFile {
 
 // A file's footer and page headers are untrusted: a corrupt dictionary page
 // can claim billions of values, and the Parquet decoder allocates what it
-// claims before it finds the data missing. Every allocation made while a
-// data file is decoded (on the decoding thread) is checked against a cap that
-// scales with the file's size; a larger one fails the read as corrupt instead
-// of exhausting memory.
+// claims before it finds the data missing. Every allocation made while a data
+// file is decoded (on any thread: columns decode in parallel) goes through a
+// pool whose cap scales with the file's size; a larger one fails the read as
+// corrupt instead of exhausting memory.
 std::atomic<int64_t> g_min_allocation_cap{int64_t{1} << 30};
 constexpr int64_t kAllocationCapPerFileByte = 1024;
-thread_local int64_t t_allocation_cap = 0;  // 0: no cap on this thread now
 
 class CappedMemoryPool final : public arrow::MemoryPool {
  public:
-  explicit CappedMemoryPool(arrow::MemoryPool* base) : base_(base) {}
+  CappedMemoryPool() = default;
+  void Init(arrow::MemoryPool* base, int64_t cap) {
+    base_ = base;
+    cap_ = cap;
+  }
+  int64_t cap() const { return cap_; }
   Status Allocate(int64_t size, int64_t alignment, uint8_t** out) override {
     ARROW_RETURN_NOT_OK(Check(size));
     return base_->Allocate(size, alignment, out);
@@ -77,31 +82,30 @@ class CappedMemoryPool final : public arrow::MemoryPool {
   std::string backend_name() const override { return base_->backend_name(); }
 
  private:
-  static Status Check(int64_t size) {
-    if (t_allocation_cap > 0 && size > t_allocation_cap) {
-      return Status::OutOfMemory("decoding would allocate ", size, " bytes at once, more than the ", t_allocation_cap,
+  Status Check(int64_t size) const {
+    if (size > cap_) {
+      return Status::OutOfMemory("decoding would allocate ", size, " bytes at once, more than the ", cap_,
                                  " bytes this file's size allows");
     }
     return Status::OK();
   }
-  arrow::MemoryPool* base_;
+  arrow::MemoryPool* base_ = nullptr;
+  int64_t cap_ = 0;
 };
 
-arrow::MemoryPool* DecodePool() {
-  static CappedMemoryPool pool(arrow::default_memory_pool());
-  return &pool;
+// The pool for a cap, rounded up to a power of two. Buffers keep a raw
+// pointer to the pool that allocated them and may outlive any reader, so the
+// pools live for the whole process: one per power of two.
+arrow::MemoryPool* DecodePoolFor(int64_t cap) {
+  static std::array<CappedMemoryPool, 63> pools = [] {
+    std::array<CappedMemoryPool, 63> out;
+    for (size_t i = 0; i < out.size(); ++i) out[i].Init(arrow::default_memory_pool(), int64_t{1} << i);
+    return out;
+  }();
+  size_t level = 0;
+  while (level + 1 < pools.size() && pools[level].cap() < cap) ++level;
+  return &pools[level];
 }
-
-class ScopedAllocationCap {
- public:
-  explicit ScopedAllocationCap(int64_t cap) : previous_(t_allocation_cap) { t_allocation_cap = cap; }
-  ~ScopedAllocationCap() { t_allocation_cap = previous_; }
-  ScopedAllocationCap(const ScopedAllocationCap&) = delete;
-  ScopedAllocationCap& operator=(const ScopedAllocationCap&) = delete;
-
- private:
-  int64_t previous_;
-};
 
 }  // namespace
 
@@ -127,10 +131,10 @@ class DataFileReader final : public arrow::RecordBatchReader {
     ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::io::RandomAccessFile> input, std::move(opened_input));
     ARROW_ASSIGN_OR_RAISE(int64_t file_size, input->GetSize());
     const int64_t min_cap = g_min_allocation_cap.load();
-    allocation_cap_ = file_size > min_cap / kAllocationCapPerFileByte ? file_size * kAllocationCapPerFileByte : min_cap;
-    ScopedAllocationCap cap(allocation_cap_);
+    const int64_t cap =
+        file_size > min_cap / kAllocationCapPerFileByte ? file_size * kAllocationCapPerFileByte : min_cap;
     if (metrics_ != nullptr) input = std::make_shared<CountingInputFile>(std::move(input), &metrics_->bytes_read);
-    auto opened = parquet::arrow::OpenFile(input, DecodePool());
+    auto opened = parquet::arrow::OpenFile(input, DecodePoolFor(cap));
     if (!opened.ok()) return CorruptData("data file ", path_, " is not readable Parquet: ", opened.status().message());
     reader_ = std::move(*opened);
     std::shared_ptr<arrow::Schema> file_schema;
@@ -201,6 +205,7 @@ class DataFileReader final : public arrow::RecordBatchReader {
     // file projected (only columns it predates): rows are still counted from
     // decoded values (of its first column), not from the footer's claim.
     reader_->set_batch_size(batch_rows);
+    reader_->set_use_threads(true);  // columns of a batch decode in parallel
     count_only_ = to_read.empty();
     if (count_only_ && file_schema->num_fields() > 0) to_read = {0};
     if (row_groups.empty() || to_read.empty()) return Status::OK();  // nothing to read
@@ -216,11 +221,7 @@ class DataFileReader final : public arrow::RecordBatchReader {
     *out = nullptr;
     if (batches_ == nullptr) return Status::OK();
     std::shared_ptr<arrow::RecordBatch> raw;
-    Status next;
-    {
-      ScopedAllocationCap cap(allocation_cap_);
-      next = batches_->ReadNext(&raw);
-    }
+    Status next = batches_->ReadNext(&raw);
     if (!next.ok()) return Corrupt(next);
     if (raw == nullptr) {
       batches_.reset();
@@ -270,7 +271,6 @@ class DataFileReader final : public arrow::RecordBatchReader {
   std::unique_ptr<arrow::RecordBatchReader> batches_;
   std::vector<int> source_;  // per wanted field: its column in the decoded batches, or -1
   bool count_only_ = false;
-  int64_t allocation_cap_ = 0;
 };
 
 }  // namespace

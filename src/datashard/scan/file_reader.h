@@ -27,7 +27,7 @@ Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDataFile(FileSystem& fs, c
                                                                int64_t batch_rows = 64 * 1024);
 
 // Decoding a data file never makes a single allocation larger than
-// max(this floor, 1024 x the file's size): a corrupt header claiming billions
+// max(this floor, 1024 x the file's size), rounded up to a power of two: a corrupt header claiming billions
 // of values fails as CorruptData instead of exhausting memory. The floor is
 // 1 GiB; fuzzers lower it to stay inside their own allocation limit.
 void SetMinAllocationCap(int64_t bytes);
