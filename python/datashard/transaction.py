@@ -38,6 +38,7 @@ __all__ = ["Transaction", "ISOLATION_LEVELS"]
 ISOLATION_LEVELS = ("snapshot", "serializable")
 
 _DEFAULT_BATCH_ROWS = 64 * 1024
+_MATERIALIZE_BATCH_ROWS = 1024 * 1024  # to_arrow reads everything anyway
 
 
 def _check_isolation(isolation: str) -> str:
@@ -320,7 +321,7 @@ class Transaction:
         limit: int | None = None,
     ) -> pa.Table:
         """Read the base snapshot into a ``pyarrow.Table`` (see :meth:`to_batches`)."""
-        return self.to_batches(columns, filter, parallel, _DEFAULT_BATCH_ROWS, limit).read_all()
+        return self.to_batches(columns, filter, parallel, _MATERIALIZE_BATCH_ROWS, limit).read_all()
 
     def scan(
         self,
