@@ -139,19 +139,17 @@ class DataFileReader final : public arrow::RecordBatchReader {
     reader_ = std::move(*opened);
     std::shared_ptr<arrow::Schema> file_schema;
     ARROW_RETURN_NOT_OK(reader_->GetSchema(&file_schema));
-    const auto& fields = fields_;
-    auto& reader = reader_;
 
     // Top-level field index in the file for each wanted field: by id, or by
     // name when the file carries no ids at all.
     bool file_has_ids = false;
     for (const auto& f : file_schema->fields()) file_has_ids = file_has_ids || format::FieldIdOf(*f) > 0;
-    source_.assign(fields.size(), -1);
+    source_.assign(fields_.size(), -1);
     std::vector<int> to_read;
-    for (size_t i = 0; i < fields.size(); ++i) {
+    for (size_t i = 0; i < fields_.size(); ++i) {
       for (int c = 0; c < file_schema->num_fields(); ++c) {
         const auto& f = *file_schema->field(c);
-        if (file_has_ids ? format::FieldIdOf(f) == fields[i].id : f.name() == fields[i].name) {
+        if (file_has_ids ? format::FieldIdOf(f) == fields_[i].id : f.name() == fields_[i].name) {
           source_[i] = static_cast<int>(to_read.size());
           to_read.push_back(c);
           break;
@@ -160,7 +158,7 @@ class DataFileReader final : public arrow::RecordBatchReader {
     }
     // Row groups the statistics rule out are never read.
     std::vector<int> row_groups;
-    auto file_metadata = reader->parquet_reader()->metadata();
+    auto file_metadata = reader_->parquet_reader()->metadata();
     for (int rg = 0; rg < file_metadata->num_row_groups(); ++rg) {
       bool skip = false;
       if (!predicates.empty()) {

@@ -113,12 +113,16 @@ Result<RewriteResult> RewriteManifests(Table& table) {
   if (committed != nullptr) {
     auto after = format::ReadManifestList(table.fs(), *outcome.committed.metadata, *committed);
     if (after.ok()) {
-      std::set<std::string> kept;
-      for (const auto& m : *after) kept.insert(m.manifest_path);
-      for (const auto& m : before) result.rewritten_manifests += kept.count(m.manifest_path) ? 0 : 1;
-      std::set<std::string> old;
-      for (const auto& m : before) old.insert(m.manifest_path);
-      for (const auto& m : *after) result.added_manifests += old.count(m.manifest_path) ? 0 : 1;
+      // Manifests of `from` that `to` no longer lists.
+      auto missing = [](const std::vector<format::ManifestFile>& from, const std::vector<format::ManifestFile>& to) {
+        std::set<std::string> present;
+        for (const auto& m : to) present.insert(m.manifest_path);
+        return static_cast<int64_t>(std::count_if(from.begin(), from.end(), [&](const format::ManifestFile& m) {
+          return present.count(m.manifest_path) == 0;
+        }));
+      };
+      result.rewritten_manifests = missing(before, *after);
+      result.added_manifests = missing(*after, before);
     }
   }
   return result;
