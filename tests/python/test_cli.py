@@ -75,6 +75,17 @@ def test_demo_counter_mode_small() -> None:
     assert "increments/s" in r.stdout and "retries" in r.stdout
 
 
+def test_demo_baseline_survives_a_corrupted_json_file() -> None:
+    # unlocked writers can leave a longer write's tail behind a shorter one: the baseline
+    # must report that as corruption, not crash the demo
+    from datashard.demo import _read_json_counter
+
+    assert _read_json_counter('{"counter": 14}') == (14, False)
+    assert _read_json_counter('{"counter": 9}4}') == (9, True)
+    assert _read_json_counter("") == (0, True)
+    assert _read_json_counter('{"count') == (0, True)
+
+
 def test_demo_rejects_unknown_mode() -> None:
     assert run("demo", "--mode", "chaos").returncode == 2
 
