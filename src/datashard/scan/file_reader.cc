@@ -17,34 +17,51 @@ namespace {
 
 // Counts the bytes the Parquet reader pulls from a data file, so scans can
 // report (and tests can prove) how much pruning saved.
-class CountingInputFile final : public arrow::io::RandomAccessFile {
+// Wraps a data file for the Parquet reader: counts the bytes read (when
+// asked) and turns a short positional read inside the file into an error.
+// The Parquet reader takes a short read for the end of a column chunk, so an
+// uncompressed page cut off by a failing disk or a file truncated under it
+// would otherwise decode as fewer rows, silently.
+class CheckedInputFile final : public arrow::io::RandomAccessFile {
  public:
-  CountingInputFile(std::shared_ptr<arrow::io::RandomAccessFile> inner, std::atomic<int64_t>* bytes)
-      : inner_(std::move(inner)), bytes_(bytes) {}
+  CheckedInputFile(std::shared_ptr<arrow::io::RandomAccessFile> inner, std::string path, int64_t size,
+                   std::atomic<int64_t>* bytes)
+      : inner_(std::move(inner)), path_(std::move(path)), size_(size), bytes_(bytes) {}
   arrow::Status Close() override { return inner_->Close(); }
   bool closed() const override { return inner_->closed(); }
   arrow::Result<int64_t> Tell() const override { return inner_->Tell(); }
   arrow::Status Seek(int64_t position) override { return inner_->Seek(position); }
-  arrow::Result<int64_t> GetSize() override { return inner_->GetSize(); }
+  arrow::Result<int64_t> GetSize() override { return size_; }
   arrow::Result<int64_t> Read(int64_t nbytes, void* out) override { return Count(inner_->Read(nbytes, out)); }
   arrow::Result<std::shared_ptr<arrow::Buffer>> Read(int64_t nbytes) override { return Count(inner_->Read(nbytes)); }
   arrow::Result<int64_t> ReadAt(int64_t position, int64_t nbytes, void* out) override {
-    return Count(inner_->ReadAt(position, nbytes, out));
+    ARROW_ASSIGN_OR_RAISE(int64_t got, Count(inner_->ReadAt(position, nbytes, out)));
+    ARROW_RETURN_NOT_OK(CheckComplete(position, nbytes, got));
+    return got;
   }
   arrow::Result<std::shared_ptr<arrow::Buffer>> ReadAt(int64_t position, int64_t nbytes) override {
-    return Count(inner_->ReadAt(position, nbytes));
+    ARROW_ASSIGN_OR_RAISE(auto buffer, Count(inner_->ReadAt(position, nbytes)));
+    ARROW_RETURN_NOT_OK(CheckComplete(position, nbytes, buffer->size()));
+    return buffer;
   }
 
  private:
+  Status CheckComplete(int64_t position, int64_t nbytes, int64_t got) const {
+    const int64_t expected = std::max<int64_t>(0, std::min(nbytes, size_ - position));
+    if (got >= expected) return Status::OK();
+    return arrow::Status::IOError("short read of ", path_, ": ", got, " of ", expected, " bytes at offset ", position);
+  }
   arrow::Result<int64_t> Count(arrow::Result<int64_t> n) {
-    if (n.ok()) *bytes_ += *n;
+    if (n.ok() && bytes_ != nullptr) *bytes_ += *n;
     return n;
   }
   arrow::Result<std::shared_ptr<arrow::Buffer>> Count(arrow::Result<std::shared_ptr<arrow::Buffer>> buffer) {
-    if (buffer.ok()) *bytes_ += (*buffer)->size();
+    if (buffer.ok() && bytes_ != nullptr) *bytes_ += (*buffer)->size();
     return buffer;
   }
   std::shared_ptr<arrow::io::RandomAccessFile> inner_;
+  std::string path_;
+  int64_t size_;
   std::atomic<int64_t>* bytes_;
 };
 
@@ -133,7 +150,8 @@ class DataFileReader final : public arrow::RecordBatchReader {
     const int64_t min_cap = g_min_allocation_cap.load();
     const int64_t cap =
         file_size > min_cap / kAllocationCapPerFileByte ? file_size * kAllocationCapPerFileByte : min_cap;
-    if (metrics_ != nullptr) input = std::make_shared<CountingInputFile>(std::move(input), &metrics_->bytes_read);
+    input = std::make_shared<CheckedInputFile>(std::move(input), path_, file_size,
+                                               metrics_ != nullptr ? &metrics_->bytes_read : nullptr);
     auto opened = parquet::arrow::OpenFile(input, DecodePoolFor(cap));
     if (!opened.ok()) return CorruptData("data file ", path_, " is not readable Parquet: ", opened.status().message());
     reader_ = std::move(*opened);
