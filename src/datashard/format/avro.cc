@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <bit>
 #include <limits>
-#include <random>
+#include <map>
+#include <mutex>
 #include <set>
 
 #include <arrow/util/compression.h>
 #include <nlohmann/json.hpp>
 #include <zlib.h>
+
+#include "datashard/util/uuid.h"
 
 namespace datashard::format::avro {
 namespace {
@@ -369,9 +372,26 @@ class SchemaParser {
 }  // namespace
 
 Result<NodePtr> ParseSchema(std::string_view text) {
+  // Every manifest and manifest list a commit reads or writes carries one of
+  // a handful of schema texts; parsing them again is most of a small
+  // commit's Avro cost. Parsed nodes are immutable, so they are shared.
+  static std::mutex mutex;
+  static std::map<std::string, NodePtr, std::less<>> cache;
+  constexpr size_t kMaxCachedSchemas = 32;
+  constexpr size_t kMaxCachedSchemaBytes = size_t{64} << 10;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = cache.find(text); it != cache.end()) return it->second;
+  }
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return CorruptData("Avro schema is not valid JSON");
-  return SchemaParser().Parse(j, "", 0);
+  ARROW_ASSIGN_OR_RAISE(NodePtr root, SchemaParser().Parse(j, "", 0));
+  if (text.size() <= kMaxCachedSchemaBytes) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (cache.size() >= kMaxCachedSchemas) cache.clear();
+    cache.emplace(std::string(text), root);
+  }
+  return root;
 }
 
 // ---------------------------------------------------------------------------
@@ -751,11 +771,10 @@ Result<std::string_view> DecompressBlock(ReadCodec codec, std::string_view data,
 }
 
 std::string RandomSync() {
-  std::random_device device;
   std::string sync(kSyncSize, '\0');
-  for (size_t i = 0; i < kSyncSize; i += 4) {
-    uint32_t word = device();
-    for (size_t j = 0; j < 4; ++j) sync[i + j] = static_cast<char>(word >> (8 * j));
+  for (size_t i = 0; i < kSyncSize; i += 8) {
+    const uint64_t word = RandomBits();
+    for (size_t j = 0; j < 8; ++j) sync[i + j] = static_cast<char>(word >> (8 * j));
   }
   return sync;
 }

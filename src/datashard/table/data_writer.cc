@@ -6,6 +6,7 @@
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
 #include <arrow/io/memory.h>
+#include <arrow/util/byte_size.h>
 #include <parquet/arrow/writer.h>
 #include <parquet/file_writer.h>
 #include <parquet/metadata.h>
@@ -20,6 +21,8 @@ namespace datashard::table {
 namespace {
 
 constexpr char kRowGroupLimitProperty[] = "write.parquet.row-group-limit";
+// In-memory size below which a data file is written plainly (see WriteOneFile).
+constexpr int64_t kTinyFileBytes = 16 << 10;
 
 arrow::Compression::type CompressionFor(const TableMetadata& metadata) {
   const std::string codec = metadata.Property("write.parquet.compression-codec", "zstd");
@@ -63,11 +66,17 @@ Result<format::DataFile> WriteOneFile(FileSystem& fs, const TableMetadata& metad
 
   // Rows per row group: smaller groups let selective scans skip more.
   const int64_t row_group_rows = std::max<int64_t>(1, metadata.PropertyLong(kRowGroupLimitProperty, 1 << 20));
-  auto properties = parquet::WriterProperties::Builder()
-                        .compression(CompressionFor(metadata))
-                        ->max_row_group_length(row_group_rows)
-                        ->enable_page_checksum()  // lets Verify() detect corrupted pages
-                        ->build();
+  parquet::WriterProperties::Builder builder;
+  builder.compression(CompressionFor(metadata))
+      ->max_row_group_length(row_group_rows)
+      ->enable_page_checksum();  // lets Verify() detect corrupted pages
+  if (arrow::util::TotalBufferSize(data) < kTinyFileBytes) {
+    // A handful of rows (the small-commit workload): a codec saves nothing
+    // here and costs a compression context per page, and a dictionary adds a
+    // page per column. Compaction rewrites such files with the table's codec.
+    builder.compression(arrow::Compression::UNCOMPRESSED)->disable_dictionary();
+  }
+  auto properties = builder.build();
   ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
   ARROW_ASSIGN_OR_RAISE(auto writer,
                         parquet::arrow::FileWriter::Open(*data.schema(), arrow::default_memory_pool(), sink, properties,
