@@ -69,13 +69,18 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
     VersionedMetadata committed{next, std::make_shared<const TableMetadata>(std::move(metadata))};
     return CommitOutcome{std::move(committed), attempt, false};
   };
+  std::vector<std::string> unsynced = options.unsynced_files;
   for (int attempt = 1;; ++attempt) {
     ARROW_ASSIGN_OR_RAISE(BuiltCommit built, build(base, attempt));
     if (built.already_committed) return CommitOutcome{base, attempt, true};
     const int64_t next = base.version + 1;
     const std::string path = format::MetadataFilePath(location, next);
     const std::string json = format::TableMetadataToJson(built.metadata);
-    Status published = fs.PublishIfAbsent(path, json, options.durability, built.attempt_files);
+    std::vector<std::string> sync_first = unsynced;
+    sync_first.insert(sync_first.end(), built.attempt_files.begin(), built.attempt_files.end());
+    Status published = fs.PublishIfAbsent(path, json, options.durability, sync_first);
+    // Both outcomes below mean the flush before the link succeeded.
+    if (published.ok() || published.IsAlreadyExists()) unsynced.clear();
     if (published.ok()) return finish(next, std::move(built.metadata), attempt);
     if (!published.IsAlreadyExists()) {
       auto ours = PublishedByUs(fs, location, next, built.metadata);

@@ -27,6 +27,11 @@ struct CommitOptions {
   // After a lost race, wait for the table's host-local commit queue
   // (FileSystem::TryLockFor) instead of racing again; 0 disables it.
   double queue_timeout_ms = 5'000;
+  // Files written before the race (data files, manifests) and not flushed
+  // yet. With kFsync they are flushed in the same barrier as the first
+  // attempt's manifest list and metadata, so a durable commit costs two flush
+  // barriers (that one, then the directory after the link), not three.
+  std::vector<std::string> unsynced_files;
 };
 
 // Table property choosing how commits are flushed: "fsync" (default) or "process".

@@ -18,6 +18,9 @@
 #include <thread>
 
 #include <arrow/io/file.h>
+#include <arrow/io/interfaces.h>
+#include <arrow/util/future.h>
+#include <arrow/util/thread_pool.h>
 
 #include "datashard/file_system.h"
 #include "datashard/util/uuid.h"
@@ -227,16 +230,23 @@ class PosixFileSystem final : public FileSystem {
       targets.emplace_back(path, false);
       if (dirs.insert(ParentDir(path)).second) targets.emplace_back(ParentDir(path), true);
     }
-    if (targets.size() == 1) return FsyncPath(targets[0].first, targets[0].second);
-    std::vector<Status> results(targets.size());
-    std::vector<std::thread> threads;
-    threads.reserve(targets.size());
-    for (size_t i = 0; i < targets.size(); ++i) {
-      threads.emplace_back([&, i] { results[i] = FsyncPath(targets[i].first, targets[i].second); });
+    if (targets.empty()) return Status::OK();
+    // The others go to Arrow's I/O pool (threads kept across commits: a
+    // thread started per fsync costs more than a small commit's CPU work);
+    // the first is flushed on this thread meanwhile.
+    arrow::internal::Executor* pool = arrow::io::default_io_context().executor();
+    std::vector<arrow::Future<>> others;
+    others.reserve(targets.size());
+    for (size_t i = 1; i < targets.size(); ++i) {
+      auto submitted = pool->Submit([target = targets[i]] { return FsyncPath(target.first, target.second); });
+      others.push_back(submitted.ok() ? *submitted : arrow::Future<>::MakeFinished(submitted.status()));
     }
-    for (auto& thread : threads) thread.join();
-    for (auto& result : results) ARROW_RETURN_NOT_OK(result);
-    return Status::OK();
+    Status result = FsyncPath(targets[0].first, targets[0].second);
+    for (auto& other : others) {
+      Status st = other.status();  // waits
+      if (result.ok()) result = st;
+    }
+    return result;
   }
 
   Status PublishIfAbsent(const std::string& path, std::string_view data, Durability durability,

@@ -343,6 +343,7 @@ Result<CommitInfo> Transaction::CommitOnce() {
   }
   auto metadata = impl_->base;
   ARROW_ASSIGN_OR_RAISE(Durability durability, commit::DurabilityOf(*metadata));
+  if (durability_) durability = *durability_;
 
   // The manifest does not depend on the version it lands in (snapshot id is
   // fixed, sequence numbers are inherited), so it is written once, here,
@@ -414,13 +415,19 @@ Result<CommitInfo> Transaction::CommitOnce() {
     ARROW_RETURN_NOT_OK(table_->fs().WriteNewFile(manifest.manifest_path, bytes, Durability::kProcess));
     impl_->written.push_back(manifest.manifest_path);
     pending.new_manifests.push_back(manifest);
-    // Everything the metadata will reference must be durable before it is
-    // published: one concurrent flush of all data files and the manifest.
-    if (durability == Durability::kFsync) ARROW_RETURN_NOT_OK(table_->fs().Sync(impl_->written));
   }
 
   commit::CommitOptions options;
   options.durability = durability;
+  // Everything the metadata will reference must be durable before it is
+  // published: the data files and the manifest are flushed together with the
+  // first attempt's manifest list and metadata, in one barrier.
+  options.unsynced_files = impl_->written;
+  for (const auto& file : impl_->files) {  // files registered in place (AppendFiles) are the user's, not written here
+    if (std::find(impl_->written.begin(), impl_->written.end(), file.file_path) == impl_->written.end()) {
+      options.unsynced_files.push_back(file.file_path);
+    }
+  }
   // Start from the newest version: an attempt built on a stale one would only lose.
   ARROW_RETURN_NOT_OK(table_->Refresh());
   commit::VersionedMetadata start{table_->version(), table_->metadata()};
