@@ -69,8 +69,10 @@ class Table : public std::enable_shared_from_this<Table> {
 
   // Commits `data` as one snapshot. A commit_key makes the append idempotent:
   // if a snapshot with that key is already in the table, nothing is written.
+  // `durability` overrides the table's datashard.commit.durability for this commit.
   Result<CommitInfo> Append(const std::shared_ptr<arrow::Table>& data,
-                            const std::optional<std::string>& commit_key = std::nullopt);
+                            const std::optional<std::string>& commit_key = std::nullopt,
+                            std::optional<Durability> durability = std::nullopt);
   std::unique_ptr<Transaction> NewTransaction(Isolation isolation = Isolation::kSnapshot);
 
   // Streams rows of a snapshot (default: the pinned current one).

@@ -57,6 +57,9 @@ class Transaction {
   Result<std::shared_ptr<arrow::RecordBatchReader>> Scan(const ScanOptions& options);
 
   void SetCommitKey(std::string key) { commit_key_ = std::move(key); }
+  // Flushes this commit as `durability` says instead of as the table's
+  // datashard.commit.durability property says.
+  void SetDurability(Durability durability) { durability_ = durability; }
   // Writes to (and reads from) branch `name` instead of main. Call before any
   // other operation; the branch must exist (CreateBranch).
   Status SetBranch(const std::string& name);
@@ -78,6 +81,7 @@ class Transaction {
   std::shared_ptr<Table> table_;
   std::unique_ptr<Impl> impl_;
   std::optional<std::string> commit_key_;
+  std::optional<Durability> durability_;
   bool rewrite_ = false;
   bool active_ = true;
 };

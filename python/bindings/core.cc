@@ -184,6 +184,12 @@ PredicateOp ParseOp(const std::string& op) {
   return it->second;
 }
 
+Durability ParseDurability(const std::string& mode) {
+  if (mode == "fsync") return Durability::kFsync;
+  if (mode == "process") return Durability::kProcess;
+  Raise(InvalidArgument("durability must be \"fsync\" or \"process\", not \"", mode, "\""));
+}
+
 nb::dict SnapshotToDict(const Snapshot& s) {
   nb::dict d;
   d["snapshot_id"] = s.snapshot_id;
@@ -267,6 +273,7 @@ class CoreTransaction {
     return new CoreStream(Unwrap(std::move(reader)), options.metrics);
   }
   void SetCommitKey(const std::string& key) { tx_->SetCommitKey(key); }
+  void SetDurability(const std::string& mode) { tx_->SetDurability(ParseDurability(mode)); }
   std::optional<int64_t> BaseSnapshotId() const { return tx_->base_snapshot_id(); }
   std::optional<int64_t> Commit() {
     Result<CommitInfo> info;
@@ -318,12 +325,15 @@ class CoreTable {
     return SnapshotToDict(*snapshot);
   }
 
-  std::optional<int64_t> Append(const nb::object& data, const std::optional<std::string>& commit_key) {
+  std::optional<int64_t> Append(const nb::object& data, const std::optional<std::string>& commit_key,
+                                const std::optional<std::string>& durability) {
     auto table = ImportTable(data);
+    std::optional<Durability> mode;
+    if (durability) mode = ParseDurability(*durability);
     Result<CommitInfo> info;
     {
       nb::gil_scoped_release release;
-      info = table_->Append(table, commit_key);
+      info = table_->Append(table, commit_key, mode);
     }
     return Unwrap(std::move(info)).snapshot_id;
   }
@@ -584,6 +594,7 @@ NB_MODULE(_core, m) {
       .def("scan", &CoreTransaction::Scan, "columns"_a = nb::none(), "filters"_a = nb::none(), "threads"_a = 1,
            "batch_size"_a = 65536, "limit"_a = nb::none(), nb::rv_policy::take_ownership)
       .def("set_commit_key", &CoreTransaction::SetCommitKey, "key"_a)
+      .def("set_durability", &CoreTransaction::SetDurability, "mode"_a)
       .def("base_snapshot_id", &CoreTransaction::BaseSnapshotId)
       .def("commit", &CoreTransaction::Commit)
       .def("rollback", &CoreTransaction::Rollback);
@@ -599,7 +610,7 @@ NB_MODULE(_core, m) {
       .def("metadata_location", &CoreTable::MetadataLocation)
       .def("snapshots", &CoreTable::Snapshots)
       .def("snapshot_by_id", &CoreTable::SnapshotById, "snapshot_id"_a)
-      .def("append", &CoreTable::Append, "data"_a, "commit_key"_a = nb::none())
+      .def("append", &CoreTable::Append, "data"_a, "commit_key"_a = nb::none(), "durability"_a = nb::none())
       .def("new_transaction", &CoreTable::NewTransaction, "isolation"_a = "snapshot", "branch"_a = nb::none(),
            nb::rv_policy::take_ownership)
       .def("expire_snapshots", &CoreTable::ExpireSnapshots, "older_than_ms"_a = nb::none(), "retain_last"_a = 1,

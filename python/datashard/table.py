@@ -31,6 +31,7 @@ from .scan import Scan, projected_schema
 from .schema import Schema
 from .schema_update import TableSchemaEvolution
 from .snapshot import Snapshot
+from .transaction import check_durability
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -253,7 +254,12 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
     # -- writing -------------------------------------------------------------------------------
 
     def new_transaction(
-        self, isolation: str = "snapshot", *, commit_key: str | None = None, branch: str | None = None
+        self,
+        isolation: str = "snapshot",
+        *,
+        commit_key: str | None = None,
+        branch: str | None = None,
+        durability: str | None = None,
     ) -> "Transaction":
         """A new, not yet begun transaction (``with`` begins it, on the latest snapshot).
 
@@ -262,10 +268,11 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         the transaction read were added concurrently). ``commit_key``: idempotency key.
         ``branch``: write to this branch (see :meth:`create_branch`) instead of the main line:
         the transaction reads the branch head and its commit moves only the branch.
+        ``durability``: ``"fsync"`` or ``"process"`` for this commit (see :meth:`append`).
         """
         from .transaction import Transaction
 
-        return Transaction(self, isolation, commit_key, branch=branch)
+        return Transaction(self, isolation, commit_key, branch=branch, durability=durability)
 
     def transact(
         self,
@@ -385,7 +392,7 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
             f"a pandas DataFrame, a list of row dicts or a dict of columns; got {type(data).__name__}"
         )
 
-    def append(self, data: Any, *, commit_key: str | None = None) -> int | None:
+    def append(self, data: Any, *, commit_key: str | None = None, durability: str | None = None) -> int | None:
         """Append data in one commit; return the new snapshot id (None if ``data`` had no rows).
 
         ``data``: a pyarrow Table/RecordBatch/RecordBatchReader, a polars or pandas DataFrame, a
@@ -393,12 +400,16 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         columns. Columns are matched by name and cast safely to the table's types, within one
         kind of value (numbers, text, bytes, dates, times, naive or zoned timestamps).
         ``commit_key``: an idempotency key; a retried append with the same key is applied once.
+        ``durability``: ``"fsync"`` (flush to disk before returning: survives a power cut) or
+        ``"process"`` (no flush: survives the death of any process, not a power cut or kernel
+        crash) for this commit; by default the table's ``datashard.commit.durability``
+        property (``"fsync"`` unless set otherwise).
 
         Raises SchemaError (unknown or duplicate column, missing required column, null in a
         required column, a value that does not fit, a cast across kinds such as ``True`` into a
         string column) before anything is written.
         """
-        sid = self._core.append(self._to_arrow_input(data), commit_key)
+        sid = self._core.append(self._to_arrow_input(data), commit_key, check_durability(durability))
         return None if sid is None else int(sid)
 
     def append_arrow(self, data: Any) -> bool:
@@ -411,19 +422,21 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         records: Sequence[Mapping[str, Any]],
         schema: Schema | pa.Schema | None = None,
         partition_values: Mapping[str, Any] | None = None,
+        *,
+        durability: str | None = None,
     ) -> bool:
         """Append row dicts in one commit. Returns True.
 
         ``schema``, if given, must agree with the table's by column names, types and required
         flags. ``partition_values`` is accepted for compatibility and ignored: partition values
-        come from the data.
+        come from the data. ``durability``: for this commit, as in :meth:`append`.
 
         Raises SchemaError naming the row (0-based) and field for an unknown key, a missing or
         None required field, a value of the wrong type or NaN in a non-float column; nothing is
         written then.
         """
         table = self._records_to_arrow(records, schema)
-        self._core.append(table, None)
+        self._core.append(table, None, check_durability(durability))
         return True
 
     def add_files(self, files: Iterable[Any], *, commit_key: str | None = None) -> int | None:

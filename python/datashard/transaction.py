@@ -41,6 +41,13 @@ _DEFAULT_BATCH_ROWS = 64 * 1024
 _MATERIALIZE_BATCH_ROWS = 1024 * 1024  # to_arrow reads everything anyway
 
 
+def check_durability(durability: str | None) -> str | None:
+    """``durability`` if it names a mode (``"fsync"``, ``"process"``) or is None."""
+    if durability is not None and durability not in ("fsync", "process"):
+        raise InvalidArgumentError(f'durability must be "fsync" or "process", got {durability!r}')
+    return durability
+
+
 def _check_isolation(isolation: str) -> str:
     if isolation not in ISOLATION_LEVELS:
         raise InvalidArgumentError(f'isolation must be "snapshot" or "serializable", got {isolation!r}')
@@ -66,6 +73,9 @@ class Transaction:
     ``commit_key``: an idempotency key; a commit whose key is already in the table's retained
     snapshots is not applied again (``commit()`` succeeds and ``snapshot_id`` is the earlier
     snapshot's id). It can also be given to :meth:`commit`.
+
+    ``durability``: ``"fsync"`` or ``"process"`` for this commit, overriding the table's
+    ``datashard.commit.durability`` property (see :meth:`Table.append`).
     """
 
     def __init__(
@@ -75,10 +85,12 @@ class Transaction:
         commit_key: str | None = None,
         *,
         branch: str | None = None,
+        durability: str | None = None,
     ) -> None:
         self._table = table
         self._isolation = _check_isolation(isolation)
         self._commit_key = commit_key
+        self._durability = check_durability(durability)
         if branch is not None and (not isinstance(branch, str) or not branch):
             raise InvalidArgumentError(f"branch must be a branch name, got {branch!r}")
         self._branch = branch
@@ -353,6 +365,8 @@ class Transaction:
             if not isinstance(key, str) or not key:
                 raise InvalidArgumentError(f"commit_key must be a non-empty string, got {key!r}")
             tx.set_commit_key(key)
+        if self._durability is not None:
+            tx.set_durability(self._durability)
         self._core_tx = None  # over either way; never roll back after a failed commit (see above)
         sid = tx.commit()
         self.snapshot_id = None if sid is None else int(sid)

@@ -618,6 +618,38 @@ TEST(CommitFaultTest, PowerLossDuringCreateLeavesNoTableOrAnEmptyOne) {
   ExpectNoViolations({{"create", tally}});
 }
 
+// The per-commit durability override: an acknowledged fsync-mode append
+// survives a power cut right after it returns even on a table whose property
+// says "process", and a process-mode append on an fsync table leaves files
+// that are not durable yet (so it really skipped the flushes).
+TEST(CommitFaultTest, PerCommitDurabilityOverridesTheTableProperty) {
+  for (const bool fsync_commit : {true, false}) {
+    SCOPED_TRACE(fsync_commit ? "fsync commit on a process table" : "process commit on an fsync table");
+    testing::TempDir dir;
+    auto fs = std::make_shared<FaultInjectionFileSystem>(LocalFileSystem());
+    CreateOptions options;
+    options.schema = RowSchema();
+    options.properties["datashard.commit.durability"] = fsync_commit ? "process" : "fsync";
+    DS_ASSERT_OK(Table::Create(dir.Join("table"), options, fs));
+    {
+      DS_ASSIGN_OR_FAIL(auto table, Table::Load(dir.Join("table"), fs));
+      DS_ASSERT_OK(table->Append(Rows(0, 5), std::nullopt, fsync_commit ? Durability::kFsync : Durability::kProcess));
+    }
+    std::vector<std::string> not_durable = fs->NotDurable();
+    std::erase_if(not_durable, [](const std::string& path) { return path.ends_with("version-hint.text"); });
+    if (fsync_commit) {
+      EXPECT_EQ(not_durable, std::vector<std::string>{});
+      fs->Crash();
+      DS_ASSERT_OK(fs->DropUnsyncedState());
+      DS_ASSIGN_OR_FAIL(auto reloaded, Table::Load(dir.Join("table")));
+      DS_ASSIGN_OR_FAIL(auto ids, ReadIds(*reloaded));
+      EXPECT_EQ(ids.size(), 5u);
+    } else {
+      EXPECT_FALSE(not_durable.empty());
+    }
+  }
+}
+
 // Reads under faults: every failed or truncated read during a scan ends in an
 // error or in exactly the right rows, never in wrong rows or a crash.
 TEST(ReadFaultTest, EveryFailedReadIsAnErrorOrTheRightRows) {

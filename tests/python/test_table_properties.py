@@ -27,6 +27,23 @@ def test_durability_property_takes_effect(filled: Table) -> None:
     assert filled.row_count() == 32
 
 
+def test_durability_per_call(filled: Table) -> None:
+    # the override is honoured by every write entry point; the C++ fault-injection test
+    # shows it changes what is flushed (CommitFaultTest.PerCommitDurabilityOverridesTheTableProperty)
+    filled.append(make_rows(30, 2), durability="process")
+    filled.append_records(make_rows(32, 2), durability="fsync")
+    with filled.new_transaction(durability="process") as tx:
+        tx.append(make_rows(34, 2))
+    assert filled.row_count() == 36
+    assert "datashard.commit.durability" not in filled.properties  # the table's own mode is unchanged
+    for bad in ("sometimes", "", 1):
+        with pytest.raises(InvalidArgumentError, match="durability"):
+            filled.append(make_rows(40, 1), durability=bad)
+        with pytest.raises(InvalidArgumentError, match="durability"):
+            filled.new_transaction(durability=bad)
+    assert filled.row_count() == 36
+
+
 @pytest.mark.parametrize(
     "updates",
     [

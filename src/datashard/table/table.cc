@@ -139,9 +139,10 @@ Status Table::Refresh() {
 }
 
 Result<CommitInfo> Table::Append(const std::shared_ptr<arrow::Table>& data,
-                                 const std::optional<std::string>& commit_key) {
+                                 const std::optional<std::string>& commit_key, std::optional<Durability> durability) {
   Transaction tx(shared_from_this());
   if (commit_key) tx.SetCommitKey(*commit_key);
+  if (durability) tx.SetDurability(*durability);
   ARROW_RETURN_NOT_OK(tx.Append(data));
   return tx.Commit();
 }
