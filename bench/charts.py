@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 
 COLORS = {
     "datashard": "#1f77b4",
+    "datashard-process": "#aec7e8",
     "original": "#9467bd",
     "pyiceberg": "#2ca02c",
     "deltalake": "#d62728",

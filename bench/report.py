@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 BASE = "datashard"
+# Variants measured only in the commit workloads (see run.py).
+COMMIT_ONLY = {"datashard-process"}
 
 
 def _num(x: Any, digits: int = 0) -> str:
@@ -71,6 +73,8 @@ class Doc:
         self.w("| " + " | ".join(["system"] + header) + " |")
         self.w("|" + "---|" * (len(header) + 1))
         for s in systems or self.systems:
+            if s in COMMIT_ONLY and workload not in ("commits", "barriers"):
+                continue
             na = self.na_reason(workload, s)
             cells = na if na else rows_for(s)
             if isinstance(cells, str):
@@ -156,6 +160,23 @@ def render(results: dict) -> str:
             d.table("commits", ["commits/s", "× ds", "p50 ms", "p95 ms", "committed / attempted / planned", "errors",
                                 "rows read back", "check"], row)
         chart("commits")
+
+    if "barriers" in wl:
+        d.w("**Flush barriers per commit** (one writer, single-row commits, counted with `strace -f`): flush calls "
+            "are fsync, fdatasync, syncfs, sync_file_range and msync; calls that overlap in time (issued from "
+            "parallel threads) share a journal commit and count as one barrier.")
+        d.w()
+
+        def row_f(s: str) -> list[str] | str:
+            x = wl["barriers"].get(s)
+            if not x:
+                return "no run"
+            if not x.get("ok"):
+                return "failed: " + _short(x.get("error", ""), 80)
+            return [_num(x["commits"]), _num(x["sync_calls_per_commit"], 2), _num(x["barriers_per_commit"], 2)]
+
+        d.table("barriers", ["commits traced", "flush calls / commit", "barriers / commit"], row_f,
+                [s for s in d.systems if s != "pyarrow"])
 
     # 2. bulk
     if "bulk" in wl:

@@ -39,9 +39,12 @@ sys.path.insert(0, HERE)
 
 import report
 
-SYSTEMS = ["datashard", "original", "pyiceberg", "deltalake", "lance", "pyarrow"]
+SYSTEMS = ["datashard", "datashard-process", "original", "pyiceberg", "deltalake", "lance", "pyarrow"]
+# Variants of datashard measured only where they differ: the commit workload.
+COMMIT_ONLY = {"datashard-process"}
 LABELS = {
     "datashard": "datashard (this checkout)",
+    "datashard-process": "datashard, durability=process",
     "original": "datashard 0.x (original, PyPI)",
     "pyiceberg": "PyIceberg + SQLite catalog",
     "deltalake": "deltalake (delta-rs)",
@@ -126,7 +129,7 @@ def system_command(system: str, cache: str, create: bool, upgrade: bool) -> tupl
     """(interpreter, environment) for the worker processes of ``system``."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    if system == "datashard":
+    if system in ("datashard", "datashard-process"):
         # This checkout's package when its extension is built in-tree (python/datashard/_core*.so,
         # the developer set-up), else the installed package (as in CI, which pip-installs it).
         # The versions reply records which one ran.
@@ -153,7 +156,7 @@ class Runner:
 
     def _request(self, system: str, op: str, args: dict) -> str:
         self.req_n += 1
-        impl = "pyarrow" if system == "pyarrow-dsfiles" else system
+        impl = "pyarrow" if system == "pyarrow-dsfiles" else system.replace("-", "_")
         path = os.path.join(self.work, "requests", f"{self.req_n:05d}-{system}-{op}.json")
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:
@@ -353,6 +356,78 @@ def w_commits(r: Runner, systems: list[str], res: dict) -> None:
                 "readback_errors": [x["readback"].get("error") for x in runs
                                     if x.get("readback") and not x["readback"].get("ok")][:2],
             }
+
+
+SYNC_CALLS = ("fsync", "fdatasync", "syncfs", "sync_file_range", "msync", "sync")
+
+
+def count_barriers(trace: str) -> tuple[int, int]:
+    """(flush calls, flush barriers) in an ``strace -f -ttt -T`` log. Calls that overlap in time
+    (one thread's fsync starting before another's has returned) share a journal commit and
+    count as one barrier; a call that starts after every earlier one has returned is a new one."""
+    calls = []
+    for line in trace.splitlines():
+        parts = line.split(None, 2)  # pid, start time, rest
+        if len(parts) < 3 or "resumed>" in parts[2]:
+            continue
+        name = parts[2].split("(", 1)[0]
+        if name not in SYNC_CALLS:
+            continue
+        start = float(parts[1])
+        if "<unfinished ...>" in parts[2]:  # its duration is on the matching "resumed" line
+            rest = [x for x in trace.splitlines() if x.startswith(parts[0] + " ") and f"<... {name} resumed>" in x
+                    and float(x.split(None, 2)[1]) >= start]
+            end = float(rest[0].split(None, 2)[1]) if rest else start
+        else:
+            tail = parts[2].rsplit("<", 1)
+            end = start + (float(tail[1].rstrip(">\n ")) if len(tail) == 2 else 0.0)
+        calls.append((start, end))
+    calls.sort()
+    barriers, group_end = 0, None
+    for start, end in calls:
+        if group_end is None or start > group_end:
+            barriers += 1
+            group_end = end
+        else:
+            group_end = max(group_end, end)
+    return len(calls), barriers
+
+
+def w_barriers(r: Runner, systems: list[str], res: dict) -> None:
+    """Flush calls and flush barriers per commit: one writer, single-row commits, under strace."""
+    out = res.setdefault("barriers", {})
+    strace = shutil.which("strace")
+    n = max(20, min(200, r.cfg["commits"] * 2))
+    for s in systems:
+        if s == "pyarrow":
+            continue
+        if strace is None:
+            out[s] = {"ok": False, "error": "strace is not installed"}
+            continue
+        path = os.path.join(r.work, s, "barriers")
+        rmtree(path)
+        c = r.call(s, "create", path=path, schema="commit")
+        if not c.get("ok"):
+            out[s] = {"ok": False, "error": "create: " + c.get("error", "")}
+            continue
+        log_path = os.path.join(r.work, f"strace-{s}.log")
+        py, env = r.cmds[s]
+        req = r._request(s, "commit_loop", dict(path=path, worker=0, start_seq=0, n=n))
+        p = subprocess.run([strace, "-f", "-ttt", "-T", "-e", "trace=" + ",".join(SYNC_CALLS), "-o", log_path,
+                            py, WORKER, req], env=env, capture_output=True, text=True, cwd=HERE,
+                           timeout=r.cfg["timeout_s"])
+        reply = _parse_reply(p.stdout, p.returncode)
+        if not reply.get("ok"):
+            out[s] = {"ok": False, "error": reply.get("error", "commit loop failed")}
+            continue
+        calls, barriers = count_barriers(_read(log_path))
+        done = len(reply["acked"])
+        out[s] = {"ok": True, "commits": done, "sync_calls": calls, "barriers": barriers,
+                  "sync_calls_per_commit": calls / done if done else None,
+                  "barriers_per_commit": barriers / done if done else None}
+        log(f"barriers {s}: {done} commits, {calls} flush calls, {barriers} barriers "
+            f"({out[s]['barriers_per_commit']:.2f} per commit)")
+        rmtree(path)
 
 
 def summarize_commit_group(replies: list[dict]) -> dict:
@@ -753,7 +828,9 @@ def main(argv=None) -> int:
     try:
         if "commits" in workloads:
             run_workload("commits", lambda: w_commits(r, avail, res))
+            run_workload("barriers", lambda: w_barriers(r, avail, res))
         tables: dict[str, str] = {}
+        avail = [s for s in avail if s not in COMMIT_ONLY]
         if {"bulk", "scan", "memory"} & set(workloads):
             run_workload("bulk", lambda: tables.update(setup_tables(r, avail, res, "bulk" in workloads)))
         if "scan" in workloads:
