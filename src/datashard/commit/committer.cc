@@ -67,12 +67,12 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
     // The hint is advisory; a failure to write it loses nothing.
     (void)UpdateVersionHint(fs, location, next);
     VersionedMetadata committed{next, std::make_shared<const TableMetadata>(std::move(metadata))};
-    return CommitOutcome{std::move(committed), attempt, false};
+    return CommitOutcome{std::move(committed), attempt, false, std::nullopt};
   };
   std::vector<std::string> unsynced = options.unsynced_files;
   for (int attempt = 1;; ++attempt) {
     ARROW_ASSIGN_OR_RAISE(BuiltCommit built, build(base, attempt));
-    if (built.already_committed) return CommitOutcome{base, attempt, true};
+    if (built.already_committed) return CommitOutcome{base, attempt, true, built.existing_snapshot_id};
     const int64_t next = base.version + 1;
     const std::string path = format::MetadataFilePath(location, next);
     const std::string json = format::TableMetadataToJson(built.metadata);

@@ -48,6 +48,8 @@ struct BuiltCommit {
   // Set when the builder found that the commit already happened (same commit
   // key): nothing is published and `metadata` is ignored.
   bool already_committed = false;
+  // With already_committed: the snapshot that applied it, where known.
+  std::optional<int64_t> existing_snapshot_id;
 };
 
 // Builds the next metadata on top of `base`. Returns a ConcurrentModification
@@ -58,6 +60,7 @@ struct CommitOutcome {
   VersionedMetadata committed;  // the version holding our change
   int attempts = 0;
   bool already_committed = false;
+  std::optional<int64_t> existing_snapshot_id;
 };
 
 Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& location, VersionedMetadata base,

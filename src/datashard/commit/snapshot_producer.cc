@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
+#include <mutex>
+#include <optional>
 #include <set>
 
+#include "datashard/commit/commit_keys.h"
 #include "datashard/commit/manifest_merger.h"
 #include "datashard/format/file_names.h"
 #include "datashard/format/manifest.h"
@@ -86,6 +90,43 @@ void TrimHistory(TableMetadata& m) {
   }
 }
 
+// The manifest lists this process wrote most recently, by path: the next
+// commit usually builds on the list it just published and need not read it
+// back. A list's path is unique to one attempt and the file never changes, so
+// an entry cannot go stale; it is only consulted for a path the parent
+// version names.
+class RecentManifestLists {
+ public:
+  std::optional<std::vector<format::ManifestFile>> Find(const std::string& path) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [list_path, manifests] : lists_) {
+      if (list_path == path) return manifests;
+    }
+    return std::nullopt;
+  }
+  void Add(std::string path, std::vector<format::ManifestFile> manifests) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (lists_.size() >= kCapacity) lists_.pop_front();
+    lists_.emplace_back(std::move(path), std::move(manifests));
+  }
+
+ private:
+  static constexpr size_t kCapacity = 8;
+  std::mutex mutex_;
+  std::deque<std::pair<std::string, std::vector<format::ManifestFile>>> lists_;
+};
+
+RecentManifestLists& RecentLists() {
+  static RecentManifestLists lists;
+  return lists;
+}
+
+Result<std::vector<format::ManifestFile>> ParentManifests(FileSystem& fs, const TableMetadata& metadata,
+                                                          const Snapshot& parent) {
+  if (auto known = RecentLists().Find(parent.manifest_list)) return std::move(*known);
+  return format::ReadManifestList(fs, metadata, parent);
+}
+
 }  // namespace
 
 Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base, const PendingSnapshot& pending,
@@ -93,12 +134,11 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
   const TableMetadata& parent_metadata = *base.metadata;
   BuiltCommit built;
   if (pending.commit_key) {
-    for (const auto& snapshot : parent_metadata.snapshots) {
-      auto it = snapshot.summary.find(kCommitKeySummary);
-      if (it != snapshot.summary.end() && it->second == *pending.commit_key) {
-        built.already_committed = true;
-        return built;
-      }
+    ARROW_ASSIGN_OR_RAISE(auto existing, FindCommitKey(fs, parent_metadata, *pending.commit_key));
+    if (existing) {
+      built.already_committed = true;
+      built.existing_snapshot_id = existing;
+      return built;
     }
   }
   TableMetadata m = parent_metadata;
@@ -137,7 +177,7 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
     return Conflict("the table is empty now; the files to remove are gone");
   }
   if (parent != nullptr) {
-    ARROW_ASSIGN_OR_RAISE(auto inherited, format::ReadManifestList(fs, parent_metadata, *parent));
+    ARROW_ASSIGN_OR_RAISE(auto inherited, ParentManifests(fs, parent_metadata, *parent));
     ManifestMergeContext context{fs, parent_metadata, pending.snapshot_id, sequence_number, pending.durability};
     // Manifests that only recorded an earlier snapshot's deletions carry nothing live.
     std::erase_if(inherited, [](const format::ManifestFile& manifest) {
@@ -160,6 +200,7 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
   ARROW_ASSIGN_OR_RAISE(std::string list_bytes, format::EncodeManifestList(info, manifests));
   built.attempt_files.push_back(list_path);
   ARROW_RETURN_NOT_OK(fs.WriteNewFile(list_path, list_bytes, Durability::kProcess));
+  RecentLists().Add(list_path, manifests);
 
   Snapshot snapshot;
   snapshot.snapshot_id = pending.snapshot_id;

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <set>
 
+#include "datashard/commit/commit_keys.h"
 #include "datashard/commit/committer.h"
 #include "datashard/commit/snapshot_producer.h"
 #include "datashard/commit/version_resolver.h"
@@ -153,6 +154,13 @@ Status CheckProperty(const std::string& key, const std::string& value) {
     auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
     if (ec != std::errc() || ptr != value.data() + value.size() || n < 1) {
       return InvalidArgument(key, " must be a positive integer, not \"", value, "\"");
+    }
+  }
+  if (key == commit::kCommitKeyLookbackProperty) {
+    int64_t n = 0;
+    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc() || ptr != value.data() + value.size() || n < 0) {
+      return InvalidArgument(key, " must be a number of milliseconds (0 or more), not \"", value, "\"");
     }
   }
   return Status::OK();

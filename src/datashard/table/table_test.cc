@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "datashard/format/file_names.h"
+#include "datashard/schema_update.h"
 #include "datashard/transaction.h"
 #include "testing/temp_dir.h"
 
@@ -203,6 +204,34 @@ TEST(TableTest, CommitKeyAppliesOnce) {
   EXPECT_TRUE(second.already_committed);
   EXPECT_EQ(second.snapshot_id, first.snapshot_id);
   EXPECT_EQ(CountRows(*table), 5);
+}
+
+TEST(TableTest, CommitKeyAppliesOnceLongAfterItLeftTheMetadataWindow) {
+  testing::TempDir dir;
+  CreateOptions options;
+  options.schema = PeopleSchema();
+  options.properties["datashard.commit.durability"] = "process";
+  options.properties["datashard.metadata.max-snapshots"] = "4";
+  options.properties["write.metadata.previous-versions-max"] = "4";
+  DS_ASSIGN_OR_FAIL(auto table, Table::Create(dir.Join("keys"), options));
+  DS_ASSIGN_OR_FAIL(auto first, table->Append(People(0, 5), std::string("batch-1")));
+  for (int i = 0; i < 40; ++i) DS_ASSERT_OK(table->Append(People(100 + i, 1)).status());
+  ASSERT_EQ(table->metadata()->SnapshotById(*first.snapshot_id), nullptr);  // out of the window
+  // Another handle (as a restarted writer would have) retries the key.
+  DS_ASSIGN_OR_FAIL(auto again, Table::Load(dir.Join("keys")));
+  DS_ASSIGN_OR_FAIL(auto retried, again->Append(People(0, 5), std::string("batch-1")));
+  EXPECT_TRUE(retried.already_committed);
+  EXPECT_EQ(retried.snapshot_id, first.snapshot_id);
+  EXPECT_EQ(CountRows(*again), 45);
+  // New keys still commit; with no lookback only the window is searched.
+  DS_ASSIGN_OR_FAIL(auto fresh, again->Append(People(200, 1), std::string("batch-2")));
+  EXPECT_FALSE(fresh.already_committed);
+  DS_ASSERT_OK(SetProperties(*again, {{"datashard.commit-key.lookback-ms", "0"}}, {}));
+  for (int i = 0; i < 10; ++i) DS_ASSERT_OK(again->Append(People(300 + i, 1)).status());
+  DS_ASSIGN_OR_FAIL(auto outside, again->Append(People(200, 1), std::string("batch-2")));
+  EXPECT_FALSE(outside.already_committed);
+  EXPECT_TRUE(
+      IsKind(SetProperties(*again, {{"datashard.commit-key.lookback-ms", "-1"}}, {}), ErrorKind::kInvalidArgument));
 }
 
 TEST(TableTest, MetadataPointingOutsideTheTableIsCorruptData) {

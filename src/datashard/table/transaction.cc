@@ -452,11 +452,7 @@ Result<CommitInfo> Transaction::CommitOnce() {
     for (const auto& path : impl_->written) (void)table_->fs().DeleteFile(path);
     impl_->written.clear();
     info.already_committed = true;
-    for (const auto& snapshot : outcome->committed.metadata->snapshots) {
-      auto it = snapshot.summary.find(commit::kCommitKeySummary);
-      if (it != snapshot.summary.end() && commit_key_ && it->second == *commit_key_)
-        info.snapshot_id = snapshot.snapshot_id;
-    }
+    info.snapshot_id = outcome->existing_snapshot_id;
     return info;
   }
   info.snapshot_id = impl_->snapshot_id;
