@@ -20,6 +20,8 @@ using nlohmann::json;
 
 constexpr std::string_view kMagic("Obj\x01", 4);
 constexpr size_t kSyncSize = 16;
+// Blocks smaller than this are written uncompressed (see WriteContainerFile).
+constexpr size_t kMinDeflateBytes = 4096;
 constexpr int kMaxSchemaDepth = 64;
 // Items that encode to zero bytes (nulls, empty records) are not paid for by
 // input, so a file may only claim this many of them in total.
@@ -784,6 +786,15 @@ std::string RandomSync() {
 Result<std::string> WriteContainerFile(std::string_view schema_json, const Node& schema,
                                        const std::vector<std::pair<std::string, std::string>>& metadata,
                                        const std::vector<Value>& records, AvroCodec codec) {
+  Encoder block;
+  for (const Value& record : records) ARROW_RETURN_NOT_OK(EncodeValue(schema, record, &block));
+  std::string payload = std::move(block.mutable_buffer());
+  // A small block (a one-file manifest, a short manifest list) would shrink by
+  // a few hundred bytes at most, while setting up deflate costs more than
+  // the rest of the encoding: it is stored plainly ("null" is a codec every
+  // Avro reader must support).
+  if (payload.size() < kMinDeflateBytes) codec = AvroCodec::kNull;
+
   Encoder encoder;
   encoder.WriteFixed(kMagic);
   encoder.WriteLong(static_cast<int64_t>(metadata.size() + 2));
@@ -803,9 +814,6 @@ Result<std::string> WriteContainerFile(std::string_view schema_json, const Node&
   encoder.WriteFixed(sync);
   if (records.empty()) return std::move(encoder.mutable_buffer());
 
-  Encoder block;
-  for (const Value& record : records) ARROW_RETURN_NOT_OK(EncodeValue(schema, record, &block));
-  std::string payload = std::move(block.mutable_buffer());
   if (codec == AvroCodec::kDeflate) {
     ARROW_ASSIGN_OR_RAISE(payload, Deflate(payload));
   }

@@ -164,7 +164,7 @@ TEST(Manifest, HeaderAndSchemaMatchTheSpec) {
   auto file = avro::ReadContainerFile(*bytes);
   ASSERT_TRUE(file.ok()) << file.status();
   const auto& meta = file->metadata;
-  EXPECT_EQ(meta.at("avro.codec"), "deflate");
+  EXPECT_EQ(meta.at("avro.codec"), "null");  // a few entries: not worth deflating
   EXPECT_EQ(meta.at("format-version"), "2");
   EXPECT_EQ(meta.at("content"), "data");
   EXPECT_EQ(meta.at("schema-id"), "0");

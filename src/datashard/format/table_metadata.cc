@@ -1,5 +1,6 @@
 #include "datashard/format/table_metadata.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include <nlohmann/json.hpp>
@@ -69,31 +70,99 @@ namespace datashard::format {
 
 using nlohmann::json;
 
+namespace {
+
+// Appends `text` as a JSON string. Plain printable ASCII (every key, number,
+// path and operation the engine writes) is copied as is; anything else goes
+// through nlohmann's escaping, which also rejects invalid UTF-8 as before.
+void AppendString(std::string& out, std::string_view text) {
+  const bool plain =
+      std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+  if (plain) {
+    out += '"';
+    out += text;
+    out += '"';
+  } else {
+    out += json(std::string(text)).dump();
+  }
+}
+
+void AppendKey(std::string& out, std::string_view key) {
+  AppendString(out, key);
+  out += ':';
+}
+
+void AppendNumber(std::string& out, int64_t value) {
+  char buffer[24];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  out.append(buffer, end);
+}
+
+// The three arrays that grow with history (snapshots and the two logs), as
+// JSON text written directly: building them as a JSON tree was most of a
+// small commit's serialization cost.
+void AppendHistory(std::string& out, const TableMetadata& m) {
+  out += "\"snapshots\":[";
+  for (size_t i = 0; i < m.snapshots.size(); ++i) {
+    const Snapshot& s = m.snapshots[i];
+    if (i > 0) out += ',';
+    out += '{';
+    AppendKey(out, "snapshot-id");
+    AppendNumber(out, s.snapshot_id);
+    // Java throws on a null parent: omit the key instead.
+    if (s.parent_snapshot_id) {
+      out += ",\"parent-snapshot-id\":";
+      AppendNumber(out, *s.parent_snapshot_id);
+    }
+    out += ",\"sequence-number\":";
+    AppendNumber(out, s.sequence_number);
+    out += ",\"timestamp-ms\":";
+    AppendNumber(out, s.timestamp_ms);
+    out += ",\"manifest-list\":";
+    AppendString(out, s.manifest_list);
+    out += ",\"summary\":{";
+    bool first = true;
+    for (const auto& [key, value] : s.summary) {
+      if (!first) out += ',';
+      first = false;
+      AppendKey(out, key);
+      AppendString(out, value);
+    }
+    out += '}';
+    if (s.schema_id) {
+      out += ",\"schema-id\":";
+      AppendNumber(out, *s.schema_id);
+    }
+    out += '}';
+  }
+  out += "],\"snapshot-log\":[";
+  for (size_t i = 0; i < m.snapshot_log.size(); ++i) {
+    if (i > 0) out += ',';
+    out += "{\"timestamp-ms\":";
+    AppendNumber(out, m.snapshot_log[i].timestamp_ms);
+    out += ",\"snapshot-id\":";
+    AppendNumber(out, m.snapshot_log[i].snapshot_id);
+    out += '}';
+  }
+  out += "],\"metadata-log\":[";
+  for (size_t i = 0; i < m.metadata_log.size(); ++i) {
+    if (i > 0) out += ',';
+    out += "{\"timestamp-ms\":";
+    AppendNumber(out, m.metadata_log[i].timestamp_ms);
+    out += ",\"metadata-file\":";
+    AppendString(out, m.metadata_log[i].metadata_file);
+    out += '}';
+  }
+  out += ']';
+}
+
+}  // namespace
+
 std::string TableMetadataToJson(const TableMetadata& m) {
   json schemas = json::array();
   for (const auto& schema : m.schemas) schemas.push_back(SchemaToJson(schema));
   json specs = json::array();
   for (const auto& spec : m.partition_specs) specs.push_back(PartitionSpecToJson(spec));
-  json snapshots = json::array();
-  for (const auto& s : m.snapshots) {
-    json snap = {{"snapshot-id", s.snapshot_id},
-                 {"sequence-number", s.sequence_number},
-                 {"timestamp-ms", s.timestamp_ms},
-                 {"manifest-list", s.manifest_list},
-                 {"summary", s.summary}};
-    // Java throws on a null parent: omit the key instead.
-    if (s.parent_snapshot_id) snap["parent-snapshot-id"] = *s.parent_snapshot_id;
-    if (s.schema_id) snap["schema-id"] = *s.schema_id;
-    snapshots.push_back(std::move(snap));
-  }
-  json snapshot_log = json::array();
-  for (const auto& e : m.snapshot_log) {
-    snapshot_log.push_back({{"timestamp-ms", e.timestamp_ms}, {"snapshot-id", e.snapshot_id}});
-  }
-  json metadata_log = json::array();
-  for (const auto& e : m.metadata_log) {
-    metadata_log.push_back({{"timestamp-ms", e.timestamp_ms}, {"metadata-file", e.metadata_file}});
-  }
   json refs = json::object();
   for (const auto& [name, ref] : m.refs) {
     json r = {{"snapshot-id", ref.snapshot_id}, {"type", ref.type}};
@@ -120,13 +189,17 @@ std::string TableMetadataToJson(const TableMetadata& m) {
       // -1, not null, for "no current snapshot" (Java v2 and the spec's Appendix F).
       {"current-snapshot-id", m.current_snapshot_id.value_or(-1)},
       {"refs", std::move(refs)},
-      {"snapshots", std::move(snapshots)},
       {"statistics", json::parse(m.statistics_json)},
       {"partition-statistics", json::parse(m.partition_statistics_json)},
-      {"snapshot-log", std::move(snapshot_log)},
-      {"metadata-log", std::move(metadata_log)},
   };
-  return out.dump();
+  // The tree above holds the fixed-size fields; the history arrays follow it
+  // inside the same object.
+  std::string text = out.dump();
+  text.pop_back();  // the closing brace
+  text += ',';
+  AppendHistory(text, m);
+  text += '}';
+  return text;
 }
 
 namespace {
