@@ -72,8 +72,10 @@ class FileSystem {
     virtual ~Lock() = default;
   };
   virtual std::unique_ptr<Lock> TryLockFor(const std::string& path, double timeout_ms) = 0;
-  // Replaces `path` atomically (temp + rename). Only for advisory files such as
-  // version-hint.text, never for anything a commit depends on.
+  // Replaces the content of `path` (creating it if absent). Only for small
+  // advisory files such as version-hint.text, never for anything a commit
+  // depends on: a reader sees the old or the new content, and for an instant
+  // possibly a prefix of the new over the old where the new is not shorter.
   virtual Status ReplaceFile(const std::string& path, std::string_view data) = 0;
   virtual Status DeleteFile(const std::string& path) = 0;
   // Makes earlier directory-entry changes in `dir` durable.

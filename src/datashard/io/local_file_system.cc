@@ -28,6 +28,9 @@
 namespace datashard {
 namespace {
 
+// ReplaceFile rewrites files up to this size in place.
+constexpr size_t kMaxInPlaceReplace = 4096;
+
 Status ErrnoStatus(const char* op, const std::string& path, int err) {
   if (err == ENOENT) return Status::KeyError(op, " ", path, ": no such file or directory");
   if (err == EEXIST) return Status::AlreadyExists(op, " ", path, ": file exists");
@@ -290,6 +293,21 @@ class PosixFileSystem final : public FileSystem {
   }
 
   Status ReplaceFile(const std::string& path, std::string_view data) override {
+    // In place when that cannot leave old bytes behind (the new content is
+    // at least as long). Renaming a temp file over the old one makes ext4
+    // start writeback of the new file (auto_da_alloc) and free the old inode:
+    // on every commit that was a tenth of a small commit's cost.
+    if (data.size() <= kMaxInPlaceReplace) {
+      int raw = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+      if (raw >= 0) {
+        Fd fd(raw);
+        struct stat st;
+        if (::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) <= data.size() &&
+            ::pwrite(fd.get(), data.data(), data.size(), 0) == static_cast<ssize_t>(data.size())) {
+          return fd.Close(path);
+        }
+      }
+    }
     std::string temp = TempName(path);
     ARROW_RETURN_NOT_OK(WriteExclusive(temp, data, /*sync=*/false));
     if (::rename(temp.c_str(), path.c_str()) != 0) {

@@ -84,6 +84,30 @@ TEST(LocalFileSystemTest, RefusesSymlinkAtAFileName) {
   EXPECT_FALSE(fs->ReadFile(dir.Join("link")).ok());
 }
 
+TEST(LocalFileSystemTest, ReplaceFileCreatesGrowsAndShrinks) {
+  testing::TempDir dir;
+  auto fs = LocalFileSystem();
+  const std::string hint = dir.Join("hint");
+  DS_ASSERT_OK(fs->ReplaceFile(hint, "9"));   // absent: created
+  DS_ASSERT_OK(fs->ReplaceFile(hint, "10"));  // longer: rewritten in place
+  DS_ASSIGN_OR_FAIL(std::string text, fs->ReadFile(hint));
+  EXPECT_EQ(text, "10");
+  DS_ASSERT_OK(fs->ReplaceFile(hint, "11"));
+  DS_ASSIGN_OR_FAIL(text, fs->ReadFile(hint));
+  EXPECT_EQ(text, "11");
+  DS_ASSERT_OK(fs->ReplaceFile(hint, "7"));  // shorter: replaced whole, no old byte left over
+  DS_ASSIGN_OR_FAIL(text, fs->ReadFile(hint));
+  EXPECT_EQ(text, "7");
+  // A symlink planted at the name is replaced, never written through.
+  std::filesystem::remove(hint);
+  DS_ASSERT_OK(fs->WriteNewFile(dir.Join("victim"), "x", Durability::kProcess));
+  std::filesystem::create_symlink(dir.Join("victim"), hint);
+  DS_ASSERT_OK(fs->ReplaceFile(hint, "12"));
+  DS_ASSIGN_OR_FAIL(text, fs->ReadFile(dir.Join("victim")));
+  EXPECT_EQ(text, "x");
+  EXPECT_FALSE(std::filesystem::is_symlink(hint));
+}
+
 TEST(FileNamesTest, ContainmentRejectsEscapes) {
   const std::string loc = "/lake/t";
   DS_ASSERT_OK(format::CheckInsideLocation(loc, "/lake/t/data/x.parquet"));
