@@ -70,9 +70,10 @@ class Transaction:
     Changing the table before ``begin()`` raises ``RuntimeError``.
 
     ``isolation``: ``"snapshot"`` (default) or ``"serializable"`` (see the module docstring).
-    ``commit_key``: an idempotency key; a commit whose key is already in the table's retained
-    snapshots is not applied again (``commit()`` succeeds and ``snapshot_id`` is the earlier
-    snapshot's id). It can also be given to :meth:`commit`.
+    ``commit_key``: an idempotency key; a commit whose key is already in the table (a snapshot
+    taken within ``datashard.commit-key.lookback-ms``, default one hour, and not expired) is not
+    applied again (``commit()`` succeeds and ``snapshot_id`` is the earlier snapshot's id). It
+    can also be given to :meth:`commit`.
 
     ``durability``: ``"fsync"`` or ``"process"`` for this commit, overriding the table's
     ``datashard.commit.durability`` property (see :meth:`Table.append`).
