@@ -364,6 +364,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-delay", type=float, default=0.4, help="kill within this many seconds of ready")
     p.add_argument("--pyiceberg-every", type=int, default=10, help="compare PyIceberg's rows every N rounds")
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument(
+        "--durability",
+        choices=("fsync", "process"),
+        default="fsync",
+        help="the table's commit durability (both must survive kill -9; default fsync)",
+    )
     p.add_argument("--dir", default=None, help="work directory (default: a new temporary one)")
     p.add_argument("--keep", action="store_true", help="keep the table and logs")
     p.add_argument("--appender", nargs=4, metavar=("TABLE", "LOG", "WRITER", "RESUME"), help=argparse.SUPPRESS)
@@ -387,12 +393,14 @@ def main(argv: list[str] | None = None) -> int:
     table_path = os.path.join(workdir, "table")
     log_dir = os.path.join(workdir, "logs")
     os.makedirs(log_dir)
-    # Commit keys are deduplicated against the snapshots the metadata keeps; keep enough for a
-    # retry two rounds later (a retry killed in its turn is retried once more).
-    create_table(table_path, Schema(schema_id=0, fields=FIELDS), properties={"datashard.metadata.max-snapshots": "100"})
+    # The default metadata window (32 snapshots): a retry often comes more than 32 commits after
+    # the original, so commit keys must be found along the metadata-log chain.
+    create_table(
+        table_path, Schema(schema_id=0, fields=FIELDS), properties={"datashard.commit.durability": args.durability}
+    )
     print(
         f"kill test: seed {seed}, {args.iterations} rounds x ({args.writers} appenders + {args.rewriters} "
-        f"rewriters), kill within {args.max_delay} s, in {workdir}",
+        f"rewriters), kill within {args.max_delay} s, durability {args.durability}, in {workdir}",
         flush=True,
     )
     started = time.monotonic()

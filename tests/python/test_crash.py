@@ -1,8 +1,9 @@
 """The SIGKILL crash test (tests/crash/kill_test.py) in its short mode: up to 50 rounds or about
 45 s of rounds, whichever comes first. Each round kills 2 appenders and 1 rewriter at random moments and
 checks that the table opens, every acknowledged commit is present exactly once, no commit is
-partly visible and PyIceberg opens the current metadata. The long mode is
-``python tests/crash/kill_test.py --iterations 200``.
+partly visible and PyIceberg opens the current metadata. It runs once per durability
+mode (``process`` with a shorter time limit). The long mode is
+``python tests/crash/kill_test.py --iterations 200 [--durability process]``.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ KILL_TEST = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file_
 MIN_ROUNDS = 10  # on a loaded 2-core machine the time limit may stop it before 50
 
 
-def test_sigkill_loop_short_mode(tmp_path) -> None:
+@pytest.mark.parametrize("durability,seconds", [("fsync", 45), ("process", 25)])
+def test_sigkill_loop_short_mode(tmp_path, durability: str, seconds: int) -> None:
+    # durability="process" flushes nothing, and must survive kill -9 all the same
     pytest.importorskip("pyiceberg.table")
     pytest.importorskip("fastavro")
     r = subprocess.run(
-        [sys.executable, KILL_TEST, "--iterations", "50", "--time-limit", "45", "--dir", str(tmp_path)],
+        [sys.executable, KILL_TEST, "--iterations", "50", "--time-limit", str(seconds), "--durability", durability,
+         "--dir", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=300,
