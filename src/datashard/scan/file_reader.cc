@@ -72,6 +72,8 @@ class CheckedInputFile final : public arrow::io::RandomAccessFile {
 // pool whose cap scales with the file's size; a larger one fails the read as
 // corrupt instead of exhausting memory.
 std::atomic<int64_t> g_min_allocation_cap{int64_t{1} << 30};
+// Files with fewer rows to read decode their columns on the calling thread.
+constexpr int64_t kMinRowsForParallelDecode = 65536;
 constexpr int64_t kAllocationCapPerFileByte = 1024;
 
 class CappedMemoryPool final : public arrow::MemoryPool {
@@ -221,7 +223,11 @@ class DataFileReader final : public arrow::RecordBatchReader {
     // file projected (only columns it predates): rows are still counted from
     // decoded values (of its first column), not from the footer's claim.
     reader_->set_batch_size(batch_rows);
-    reader_->set_use_threads(true);  // columns of a batch decode in parallel
+    // Columns of a batch decode in parallel when there is enough to decode:
+    // for a small file the hand-offs to the pool cost more than the decoding.
+    int64_t rows_to_read = 0;
+    for (int rg : row_groups) rows_to_read += file_metadata->RowGroup(rg)->num_rows();
+    reader_->set_use_threads(to_read.size() > 1 && rows_to_read >= kMinRowsForParallelDecode);
     count_only_ = to_read.empty();
     if (count_only_ && file_schema->num_fields() > 0) to_read = {0};
     if (row_groups.empty() || to_read.empty()) return Status::OK();  // nothing to read

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <deque>
-#include <future>
 #include <set>
 
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
+#include <arrow/io/interfaces.h>
+#include <arrow/util/future.h>
+#include <arrow/util/thread_pool.h>
 
 #include "datashard/format/arrow_schema.h"
 #include "datashard/format/file_names.h"
@@ -116,7 +118,7 @@ class SnapshotReader final : public arrow::RecordBatchReader {
         remaining_(options.limit.value_or(-1)) {}
 
   ~SnapshotReader() override {
-    for (auto& f : inflight_) f.wait();
+    for (auto& f : inflight_) f.Wait();  // the tasks use this object
   }
 
   std::shared_ptr<arrow::Schema> schema() const override { return out_schema_; }
@@ -141,7 +143,7 @@ class SnapshotReader final : public arrow::RecordBatchReader {
       if (current_) continue;
       Refill();
       if (inflight_.empty()) return Status::OK();
-      auto opened = inflight_.front().get();
+      Result<OpenedFile> opened = inflight_.front().result();
       inflight_.pop_front();
       Refill();
       ARROW_RETURN_NOT_OK(opened.status());
@@ -161,13 +163,16 @@ class SnapshotReader final : public arrow::RecordBatchReader {
   void Refill() {
     while (inflight_.size() < static_cast<size_t>(threads_) && next_ < tasks_.size()) {
       const std::string path = tasks_[next_++].file.file_path;
-      inflight_.push_back(std::async(std::launch::async, [this, path]() -> Result<OpenedFile> {
+      // On Arrow's I/O pool (threads kept across files: with many small
+      // files a thread started per file was a large part of the cost).
+      auto submitted = arrow::io::default_io_context().executor()->Submit([this, path]() -> Result<OpenedFile> {
         OpenedFile opened;
         ARROW_ASSIGN_OR_RAISE(opened.reader,
                               OpenDataFile(*fs_, path, read_fields_, predicates_, metrics_.get(), batch_size_));
         ARROW_ASSIGN_OR_RAISE(opened.first, NextOf(*opened.reader));
         return opened;
-      }));
+      });
+      inflight_.push_back(submitted.ok() ? *submitted : arrow::Future<OpenedFile>::MakeFinished(submitted.status()));
     }
   }
 
@@ -198,7 +203,7 @@ class SnapshotReader final : public arrow::RecordBatchReader {
   int64_t batch_size_;
   int64_t remaining_;
   size_t next_ = 0;
-  std::deque<std::future<Result<OpenedFile>>> inflight_;
+  std::deque<arrow::Future<OpenedFile>> inflight_;
   std::shared_ptr<arrow::RecordBatchReader> current_;
   std::shared_ptr<arrow::RecordBatch> pending_;
 };
