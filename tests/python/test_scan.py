@@ -19,7 +19,7 @@ from datashard import (
     parse_where,
 )
 
-from conftest import make_rows
+from conftest import make_rows, python_env
 
 
 def ids(data: pa.Table) -> list[int]:
@@ -240,3 +240,26 @@ def test_pyarrow_compute_expressions_filter_exactly(tmp_path) -> None:
     assert t.new_scan(filter=pc.field("id") >= 10, limit=7).to_arrow().num_rows == 7
     with pytest.raises(SchemaError, match="nope"):
         t.to_arrow(filter=pc.field("nope") > 1)
+
+
+def test_more_files_in_flight_than_pool_threads(tmp_path) -> None:
+    # Opening files ahead on Arrow's I/O pool once deadlocked when as many files were in flight as
+    # the pool has threads (the Parquet reader waits there on reads it queued to the same pool).
+    import subprocess
+
+    from datashard import create_table
+
+    t = create_table(
+        str(tmp_path / "t"), pa.schema([("id", pa.int64())]), properties={"datashard.commit.durability": "process"}
+    )
+    for i in range(40):
+        t.append({"id": [i]})
+    code = (
+        "import sys, datashard; t = datashard.load_table(sys.argv[1]); "
+        "print(sum(t.to_arrow(parallel=p).num_rows for p in (1, 2, 8, 16, 64)))"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "t")], capture_output=True, text=True, timeout=120, env=python_env()
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(40 * 5)

@@ -6,7 +6,6 @@
 
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
-#include <arrow/io/interfaces.h>
 #include <arrow/util/future.h>
 #include <arrow/util/thread_pool.h>
 
@@ -102,6 +101,16 @@ namespace {
 // with its first batch decoded on a worker; the rest of a file is decoded
 // batch by batch as it is consumed, so memory stays bounded by `threads`
 // batches, however large the table or its files.
+// The threads that open files ahead of the consumer. Not Arrow's I/O pool:
+// the Parquet reader queues its reads to that pool and waits for them, so
+// files opened on it could fill it with tasks waiting on tasks that never
+// start (a deadlock, with as many files in flight as the pool has threads).
+arrow::internal::ThreadPool* PrefetchPool() {
+  static const std::shared_ptr<arrow::internal::ThreadPool> pool =
+      arrow::internal::ThreadPool::MakeEternal(8).ValueOrDie();
+  return pool.get();
+}
+
 class SnapshotReader final : public arrow::RecordBatchReader {
  public:
   SnapshotReader(std::shared_ptr<FileSystem> fs, std::vector<FileScanTask> tasks, std::vector<NestedField> read_fields,
@@ -163,9 +172,9 @@ class SnapshotReader final : public arrow::RecordBatchReader {
   void Refill() {
     while (inflight_.size() < static_cast<size_t>(threads_) && next_ < tasks_.size()) {
       const std::string path = tasks_[next_++].file.file_path;
-      // On Arrow's I/O pool (threads kept across files: with many small
-      // files a thread started per file was a large part of the cost).
-      auto submitted = arrow::io::default_io_context().executor()->Submit([this, path]() -> Result<OpenedFile> {
+      // On a pool of threads kept across files (with many small files a
+      // thread started per file was a large part of the cost).
+      auto submitted = PrefetchPool()->Submit([this, path]() -> Result<OpenedFile> {
         OpenedFile opened;
         ARROW_ASSIGN_OR_RAISE(opened.reader,
                               OpenDataFile(*fs_, path, read_fields_, predicates_, metrics_.get(), batch_size_));
