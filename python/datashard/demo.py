@@ -46,18 +46,24 @@ _READY_TIMEOUT_S = 300.0
 # -- workers (top-level so that 'spawn' can import them) -------------------------------------------
 
 
+_JSON_READ_ATTEMPTS = 1000
+
+
 def _json_worker(path: str, commits: int, ready: Any, go: Any, results: Any) -> None:
     torn = 0
     ready.put(os.getpid())
     go.wait()
     for _ in range(commits):
-        while True:  # a reader can catch the file between truncate and write; read again
-            try:
-                with open(path, encoding="utf-8") as f:
-                    n = json.load(f)["counter"]
+        # A reader can catch the file between truncate and write (read again), or find it left
+        # corrupt by two writers at once for good (then it takes the leading value, as the final
+        # count does; re-reading forever would never end).
+        for _attempt in range(_JSON_READ_ATTEMPTS):
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            n, corrupt = _read_json_counter(text)
+            if not corrupt or n:
                 break
-            except (ValueError, KeyError):
-                torn += 1
+            torn += 1
         with open(path, "w", encoding="utf-8") as f:
             json.dump({"counter": n + 1}, f)
     results.put(torn)
