@@ -18,6 +18,7 @@
 #include <arrow/table.h>
 #include <nlohmann/json.hpp>
 
+#include "datashard/commit/committer.h"
 #include "datashard/format/arrow_schema.h"
 #include "datashard/format/partition_spec.h"
 #include "datashard/format/schema.h"
@@ -185,9 +186,9 @@ PredicateOp ParseOp(const std::string& op) {
 }
 
 Durability ParseDurability(const std::string& mode) {
-  if (mode == "fsync") return Durability::kFsync;
-  if (mode == "process") return Durability::kProcess;
-  Raise(InvalidArgument("durability must be \"fsync\" or \"process\", not \"", mode, "\""));
+  auto parsed = commit::ParseDurability(mode);
+  if (!parsed.ok()) Raise(parsed.status());
+  return *parsed;
 }
 
 nb::dict SnapshotToDict(const Snapshot& s) {

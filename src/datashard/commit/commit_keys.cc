@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
-#include <set>
 
 #include "datashard/commit/snapshot_producer.h"
+#include "datashard/commit/version_resolver.h"
 #include "datashard/format/file_names.h"
 #include "datashard/format/table_metadata.h"
 
@@ -50,24 +50,12 @@ int64_t OldestTimestamp(const TableMetadata& m) {
 Result<int64_t> WalkBack(FileSystem& fs, const TableMetadata& m, int64_t until, int64_t horizon_ms, KnownKeys& known) {
   Learn(m, known);
   int64_t covered = OldestSequence(m);
-  std::shared_ptr<const TableMetadata> step;
-  const TableMetadata* current = &m;
-  std::set<std::string> visited;
-  while (covered > until && OldestTimestamp(*current) >= horizon_ms && !current->metadata_log.empty()) {
-    const std::string older = current->metadata_log.front().metadata_file;
-    ARROW_RETURN_NOT_OK(format::CheckInsideLocation(m.location, older));
-    if (!visited.insert(older).second) return CorruptData("metadata log of ", m.location, " has a cycle at ", older);
-    auto text = fs.ReadFile(older);
-    if (!text.ok()) {
-      if (IsNotFound(text.status())) break;  // expired: nothing older to find
-      return text.status();
-    }
-    ARROW_ASSIGN_OR_RAISE(TableMetadata parsed, format::TableMetadataFromJson(*text, older));
-    step = std::make_shared<const TableMetadata>(std::move(parsed));
-    current = step.get();
-    Learn(*current, known);
-    covered = std::min(covered, OldestSequence(*current));
-  }
+  if (covered <= until || OldestTimestamp(m) < horizon_ms) return covered;
+  ARROW_RETURN_NOT_OK(WalkMetadataLog(fs, m, [&](const TableMetadata& older) {
+    Learn(older, known);
+    covered = std::min(covered, OldestSequence(older));
+    return covered > until && OldestTimestamp(older) >= horizon_ms;
+  }));
   return covered;
 }
 

@@ -35,12 +35,16 @@ Result<bool> PublishedByUs(FileSystem& fs, const std::string& location, int64_t 
 
 }  // namespace
 
-Result<Durability> DurabilityOf(const TableMetadata& metadata) {
-  const std::string mode = metadata.Property(kDurabilityProperty, "fsync");
+Result<Durability> ParseDurability(const std::string& mode) {
   if (mode == "fsync") return Durability::kFsync;
   if (mode == "process") return Durability::kProcess;
-  return InvalidArgument("table property ", kDurabilityProperty, " must be \"fsync\" or \"process\", not \"", mode,
-                         "\"");
+  return InvalidArgument("durability must be \"fsync\" or \"process\", not \"", mode, "\"");
+}
+
+Result<Durability> DurabilityOf(const TableMetadata& metadata) {
+  auto mode = ParseDurability(metadata.Property(kDurabilityProperty, "fsync"));
+  if (!mode.ok()) return InvalidArgument("table property ", kDurabilityProperty, ": ", mode.status().message());
+  return mode;
 }
 
 Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& location, VersionedMetadata base,

@@ -36,7 +36,9 @@ struct CommitOptions {
 
 // Table property choosing how commits are flushed: "fsync" (default) or "process".
 inline constexpr char kDurabilityProperty[] = "datashard.commit.durability";
-// The table's durability mode; any other value is an InvalidArgument error.
+// "fsync" or "process"; any other value is an InvalidArgument error.
+Result<Durability> ParseDurability(const std::string& mode);
+// The table's durability mode (ParseDurability of the property).
 Result<Durability> DurabilityOf(const TableMetadata& metadata);
 
 struct BuiltCommit {

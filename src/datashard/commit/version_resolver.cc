@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cstdint>
+#include <set>
+#include <vector>
 
 #include "datashard/format/file_names.h"
 #include "datashard/format/table_metadata.h"
@@ -109,6 +111,27 @@ Status UpdateVersionHint(FileSystem& fs, const std::string& location, int64_t ve
     ARROW_ASSIGN_OR_RAISE(int64_t latest, FindLatestVersion(fs, location, version));
     if (latest == version) return Status::OK();
     version = latest;
+  }
+  return Status::OK();
+}
+
+Status WalkMetadataLog(FileSystem& fs, const TableMetadata& metadata,
+                       const std::function<bool(const TableMetadata&)>& visit) {
+  std::set<std::string> visited;
+  std::vector<MetadataLogEntry> log = metadata.metadata_log;
+  while (!log.empty()) {
+    const std::string older = log.front().metadata_file;
+    ARROW_RETURN_NOT_OK(format::CheckInsideLocation(metadata.location, older));
+    if (!visited.insert(older).second)
+      return CorruptData("metadata log of ", metadata.location, " has a cycle at ", older);
+    auto text = fs.ReadFile(older);
+    if (!text.ok()) {
+      if (IsNotFound(text.status())) return Status::OK();  // expired: history ends here
+      return text.status();
+    }
+    ARROW_ASSIGN_OR_RAISE(TableMetadata parsed, format::TableMetadataFromJson(*text, older));
+    if (!visit(parsed)) return Status::OK();
+    log = std::move(parsed.metadata_log);
   }
   return Status::OK();
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,13 @@ Result<VersionedMetadata> LoadVersion(FileSystem& fs, const std::string& locatio
 
 // The latest version; reuses `cached` when nothing newer exists.
 Result<VersionedMetadata> LoadLatest(FileSystem& fs, const std::string& location, const VersionedMetadata* cached);
+
+// Visits the older metadata windows behind `metadata`, newest first: each
+// step reads the file the oldest metadata-log entry names (that file's window
+// reaches furthest back). `visit` returns false to stop. The walk ends where
+// the chain does: a file deleted by expiry ends it quietly.
+Status WalkMetadataLog(FileSystem& fs, const TableMetadata& metadata,
+                       const std::function<bool(const TableMetadata&)>& visit);
 
 // Writes "N" (digits, no newline: PyIceberg and DuckDB do not trim) and then
 // re-probes, so that concurrent hint writers converge on the newest version.

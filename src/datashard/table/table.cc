@@ -154,20 +154,13 @@ std::unique_ptr<Transaction> Table::NewTransaction(Isolation isolation) {
 Result<std::optional<Snapshot>> Table::FindSnapshot(int64_t snapshot_id) {
   auto current = metadata();
   if (const Snapshot* found = current->SnapshotById(snapshot_id)) return std::optional<Snapshot>(*found);
-  // Older snapshots left the bounded window; walk back through the metadata
-  // log, whose oldest entry is the furthest step back each file offers.
-  std::shared_ptr<const TableMetadata> step = current;
-  std::set<std::string> visited;
-  while (!step->metadata_log.empty()) {
-    const std::string older = step->metadata_log.front().metadata_file;
-    ARROW_RETURN_NOT_OK(format::CheckInsideLocation(location_, older));
-    if (!visited.insert(older).second) return CorruptData("metadata log of ", location_, " has a cycle at ", older);
-    ARROW_ASSIGN_OR_RAISE(std::string text, fs_->ReadFile(older));
-    ARROW_ASSIGN_OR_RAISE(TableMetadata parsed, format::TableMetadataFromJson(text, older));
-    step = std::make_shared<const TableMetadata>(std::move(parsed));
-    if (const Snapshot* found = step->SnapshotById(snapshot_id)) return std::optional<Snapshot>(*found);
-  }
-  return std::optional<Snapshot>();
+  // Older snapshots left the bounded window; walk back through the metadata log.
+  std::optional<Snapshot> found;
+  ARROW_RETURN_NOT_OK(commit::WalkMetadataLog(*fs_, *current, [&](const TableMetadata& older) {
+    if (const Snapshot* s = older.SnapshotById(snapshot_id)) found = *s;
+    return !found;
+  }));
+  return found;
 }
 
 Result<std::shared_ptr<const TableMetadata>> Table::MetadataFor(std::optional<int64_t> snapshot_id,

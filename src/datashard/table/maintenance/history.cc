@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 
+#include "datashard/commit/version_resolver.h"
 #include "datashard/format/file_names.h"
 #include "datashard/format/manifest_reader.h"
 #include "datashard/format/table_metadata.h"
@@ -13,23 +14,11 @@ namespace datashard::maintenance {
 Result<std::vector<Snapshot>> SnapshotsReachableFrom(FileSystem& fs, const TableMetadata& metadata) {
   std::map<int64_t, Snapshot> by_id;
   for (const auto& s : metadata.snapshots) by_id.emplace(s.snapshot_id, s);
-  // Each older version keeps its own window; its metadata log's oldest entry
-  // is the furthest step back. The walk ends where expiry cut the chain.
-  std::set<std::string> visited;
-  std::vector<MetadataLogEntry> log = metadata.metadata_log;
-  while (!log.empty()) {
-    const std::string older = log.front().metadata_file;
-    ARROW_RETURN_NOT_OK(format::CheckInsideLocation(metadata.location, older));
-    if (!visited.insert(older).second) return CorruptData("metadata log has a cycle at ", older);
-    auto text = fs.ReadFile(older);
-    if (!text.ok()) {
-      if (IsNotFound(text.status())) break;  // deleted by maintenance: history ends here
-      return text.status();
-    }
-    ARROW_ASSIGN_OR_RAISE(TableMetadata parsed, format::TableMetadataFromJson(*text, older));
-    for (const auto& s : parsed.snapshots) by_id.emplace(s.snapshot_id, s);
-    log = parsed.metadata_log;
-  }
+  // Each older version keeps its own window; the walk ends where expiry cut the chain.
+  ARROW_RETURN_NOT_OK(commit::WalkMetadataLog(fs, metadata, [&](const TableMetadata& older) {
+    for (const auto& s : older.snapshots) by_id.emplace(s.snapshot_id, s);
+    return true;
+  }));
   std::vector<Snapshot> out;
   for (auto& [id, s] : by_id) out.push_back(std::move(s));
   std::sort(out.begin(), out.end(), [](const Snapshot& a, const Snapshot& b) {
