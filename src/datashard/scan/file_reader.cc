@@ -8,6 +8,7 @@
 #include <parquet/arrow/reader.h>
 #include <parquet/exception.h>
 #include <parquet/metadata.h>
+#include <parquet/properties.h>
 #include <parquet/statistics.h>
 
 #include "datashard/format/arrow_schema.h"
@@ -130,6 +131,12 @@ arrow::MemoryPool* DecodePoolFor(int64_t cap) {
 
 void SetMinAllocationCap(int64_t bytes) { g_min_allocation_cap = bytes; }
 
+arrow::MemoryPool* DecodePoolForFile(int64_t file_size) {
+  const int64_t min_cap = g_min_allocation_cap.load();
+  const int64_t cap = file_size > min_cap / kAllocationCapPerFileByte ? file_size * kAllocationCapPerFileByte : min_cap;
+  return DecodePoolFor(cap);
+}
+
 namespace {
 
 // One data file as a stream of batches in the table's current shape.
@@ -149,14 +156,15 @@ class DataFileReader final : public arrow::RecordBatchReader {
     }
     ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::io::RandomAccessFile> input, std::move(opened_input));
     ARROW_ASSIGN_OR_RAISE(int64_t file_size, input->GetSize());
-    const int64_t min_cap = g_min_allocation_cap.load();
-    const int64_t cap =
-        file_size > min_cap / kAllocationCapPerFileByte ? file_size * kAllocationCapPerFileByte : min_cap;
     input = std::make_shared<CheckedInputFile>(std::move(input), path_, file_size,
                                                metrics_ != nullptr ? &metrics_->bytes_read : nullptr);
-    auto opened = parquet::arrow::OpenFile(input, DecodePoolFor(cap));
-    if (!opened.ok()) return CorruptData("data file ", path_, " is not readable Parquet: ", opened.status().message());
-    reader_ = std::move(*opened);
+    // Both pools: the Arrow one decodes values, the Parquet one holds pages
+    // (a page header's uncompressed size is as untrusted as a row count).
+    arrow::MemoryPool* pool = DecodePoolForFile(file_size);
+    parquet::arrow::FileReaderBuilder builder;
+    Status opened = builder.Open(input, parquet::ReaderProperties(pool));
+    if (opened.ok()) opened = builder.memory_pool(pool)->Build(&reader_);
+    if (!opened.ok()) return CorruptData("data file ", path_, " is not readable Parquet: ", opened.message());
     std::shared_ptr<arrow::Schema> file_schema;
     ARROW_RETURN_NOT_OK(reader_->GetSchema(&file_schema));
 

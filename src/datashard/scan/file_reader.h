@@ -32,6 +32,11 @@ Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDataFile(FileSystem& fs, c
 // 1 GiB; fuzzers lower it to stay inside their own allocation limit.
 void SetMinAllocationCap(int64_t bytes);
 
+// The pool that enforces that cap for a file of `file_size` bytes. Every
+// reader of an untrusted Parquet file passes it as both the Arrow pool and the
+// parquet::ReaderProperties pool (pages are allocated from the latter).
+arrow::MemoryPool* DecodePoolForFile(int64_t file_size);
+
 // The whole file at once. `fields` are the columns wanted, in output order. `predicates` (optional)
 // only skip row groups; rows are not filtered here.
 Result<std::shared_ptr<arrow::Table>> ReadDataFile(FileSystem& fs, const std::string& path,

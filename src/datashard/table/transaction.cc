@@ -5,6 +5,7 @@
 
 #include <arrow/compute/api.h>
 #include <parquet/arrow/reader.h>
+#include <parquet/properties.h>
 
 #include "datashard/commit/committer.h"
 #include "datashard/commit/snapshot_producer.h"
@@ -139,11 +140,15 @@ Status Transaction::AppendOneFile(const std::string& path) {
     return input.status();
   }
   ARROW_ASSIGN_OR_RAISE(int64_t size, (*input)->GetSize());
-  auto opened = parquet::arrow::OpenFile(*input, arrow::default_memory_pool());
+  arrow::MemoryPool* pool = scan::DecodePoolForFile(size);
+  parquet::arrow::FileReaderBuilder builder;
+  Status opened = builder.Open(*input, parquet::ReaderProperties(pool));
+  std::unique_ptr<parquet::arrow::FileReader> reader;
+  if (opened.ok()) opened = builder.memory_pool(pool)->Build(&reader);
   if (!opened.ok()) {
-    return InvalidArgument("append_files: ", path, " is not a Parquet file (", opened.status().message(), ")");
+    return InvalidArgument("append_files: ", path, " is not a Parquet file (", opened.message(), ")");
   }
-  auto read = (*opened)->ReadTable();
+  auto read = reader->ReadTable();
   Status valid = read.ok() ? (*read)->ValidateFull() : read.status();
   if (!valid.ok()) return CorruptData("append_files: ", path, " could not be read: ", valid.message());
   std::shared_ptr<arrow::Table> rows = std::move(*read);
@@ -183,7 +188,7 @@ Status Transaction::AppendOneFile(const std::string& path) {
     ARROW_RETURN_NOT_OK(
         table::CollectColumnStats(*schema.FindField(ids[static_cast<size_t>(c)]), *rows->column(c), &file));
   }
-  table::CollectLayout(*(*opened)->parquet_reader()->metadata(), ids, &file);
+  table::CollectLayout(*reader->parquet_reader()->metadata(), ids, &file);
   impl_->files.push_back(std::move(file));  // not in `written`: rollback leaves the user's file alone
   return Status::OK();
 }

@@ -8,6 +8,7 @@
 
 #include "datashard/format/manifest_reader.h"
 #include "datashard/maintenance.h"
+#include "datashard/scan/file_reader.h"
 #include "datashard/scan/table_scan.h"
 #include "datashard/table/maintenance/history.h"
 
@@ -17,7 +18,9 @@ namespace {
 // Reads the whole file with page checksum verification; returns rows read.
 Result<int64_t> ReadWhole(FileSystem& fs, const std::string& path) {
   ARROW_ASSIGN_OR_RAISE(auto input, fs.OpenInputFile(path));
-  parquet::ReaderProperties properties;
+  ARROW_ASSIGN_OR_RAISE(int64_t size, input->GetSize());
+  arrow::MemoryPool* pool = scan::DecodePoolForFile(size);
+  parquet::ReaderProperties properties(pool);
   properties.set_page_checksum_verification(true);
   std::unique_ptr<parquet::ParquetFileReader> file;
   try {
@@ -25,7 +28,7 @@ Result<int64_t> ReadWhole(FileSystem& fs, const std::string& path) {
   } catch (const std::exception& e) {
     return CorruptData("not readable Parquet: ", e.what());
   }
-  auto made = parquet::arrow::FileReader::Make(arrow::default_memory_pool(), std::move(file));
+  auto made = parquet::arrow::FileReader::Make(pool, std::move(file));
   if (!made.ok()) return CorruptData(made.status().message());
   std::unique_ptr<parquet::arrow::FileReader> reader = std::move(*made);
   int64_t rows = 0;
