@@ -653,8 +653,12 @@ def w_history(r: Runner, systems: list[str], res: dict, measure: bool, travel: b
                                warmup_path=table_path(r, s, "warmup"))
                     if x.get("ok") and x["rows"] != h // 2:
                         x["ok"], x["error"] = False, f"wrong result: {x['rows']} rows at version {token}, expected {h // 2}"
+                    if x.get("ok") and x.get("open_rows", h // 2) != h // 2:
+                        x["ok"], x["error"] = False, (f"wrong row count from metadata: {x['open_rows']} at version "
+                                                      f"{token}, expected {h // 2}")
                     tt.setdefault(s, {}).setdefault(str(h), []).append(x)
-                    log(f"time travel h={h} {s}: " + (f"{x['seconds'] * 1000:.1f} ms (again in-process "
+                    log(f"time travel h={h} {s}: " + (f"open {x.get('open_seconds', float('nan')) * 1000:.1f} ms, "
+                                                       f"read {x['seconds'] * 1000:.1f} ms (again in-process "
                                                        f"{x['seconds_again'] * 1000:.1f} ms)" if x.get("ok")
                                                        else f"FAILED {x.get('error')}"))
         if measure:
@@ -686,6 +690,8 @@ def w_history(r: Runner, systems: list[str], res: dict, measure: bool, travel: b
                 runs = [x for x in v.get(str(h), []) if x.get("ok")]
                 summ[str(h)] = {"ms": 1000 * med([x["seconds"] for x in runs]),
                                 "again_ms": 1000 * med([x["seconds_again"] for x in runs]),
+                                "open_ms": (1000 * med([x["open_seconds"] for x in runs])
+                                            if all("open_seconds" in x for x in runs) else None),
                                 "version_rows": h // 2} if runs else {
                     "error": (v.get(str(h)) or [{}])[0].get("error") or stop or "no run"}
             v["summary"] = summ

@@ -56,6 +56,11 @@ def read(path: str, id_range=None, columns=None, version=None) -> pa.Table:
     return t.to_arrow(columns=columns, filter=_filter(id_range), snapshot_id=version)
 
 
+def count_rows(path: str, version) -> int:
+    """Rows of a version from its metadata alone (finds the snapshot, reads its manifest list)."""
+    return datashard.load_table(path).row_count(snapshot_id=version)
+
+
 def stream(path: str, batch_size: int):
     t = datashard.load_table(path)
     return t.to_batches(batch_size=batch_size)

@@ -43,5 +43,10 @@ def read(path: str, id_range=None, columns=None, version=None) -> pa.Table:
     return ds.to_table(columns=columns, filter=flt)
 
 
+def count_rows(path: str, version) -> int:
+    """Rows of a version from its manifest alone (fragment row counts)."""
+    return lance.dataset(path, version=version).count_rows()
+
+
 def stream(path: str, batch_size: int):
     return lance.dataset(path).to_batches(batch_size=batch_size)

@@ -54,7 +54,8 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
   std::unique_ptr<FileSystem::Lock> queue;
   // Acknowledge only once the new directory entry is durable; this flush
   // happens after the commit queue is released, outside the race window.
-  auto finish = [&](int64_t next, TableMetadata metadata, int attempt) -> Result<CommitOutcome> {
+  auto finish = [&](int64_t next, TableMetadata metadata, int attempt,
+                    std::optional<int64_t> snapshot_id) -> Result<CommitOutcome> {
     queue.reset();
     if (options.durability == Durability::kFsync) {
       Status synced = fs.SyncDir(format::MetadataDir(location));
@@ -71,12 +72,12 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
     // The hint is advisory; a failure to write it loses nothing.
     (void)UpdateVersionHint(fs, location, next);
     VersionedMetadata committed{next, std::make_shared<const TableMetadata>(std::move(metadata))};
-    return CommitOutcome{std::move(committed), attempt, false, std::nullopt};
+    return CommitOutcome{std::move(committed), attempt, false, snapshot_id};
   };
   std::vector<std::string> unsynced = options.unsynced_files;
   for (int attempt = 1;; ++attempt) {
     ARROW_ASSIGN_OR_RAISE(BuiltCommit built, build(base, attempt));
-    if (built.already_committed) return CommitOutcome{base, attempt, true, built.existing_snapshot_id};
+    if (built.already_committed) return CommitOutcome{base, attempt, true, built.snapshot_id};
     const int64_t next = base.version + 1;
     const std::string path = format::MetadataFilePath(location, next);
     const std::string json = format::TableMetadataToJson(built.metadata);
@@ -85,10 +86,10 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
     Status published = fs.PublishIfAbsent(path, json, options.durability, sync_first);
     // Both outcomes below mean the flush before the link succeeded.
     if (published.ok() || published.IsAlreadyExists()) unsynced.clear();
-    if (published.ok()) return finish(next, std::move(built.metadata), attempt);
+    if (published.ok()) return finish(next, std::move(built.metadata), attempt, built.snapshot_id);
     if (!published.IsAlreadyExists()) {
       auto ours = PublishedByUs(fs, location, next, built.metadata);
-      if (ours.ok() && *ours) return finish(next, std::move(built.metadata), attempt);
+      if (ours.ok() && *ours) return finish(next, std::move(built.metadata), attempt, built.snapshot_id);
       if (ours.ok()) {
         DeleteQuietly(fs, built.attempt_files);
         return published;  // definitely not published: a plain I/O error

@@ -50,8 +50,9 @@ struct BuiltCommit {
   // Set when the builder found that the commit already happened (same commit
   // key): nothing is published and `metadata` is ignored.
   bool already_committed = false;
-  // With already_committed: the snapshot that applied it, where known.
-  std::optional<int64_t> existing_snapshot_id;
+  // The snapshot this attempt adds; with already_committed, the snapshot that
+  // applied the change earlier, where known.
+  std::optional<int64_t> snapshot_id;
 };
 
 // Builds the next metadata on top of `base`. Returns a ConcurrentModification
@@ -62,7 +63,7 @@ struct CommitOutcome {
   VersionedMetadata committed;  // the version holding our change
   int attempts = 0;
   bool already_committed = false;
-  std::optional<int64_t> existing_snapshot_id;
+  std::optional<int64_t> snapshot_id;  // as in BuiltCommit
 };
 
 Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& location, VersionedMetadata base,

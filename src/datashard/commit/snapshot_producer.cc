@@ -11,6 +11,7 @@
 #include "datashard/commit/manifest_merger.h"
 #include "datashard/format/file_names.h"
 #include "datashard/format/manifest.h"
+#include "datashard/util/uuid.h"
 
 namespace datashard::commit {
 
@@ -18,6 +19,19 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+namespace {
+constexpr int kSnapshotIdRandomBits = 20;
+constexpr int64_t kMaxEncodedVersion = (int64_t{1} << (63 - kSnapshotIdRandomBits)) - 1;
+}  // namespace
+
+int64_t NewSnapshotIdFor(int64_t version) {
+  if (version < 1 || version > kMaxEncodedVersion) return NewSnapshotId();
+  const auto random = static_cast<int64_t>(RandomBits() & ((uint64_t{1} << kSnapshotIdRandomBits) - 1));
+  return (version << kSnapshotIdRandomBits) | random;
+}
+
+int64_t VersionOfSnapshotId(int64_t snapshot_id) { return snapshot_id >> kSnapshotIdRandomBits; }
 
 namespace {
 
@@ -137,11 +151,14 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
     ARROW_ASSIGN_OR_RAISE(auto existing, FindCommitKey(fs, parent_metadata, *pending.commit_key));
     if (existing) {
       built.already_committed = true;
-      built.existing_snapshot_id = existing;
+      built.snapshot_id = existing;
       return built;
     }
   }
   TableMetadata m = parent_metadata;
+  // A new id per attempt: it names the version this attempt publishes.
+  const int64_t snapshot_id = NewSnapshotIdFor(base.version + 1);
+  built.snapshot_id = snapshot_id;
   const bool on_main = pending.branch == "main";
   const Snapshot* parent = parent_metadata.CurrentSnapshot();
   if (!on_main) {
@@ -170,7 +187,7 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
   for (auto manifest : pending.new_manifests) {
     manifest.sequence_number = sequence_number;
     manifest.min_sequence_number = sequence_number;
-    manifest.added_snapshot_id = pending.snapshot_id;
+    manifest.added_snapshot_id = snapshot_id;
     manifests.push_back(std::move(manifest));
   }
   if (parent == nullptr && !pending.removed.empty()) {
@@ -178,7 +195,7 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
   }
   if (parent != nullptr) {
     ARROW_ASSIGN_OR_RAISE(auto inherited, ParentManifests(fs, parent_metadata, *parent));
-    ManifestMergeContext context{fs, parent_metadata, pending.snapshot_id, sequence_number, pending.durability};
+    ManifestMergeContext context{fs, parent_metadata, snapshot_id, sequence_number, pending.durability};
     // Manifests that only recorded an earlier snapshot's deletions carry nothing live.
     std::erase_if(inherited, [](const format::ManifestFile& manifest) {
       return manifest.added_files_count + manifest.existing_files_count == 0;
@@ -194,16 +211,16 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
     for (auto& manifest : merged) manifests.push_back(std::move(manifest));
   }
 
-  const std::string list_path = format::NewManifestListPath(m.location, pending.snapshot_id, attempt);
-  format::ManifestListInfo info{pending.snapshot_id,
-                                parent ? std::optional<int64_t>(parent->snapshot_id) : std::nullopt, sequence_number};
+  const std::string list_path = format::NewManifestListPath(m.location, snapshot_id, attempt);
+  format::ManifestListInfo info{snapshot_id, parent ? std::optional<int64_t>(parent->snapshot_id) : std::nullopt,
+                                sequence_number};
   ARROW_ASSIGN_OR_RAISE(std::string list_bytes, format::EncodeManifestList(info, manifests));
   built.attempt_files.push_back(list_path);
   ARROW_RETURN_NOT_OK(fs.WriteNewFile(list_path, list_bytes, Durability::kProcess));
   RecentLists().Add(list_path, manifests);
 
   Snapshot snapshot;
-  snapshot.snapshot_id = pending.snapshot_id;
+  snapshot.snapshot_id = snapshot_id;
   if (parent != nullptr) snapshot.parent_snapshot_id = parent->snapshot_id;
   snapshot.sequence_number = sequence_number;
   // Timestamps stay monotone even if this host's clock is behind the last writer's.

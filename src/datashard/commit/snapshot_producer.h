@@ -22,6 +22,10 @@ inline constexpr char kMaxSnapshotsProperty[] = "datashard.metadata.max-snapshot
 inline constexpr int64_t kDefaultMaxSnapshots = 32;
 inline constexpr char kPreviousVersionsMaxProperty[] = "write.metadata.previous-versions-max";
 inline constexpr int64_t kDefaultPreviousVersionsMax = 32;
+// Set by expire_snapshots to its own version: the metadata log restarts
+// there, so no older version leads to a live snapshot, and that version's
+// metadata lists every snapshot the expiry retained.
+inline constexpr char kHistoryStartProperty[] = "datashard.history.start-version";
 // Summary keys of our own (Iceberg allows extra string keys).
 inline constexpr char kCommitKeySummary[] = "datashard.commit-key";
 
@@ -35,9 +39,9 @@ struct RemovedFile {
 };
 
 struct PendingSnapshot {
-  int64_t snapshot_id = 0;
-  // Manifests written for this commit; sequence_number and added_snapshot_id
-  // are filled in per attempt.
+  // Manifests written for this commit, their entries' snapshot ids and
+  // sequence numbers left null (inherited); sequence_number and
+  // added_snapshot_id are filled in per attempt.
   std::vector<format::ManifestFile> new_manifests;
   int64_t added_files = 0;
   int64_t added_records = 0;
@@ -71,5 +75,14 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
                                   int attempt);
 
 int64_t NowMs();
+
+// Snapshot ids name the metadata version that adds them, (version << 20) |
+// 20 random bits, so that finding an old snapshot by id reads one metadata
+// file (Table::FindSnapshot) instead of walking the metadata log. An attempt
+// that loses the race for its version takes a new id for the next one.
+// Snapshots made by other engines carry random ids; VersionOfSnapshotId
+// names a candidate version only, which the caller must check.
+int64_t NewSnapshotIdFor(int64_t version);
+int64_t VersionOfSnapshotId(int64_t snapshot_id);
 
 }  // namespace datashard::commit

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -115,12 +116,38 @@ Status UpdateVersionHint(FileSystem& fs, const std::string& location, int64_t ve
   return Status::OK();
 }
 
+namespace {
+
+// The log entry to read next from `m`. Snapshots not kept by a ref form the
+// window's contiguous tail (older ones were trimmed); every snapshot added
+// after the oldest of them is in this window, and a version last updated
+// after it (timestamps never go backwards along the versions) came later,
+// so its own window reaches back from there without a gap.
+size_t NextLogEntry(const TableMetadata& m) {
+  std::optional<int64_t> oldest;
+  for (const auto& s : m.snapshots) {
+    bool referenced = false;
+    for (const auto& [name, ref] : m.refs) referenced = referenced || ref.snapshot_id == s.snapshot_id;
+    if (!referenced && (!oldest || s.timestamp_ms < *oldest)) oldest = s.timestamp_ms;
+  }
+  const auto& log = m.metadata_log;
+  if (oldest) {
+    for (size_t i = 0; i < log.size(); ++i) {
+      if (log[i].timestamp_ms > *oldest) return i;
+    }
+  }
+  return log.size() - 1;  // one version back: never skips anything
+}
+
+}  // namespace
+
 Status WalkMetadataLog(FileSystem& fs, const TableMetadata& metadata,
                        const std::function<bool(const TableMetadata&)>& visit) {
   std::set<std::string> visited;
-  std::vector<MetadataLogEntry> log = metadata.metadata_log;
-  while (!log.empty()) {
-    const std::string older = log.front().metadata_file;
+  const TableMetadata* from = &metadata;
+  TableMetadata parsed;
+  while (!from->metadata_log.empty()) {
+    const std::string older = from->metadata_log[NextLogEntry(*from)].metadata_file;
     ARROW_RETURN_NOT_OK(format::CheckInsideLocation(metadata.location, older));
     if (!visited.insert(older).second)
       return CorruptData("metadata log of ", metadata.location, " has a cycle at ", older);
@@ -129,9 +156,9 @@ Status WalkMetadataLog(FileSystem& fs, const TableMetadata& metadata,
       if (IsNotFound(text.status())) return Status::OK();  // expired: history ends here
       return text.status();
     }
-    ARROW_ASSIGN_OR_RAISE(TableMetadata parsed, format::TableMetadataFromJson(*text, older));
+    ARROW_ASSIGN_OR_RAISE(parsed, format::TableMetadataFromJson(*text, older));
     if (!visit(parsed)) return Status::OK();
-    log = std::move(parsed.metadata_log);
+    from = &parsed;
   }
   return Status::OK();
 }

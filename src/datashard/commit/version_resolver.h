@@ -31,10 +31,13 @@ Result<VersionedMetadata> LoadVersion(FileSystem& fs, const std::string& locatio
 // The latest version; reuses `cached` when nothing newer exists.
 Result<VersionedMetadata> LoadLatest(FileSystem& fs, const std::string& location, const VersionedMetadata* cached);
 
-// Visits the older metadata windows behind `metadata`, newest first: each
-// step reads the file the oldest metadata-log entry names (that file's window
-// reaches furthest back). `visit` returns false to stop. The walk ends where
-// the chain does: a file deleted by expiry ends it quietly.
+// Visits the older metadata windows behind `metadata`, newest first. Each
+// step goes as far back as it can without skipping a snapshot, whatever the
+// window sizes (datashard.metadata.max-snapshots and
+// write.metadata.previous-versions-max are independent): to the oldest
+// metadata-log entry written after the oldest snapshot of the current window.
+// `visit` returns false to stop. The walk ends where the chain does: a file
+// deleted by expiry ends it quietly.
 Status WalkMetadataLog(FileSystem& fs, const TableMetadata& metadata,
                        const std::function<bool(const TableMetadata&)>& visit);
 

@@ -135,6 +135,9 @@ namespace {
 
 Status CheckProperty(const std::string& key, const std::string& value) {
   if (key.empty()) return InvalidArgument("a table property needs a name");
+  if (key == commit::kHistoryStartProperty) {
+    return InvalidArgument(key, " is kept by expire_snapshots and cannot be set by hand");
+  }
   if (key == "datashard.commit.durability") {
     TableMetadata probe;
     probe.properties[key] = value;
@@ -173,6 +176,9 @@ Status SetProperties(Table& table, const std::map<std::string, std::string>& set
   for (const auto& [key, value] : set) ARROW_RETURN_NOT_OK(CheckProperty(key, value));
   for (const auto& key : remove) {
     if (set.count(key)) return InvalidArgument("property \"", key, "\" is both set and removed");
+    if (key == commit::kHistoryStartProperty) {
+      return InvalidArgument(key, " is kept by expire_snapshots and cannot be removed by hand");
+    }
   }
   if (set.empty() && remove.empty()) return Status::OK();
   return CommitMetadataChange(table,
@@ -256,7 +262,14 @@ Result<std::optional<int64_t>> SnapshotAsOf(Table& table, int64_t timestamp_ms) 
       hi = mid;
     }
   }
-  if (best == nullptr) return std::optional<int64_t>();
+  if (best == nullptr || !best->current_snapshot_id) return std::optional<int64_t>();
+  // A version older than the last expiry may name a snapshot it expired; the
+  // expiry's own version lists every snapshot it retained.
+  const int64_t start = current->PropertyLong(commit::kHistoryStartProperty, 1);
+  if (lo < start) {
+    ARROW_ASSIGN_OR_RAISE(auto expiry, commit::LoadVersion(table.fs(), table.location(), start));
+    if (expiry.metadata->SnapshotById(*best->current_snapshot_id) == nullptr) return std::optional<int64_t>();
+  }
   return best->current_snapshot_id;
 }
 

@@ -154,7 +154,19 @@ std::unique_ptr<Transaction> Table::NewTransaction(Isolation isolation) {
 Result<std::optional<Snapshot>> Table::FindSnapshot(int64_t snapshot_id) {
   auto current = metadata();
   if (const Snapshot* found = current->SnapshotById(snapshot_id)) return std::optional<Snapshot>(*found);
-  // Older snapshots left the bounded window; walk back through the metadata log.
+  // Older snapshots left the bounded window. Our ids name the version that
+  // added them: one read (or, for one older than the last expiry, the
+  // expiry's version, which lists what it retained).
+  const int64_t added_in = commit::VersionOfSnapshotId(snapshot_id);
+  if (added_in >= 1 && added_in <= version()) {
+    const int64_t start = current->PropertyLong(commit::kHistoryStartProperty, 1);
+    auto loaded = commit::LoadVersion(*fs_, location_, std::max(added_in, start));
+    if (!loaded.ok() && !IsNotFound(loaded.status())) return loaded.status();
+    if (loaded.ok()) {
+      if (const Snapshot* found = loaded->metadata->SnapshotById(snapshot_id)) return std::optional<Snapshot>(*found);
+    }
+  }
+  // Ids made by other engines: walk back through the metadata log.
   std::optional<Snapshot> found;
   ARROW_RETURN_NOT_OK(commit::WalkMetadataLog(*fs_, *current, [&](const TableMetadata& older) {
     if (const Snapshot* s = older.SnapshotById(snapshot_id)) found = *s;

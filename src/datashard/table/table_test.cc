@@ -5,9 +5,11 @@
 #include <arrow/api.h>
 #include <nlohmann/json.hpp>
 
+#include "datashard/commit/snapshot_producer.h"
 #include "datashard/format/file_names.h"
 #include "datashard/schema_update.h"
 #include "datashard/transaction.h"
+#include "testing/fault_injection_fs.h"
 #include "testing/temp_dir.h"
 
 namespace datashard {
@@ -271,6 +273,38 @@ TEST(TableTest, ManyCommitsKeepMetadataBoundedAndHistoryReachable) {
   DS_ASSIGN_OR_FAIL(auto found, table->FindSnapshot(ids[0]));
   ASSERT_TRUE(found.has_value());
   EXPECT_FALSE(found->parent_snapshot_id.has_value());
+}
+
+TEST(TableTest, FindingAnOldSnapshotByIdReadsOneMetadataFile) {
+  testing::TempDir dir;
+  auto counting = std::make_shared<testing::FaultInjectionFileSystem>(LocalFileSystem());
+  CreateOptions options;
+  options.schema = PeopleSchema();
+  options.properties["datashard.commit.durability"] = "process";
+  options.properties["datashard.metadata.max-snapshots"] = "4";
+  options.properties["write.metadata.previous-versions-max"] = "4";
+  DS_ASSIGN_OR_FAIL(auto table, Table::Create(dir.Join("ids"), options, counting));
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 200; ++i) {
+    DS_ASSIGN_OR_FAIL(auto info, table->Append(People(i, 1)));
+    ids.push_back(*info.snapshot_id);
+    // The id names the version that added it.
+    EXPECT_EQ(commit::VersionOfSnapshotId(*info.snapshot_id), table->version());
+    EXPECT_EQ(table->metadata()->current_snapshot_id, info.snapshot_id);
+  }
+  for (size_t i : {size_t{0}, size_t{7}, size_t{100}, size_t{190}}) {
+    counting->ResetCounters();
+    DS_ASSIGN_OR_FAIL(auto found, table->FindSnapshot(ids[i]));
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->snapshot_id, ids[i]);
+    EXPECT_EQ(counting->calls(), 1) << "snapshot " << i;
+  }
+  ScanOptions old;
+  old.snapshot_id = ids[7];
+  EXPECT_EQ(CountRows(*table, old), 8);
+  // An id no version has: still answered (by walking the log), not found.
+  DS_ASSIGN_OR_FAIL(auto missing, table->FindSnapshot(ids[7] ^ 1));
+  EXPECT_FALSE(missing.has_value());
 }
 
 }  // namespace

@@ -17,14 +17,12 @@
 #include "datashard/scan/file_reader.h"
 #include "datashard/scan/table_scan.h"
 #include "datashard/table/data_writer.h"
-#include "datashard/util/uuid.h"
 
 namespace datashard {
 namespace cp = arrow::compute;
 
 struct Transaction::Impl {
   Isolation isolation = Isolation::kSnapshot;
-  int64_t snapshot_id = NewSnapshotId();
   std::shared_ptr<const TableMetadata> base;  // pinned when the transaction began
   const Snapshot* base_snapshot = nullptr;    // head of `branch` in `base`
   std::string branch = "main";
@@ -350,11 +348,11 @@ Result<CommitInfo> Transaction::CommitOnce() {
   ARROW_ASSIGN_OR_RAISE(Durability durability, commit::DurabilityOf(*metadata));
   if (durability_) durability = *durability_;
 
-  // The manifest does not depend on the version it lands in (snapshot id is
-  // fixed, sequence numbers are inherited), so it is written once, here,
-  // outside the race window, and reused by every attempt.
+  // The manifest does not depend on the version it lands in (its entries
+  // inherit the snapshot id and sequence numbers from the manifest list), so
+  // it is written once, here, outside the race window, and reused by every
+  // attempt.
   commit::PendingSnapshot pending;
-  pending.snapshot_id = impl_->snapshot_id;
   pending.commit_key = commit_key_;
   pending.durability = durability;
   pending.removed = impl_->removed;
@@ -402,7 +400,6 @@ Result<CommitInfo> Transaction::CommitOnce() {
       ARROW_RETURN_NOT_OK(summaries.Add(file));
       format::ManifestEntry entry;
       entry.status = format::ManifestEntryStatus::kAdded;
-      entry.snapshot_id = impl_->snapshot_id;
       entry.data_file = file;
       entries.push_back(std::move(entry));
       manifest.added_files_count += 1;
@@ -457,10 +454,10 @@ Result<CommitInfo> Transaction::CommitOnce() {
     for (const auto& path : impl_->written) (void)table_->fs().DeleteFile(path);
     impl_->written.clear();
     info.already_committed = true;
-    info.snapshot_id = outcome->existing_snapshot_id;
+    info.snapshot_id = outcome->snapshot_id;
     return info;
   }
-  info.snapshot_id = impl_->snapshot_id;
+  info.snapshot_id = outcome->snapshot_id;
   impl_->written.clear();
   // The rows of copied files are in the table now; the sources, inside the
   // table location but unreferenced, would only be orphans (and appending one

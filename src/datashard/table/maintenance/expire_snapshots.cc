@@ -68,6 +68,7 @@ Result<ExpireResult> ExpireSnapshots(Table& table, const ExpireOptions& options)
     }
     m.snapshot_log.erase(m.snapshot_log.begin(), m.snapshot_log.begin() + static_cast<std::ptrdiff_t>(cut));
     m.metadata_log.clear();  // the chain restarts here: expired snapshots are unreachable
+    m.properties[commit::kHistoryStartProperty] = std::to_string(latest.version + 1);
     m.last_updated_ms = std::max(commit::NowMs(), latest.metadata->last_updated_ms);
     built.metadata = std::move(m);
     return built;

@@ -8,6 +8,7 @@
 #include <arrow/api.h>
 
 #include "datashard/format/file_names.h"
+#include "datashard/schema_update.h"
 #include "datashard/transaction.h"
 #include "testing/temp_dir.h"
 
@@ -108,6 +109,43 @@ TEST(MaintenanceTest, ExpireAcrossTheMetadataWindowAndOldMetadataFiles) {
   // latest instead of publishing behind it.
   DS_ASSERT_OK(table->Append(Ids(1000, 1)).status());
   EXPECT_EQ(Rows(*table), 81);
+}
+
+TEST(MaintenanceTest, TimeTravelAfterExpiryFindsRetainedSnapshotsAndNeverExpiredOnes) {
+  testing::TempDir dir;
+  CreateOptions create;
+  create.schema = IdSchema();
+  create.properties["datashard.commit.durability"] = "process";
+  create.properties["datashard.metadata.max-snapshots"] = "4";
+  create.properties["write.metadata.previous-versions-max"] = "100";  // old metadata files stay on disk
+  DS_ASSIGN_OR_FAIL(auto table, Table::Create(dir.Join("t"), create));
+  std::vector<int64_t> ids, times;
+  for (int i = 0; i < 60; ++i) {
+    ids.push_back(*table->Append(Ids(i, 1))->snapshot_id);
+    times.push_back(table->metadata()->last_updated_ms);
+  }
+  ExpireOptions options;
+  options.retain_last = 30;  // ids[30..59] stay; all but 4 are outside the window
+  DS_ASSIGN_OR_FAIL(auto result, ExpireSnapshots(*table, options));
+  EXPECT_EQ(result.expired_snapshot_ids.size(), 30u);
+  EXPECT_EQ(result.deleted_metadata_files, 0);  // the expired snapshots are still named by old files
+  EXPECT_EQ(table->metadata()->Property("datashard.history.start-version", ""), std::to_string(table->version()));
+  DS_ASSERT_OK(table->Append(Ids(100, 1)).status());
+
+  DS_ASSIGN_OR_FAIL(auto retained, table->FindSnapshot(ids[35]));
+  ASSERT_TRUE(retained.has_value());
+  EXPECT_EQ(Rows(*table, ids[35]), 36);
+  DS_ASSIGN_OR_FAIL(auto expired, table->FindSnapshot(ids[10]));
+  EXPECT_FALSE(expired.has_value());
+  EXPECT_EQ(Rows(*table, ids[10]), -1);
+  // By time: a retained snapshot is found, an expired one is not.
+  DS_ASSIGN_OR_FAIL(auto at_retained, SnapshotAsOf(*table, times[35]));
+  EXPECT_EQ(at_retained, ids[35]);
+  DS_ASSIGN_OR_FAIL(auto at_expired, SnapshotAsOf(*table, times[10]));
+  EXPECT_FALSE(at_expired.has_value());
+  // The marker is the expiry's to keep.
+  EXPECT_FALSE(SetProperties(*table, {{"datashard.history.start-version", "1"}}, {}).ok());
+  EXPECT_FALSE(SetProperties(*table, {}, {"datashard.history.start-version"}).ok());
 }
 
 TEST(MaintenanceTest, OrphanRemovalRespectsTheGracePeriod) {

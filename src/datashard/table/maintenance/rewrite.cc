@@ -15,7 +15,6 @@
 #include "datashard/scan/file_reader.h"
 #include "datashard/scan/table_scan.h"
 #include "datashard/transaction.h"
-#include "datashard/util/uuid.h"
 
 namespace datashard {
 
@@ -91,7 +90,6 @@ Result<RewriteResult> RewriteManifests(Table& table) {
       std::all_of(per_spec.begin(), per_spec.end(), [](const auto& s) { return s.second <= 1; });
   if (merged_already && !has_deleted_entries) return result;
   commit::PendingSnapshot pending;
-  pending.snapshot_id = NewSnapshotId();
   pending.operation = "replace";
   pending.merge_all_manifests = true;
   ARROW_ASSIGN_OR_RAISE(pending.durability, commit::DurabilityOf(*metadata));
@@ -106,10 +104,10 @@ Result<RewriteResult> RewriteManifests(Table& table) {
                                           },
                                           options));
   table.Adopt(outcome.committed.version, outcome.committed.metadata);
-  result.snapshot_id = pending.snapshot_id;
+  result.snapshot_id = outcome.snapshot_id;
   // Counted from the lists themselves; a count the table can no longer
   // report (the list unreadable now) does not undo the commit.
-  const Snapshot* committed = outcome.committed.metadata->SnapshotById(pending.snapshot_id);
+  const Snapshot* committed = outcome.committed.metadata->SnapshotById(outcome.snapshot_id.value_or(0));
   if (committed != nullptr) {
     auto after = format::ReadManifestList(table.fs(), *outcome.committed.metadata, *committed);
     if (after.ok()) {
