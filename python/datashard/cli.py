@@ -202,10 +202,15 @@ def _cmd_info(args: argparse.Namespace) -> int:
     if others:
         shown = ", ".join(f"{n} ({r['type']} -> {r['snapshot_id']})" for n, r in sorted(others.items()))
         print(f"refs:              {shown}")
-    if info["properties"]:
+    # Group-commit marks (one per recent writer) are bookkeeping: counted, not listed.
+    marks = [k for k in info["properties"] if k.startswith("datashard.group.")]
+    shown_props = {k: v for k, v in info["properties"].items() if not k.startswith("datashard.group.")}
+    if shown_props or marks:
         print("properties:")
-        for k, v in sorted(info["properties"].items()):
+        for k, v in sorted(shown_props.items()):
             print(f"  {k} = {v}")
+        if marks:
+            print(f"  ({len(marks)} group-commit marks, datashard.group.*: see --json)")
     return EXIT_OK
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing as mp
 
 import pyarrow.compute as pc
+import pytest
 
 from datashard import Schema, create_table, load_table
 
@@ -18,7 +19,8 @@ def _writer(path: str, worker: int, commits: int) -> None:
         table.append_records([{"worker": worker, "seq": seq, "value": 1}])
 
 
-def test_processes_appending_single_rows(tmp_path) -> None:
+@pytest.mark.parametrize("group", ["true", "false"], ids=["group-commit", "one-commit-each"])
+def test_processes_appending_single_rows(tmp_path, group) -> None:
     path = str(tmp_path / "counter")
     schema = Schema(
         schema_id=0,
@@ -28,7 +30,7 @@ def test_processes_appending_single_rows(tmp_path) -> None:
             {"id": 3, "name": "value", "type": "long", "required": True},
         ],
     )
-    create_table(path, schema)
+    create_table(path, schema, properties={"datashard.commit.group": group})
     ctx = mp.get_context("spawn")
     procs = [ctx.Process(target=_writer, args=(path, w, COMMITS)) for w in range(PROCESSES)]
     for p in procs:
@@ -44,5 +46,16 @@ def test_processes_appending_single_rows(tmp_path) -> None:
     pairs = set(zip(data["worker"].to_pylist(), data["seq"].to_pylist()))
     assert pairs == {(w, s) for w in range(PROCESSES) for s in range(COMMITS)}
     assert table.row_count() == PROCESSES * COMMITS
-    assert table.current_snapshot().sequence_number == PROCESSES * COMMITS
+    versions = table.current_snapshot().sequence_number
+    history = table.history()
+    assert len(history) == versions
+    # Every append is in exactly one commit's count.
+    assert sum(h["rows_added"] for h in history) == PROCESSES * COMMITS
+    if group == "false":
+        assert versions == PROCESSES * COMMITS
+    else:
+        # Group commit: writers that lost a race were applied by whoever committed next.
+        assert versions < PROCESSES * COMMITS
+        grouped = [h for h in history if h["rows_added"] > 1]
+        assert all(int(h["summary"]["datashard.group-size"]) == h["rows_added"] for h in grouped)
     assert len(table.data_files()) == PROCESSES * COMMITS

@@ -1,7 +1,8 @@
 """The SIGKILL crash test (tests/crash/kill_test.py) in its short mode: up to 50 rounds or about
-45 s of rounds, whichever comes first. Each round kills 2 appenders and 1 rewriter at random moments and
+45 s of rounds, whichever comes first. Each round kills 3 appenders and 1 rewriter at random moments and
 checks that the table opens, every acknowledged commit is present exactly once, no commit is
-partly visible and PyIceberg opens the current metadata. It runs once per durability
+partly visible or applied twice (half the appends go through group commit) and PyIceberg opens
+the current metadata. It runs once per durability
 mode (``process`` with a shorter time limit). The long mode is
 ``python tests/crash/kill_test.py --iterations 200 [--durability process]``.
 """
@@ -28,7 +29,7 @@ def test_sigkill_loop_short_mode(tmp_path, durability: str, seconds: int) -> Non
     pytest.importorskip("fastavro")
     r = subprocess.run(
         [sys.executable, KILL_TEST, "--iterations", "50", "--time-limit", str(seconds), "--durability", durability,
-         "--dir", str(tmp_path)],
+         "--writers", "3", "--dir", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=300,

@@ -72,12 +72,12 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
     // The hint is advisory; a failure to write it loses nothing.
     (void)UpdateVersionHint(fs, location, next);
     VersionedMetadata committed{next, std::make_shared<const TableMetadata>(std::move(metadata))};
-    return CommitOutcome{std::move(committed), attempt, false, snapshot_id};
+    return CommitOutcome{std::move(committed), attempt, false, snapshot_id, false};
   };
   std::vector<std::string> unsynced = options.unsynced_files;
   for (int attempt = 1;; ++attempt) {
     ARROW_ASSIGN_OR_RAISE(BuiltCommit built, build(base, attempt));
-    if (built.already_committed) return CommitOutcome{base, attempt, true, built.snapshot_id};
+    if (built.already_committed) return CommitOutcome{base, attempt, true, built.snapshot_id, built.by_group};
     const int64_t next = base.version + 1;
     const std::string path = format::MetadataFilePath(location, next);
     const std::string json = format::TableMetadataToJson(built.metadata);
@@ -108,6 +108,7 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
                                                                std::to_string(attempt) +
                                                                " attempts: other writers kept committing first");
     }
+    if (attempt == 1 && options.after_lost_race) options.after_lost_race();
     if (!queue && options.queue_timeout_ms > 0) {
       // Contention: queue behind the other committers on this host instead
       // of racing them again (on few cores, doomed attempts starve winners).

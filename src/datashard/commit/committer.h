@@ -32,6 +32,10 @@ struct CommitOptions {
   // attempt's manifest list and metadata, so a durable commit costs two flush
   // barriers (that one, then the directory after the link), not three.
   std::vector<std::string> unsynced_files;
+  // Called once after the first lost race, before waiting to try again (with
+  // kFsync the files above are durable by then): group commit posts its
+  // intent here.
+  std::function<void()> after_lost_race;
 };
 
 // Table property choosing how commits are flushed: "fsync" (default) or "process".
@@ -53,6 +57,9 @@ struct BuiltCommit {
   // The snapshot this attempt adds; with already_committed, the snapshot that
   // applied the change earlier, where known.
   std::optional<int64_t> snapshot_id;
+  // With already_committed: another writer's group commit applied this
+  // commit's own files (they are referenced now, not orphans).
+  bool by_group = false;
 };
 
 // Builds the next metadata on top of `base`. Returns a ConcurrentModification
@@ -64,6 +71,7 @@ struct CommitOutcome {
   int attempts = 0;
   bool already_committed = false;
   std::optional<int64_t> snapshot_id;  // as in BuiltCommit
+  bool by_group = false;               // as in BuiltCommit
 };
 
 Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& location, VersionedMetadata base,

@@ -117,7 +117,8 @@ TEST(CommitterTest, ConcurrentAppendersLoseNothing) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures.load(), 0);
   DS_ASSERT_OK(table->Refresh());
-  EXPECT_EQ(table->version(), 1 + kWriters * kCommits);
+  // Group commit may apply several writers' appends in one version.
+  EXPECT_LE(table->version(), 1 + kWriters * kCommits);
   DS_ASSIGN_OR_FAIL(int64_t rows, table->RowCount(std::nullopt));
   EXPECT_EQ(rows, kWriters * kCommits);
   DS_ASSIGN_OR_FAIL(auto reader, table->Scan(ScanOptions{}));

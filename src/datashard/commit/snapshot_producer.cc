@@ -8,6 +8,7 @@
 #include <set>
 
 #include "datashard/commit/commit_keys.h"
+#include "datashard/commit/group_commit.h"
 #include "datashard/commit/manifest_merger.h"
 #include "datashard/format/file_names.h"
 #include "datashard/format/manifest.h"
@@ -41,7 +42,15 @@ std::string OperationOf(const PendingSnapshot& pending) {
   return pending.added_files > 0 ? "overwrite" : "delete";
 }
 
-std::map<std::string, std::string> BuildSummary(const Snapshot* parent, const PendingSnapshot& pending) {
+std::map<std::string, std::string> BuildSummary(const Snapshot* parent, const PendingSnapshot& pending,
+                                                const std::vector<Intent>& intents) {
+  int64_t added_files = pending.added_files, added_records = pending.added_records,
+          added_size = pending.added_files_size;
+  for (const auto& intent : intents) {
+    added_files += intent.added_files;
+    added_records += intent.added_records;
+    added_size += intent.added_files_size;
+  }
   int64_t removed_files = 0, removed_records = 0, removed_size = 0;
   for (const auto& removed : pending.removed) {
     removed_files += 1;
@@ -50,25 +59,26 @@ std::map<std::string, std::string> BuildSummary(const Snapshot* parent, const Pe
   }
   std::map<std::string, std::string> summary = pending.extra_summary;
   summary["operation"] = OperationOf(pending);
-  if (pending.added_files > 0) {
-    summary["added-data-files"] = std::to_string(pending.added_files);
-    summary["added-records"] = std::to_string(pending.added_records);
-    summary["added-files-size"] = std::to_string(pending.added_files_size);
+  if (added_files > 0) {
+    summary["added-data-files"] = std::to_string(added_files);
+    summary["added-records"] = std::to_string(added_records);
+    summary["added-files-size"] = std::to_string(added_size);
   }
+  if (!intents.empty()) summary[kGroupSizeSummary] = std::to_string(intents.size() + 1);
   if (removed_files > 0) {
     summary["deleted-data-files"] = std::to_string(removed_files);
     summary["deleted-records"] = std::to_string(removed_records);
     summary["removed-files-size"] = std::to_string(removed_size);
   }
-  summary["changed-partition-count"] = pending.added_files > 0 || removed_files > 0 ? "1" : "0";
+  summary["changed-partition-count"] = added_files > 0 || removed_files > 0 ? "1" : "0";
   auto total = [&](const char* key, int64_t delta) {
     int64_t base = parent ? parent->SummaryLong(key, 0) : 0;
     summary[key] = std::to_string(std::max<int64_t>(0, base + delta));
   };
   // Java and PyIceberg expect all six totals as decimal strings.
-  total("total-records", pending.added_records - removed_records);
-  total("total-files-size", pending.added_files_size - removed_size);
-  total("total-data-files", pending.added_files - removed_files);
+  total("total-records", added_records - removed_records);
+  total("total-files-size", added_size - removed_size);
+  total("total-data-files", added_files - removed_files);
   total("total-delete-files", 0);
   total("total-position-deletes", 0);
   total("total-equality-deletes", 0);
@@ -155,6 +165,20 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
       return built;
     }
   }
+  std::vector<Intent> intents;
+  const int64_t now_ms = NowMs();
+  if (pending.group) {
+    auto mark = MarkOf(parent_metadata, pending.group->writer);
+    if (mark && mark->seq >= pending.group->seq) {
+      if (mark->snapshot_id == 0) return Conflict("this commit was withdrawn");  // cannot happen: only we withdraw
+      built.already_committed = true;
+      built.by_group = true;
+      built.snapshot_id = mark->snapshot_id;
+      return built;
+    }
+    ARROW_ASSIGN_OR_RAISE(intents,
+                          CollectIntents(fs, parent_metadata, pending.group->writer, pending.durability, now_ms));
+  }
   TableMetadata m = parent_metadata;
   // A new id per attempt: it names the version this attempt publishes.
   const int64_t snapshot_id = NewSnapshotIdFor(base.version + 1);
@@ -189,6 +213,14 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
     manifest.min_sequence_number = sequence_number;
     manifest.added_snapshot_id = snapshot_id;
     manifests.push_back(std::move(manifest));
+  }
+  for (const auto& intent : intents) {
+    for (auto manifest : intent.manifests) {
+      manifest.sequence_number = sequence_number;
+      manifest.min_sequence_number = sequence_number;
+      manifest.added_snapshot_id = snapshot_id;
+      manifests.push_back(std::move(manifest));
+    }
   }
   if (parent == nullptr && !pending.removed.empty()) {
     return Conflict("the table is empty now; the files to remove are gone");
@@ -226,7 +258,7 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
   // Timestamps stay monotone even if this host's clock is behind the last writer's.
   snapshot.timestamp_ms = std::max(NowMs(), parent_metadata.last_updated_ms);
   snapshot.manifest_list = list_path;
-  snapshot.summary = BuildSummary(parent, pending);
+  snapshot.summary = BuildSummary(parent, pending, intents);
   snapshot.schema_id = m.current_schema_id;
 
   m.metadata_log.push_back(
@@ -241,6 +273,11 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
     m.refs[pending.branch].snapshot_id = snapshot.snapshot_id;
   }
   m.snapshots.push_back(std::move(snapshot));
+  if (pending.group) {
+    PruneMarks(m, now_ms);
+    SetMark(m, pending.group->writer, Mark{pending.group->seq, snapshot_id, now_ms});
+    for (const auto& intent : intents) SetMark(m, intent.writer, Mark{intent.seq, snapshot_id, now_ms});
+  }
   TrimHistory(m);
   built.metadata = std::move(m);
   return built;

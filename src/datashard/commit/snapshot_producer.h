@@ -28,6 +28,8 @@ inline constexpr int64_t kDefaultPreviousVersionsMax = 32;
 inline constexpr char kHistoryStartProperty[] = "datashard.history.start-version";
 // Summary keys of our own (Iceberg allows extra string keys).
 inline constexpr char kCommitKeySummary[] = "datashard.commit-key";
+// How many writers' appends one group commit applied (absent: one).
+inline constexpr char kGroupSizeSummary[] = "datashard.group-size";
 
 // A data file the commit removes, as the transaction found it at its base.
 struct RemovedFile {
@@ -63,10 +65,20 @@ struct PendingSnapshot {
   // Extra validation of what other writers changed since the base
   // (serializable isolation); a ConcurrentModification error fails the commit.
   std::function<Status(const ConcurrentChanges&)> validate_concurrent;
+  // Group commit (commit/group_commit.h), for plain appends to main: this
+  // commit's writer id and seq. The snapshot then also takes in the pending
+  // intents of other writers, and an attempt whose base already settled this
+  // seq returns already_committed with by_group.
+  struct GroupMember {
+    std::string writer;
+    int64_t seq = 0;
+  };
+  std::optional<GroupMember> group;
 };
 
 // One attempt on top of `base` (the latest version): validates against
-// concurrent commits, rewrites the manifests holding removed files (their
+// concurrent commits, takes in other writers' pending intents (with
+// `pending.group`), rewrites the manifests holding removed files (their
 // entries become DELETED), merges small manifests when a tier is full
 // (commit/manifest_merger.h), writes the new manifest list and returns the
 // new metadata. If `pending.commit_key` is already in the base's snapshots,

@@ -6,6 +6,7 @@
 
 #include "datashard/commit/commit_keys.h"
 #include "datashard/commit/committer.h"
+#include "datashard/commit/group_commit.h"
 #include "datashard/commit/snapshot_producer.h"
 #include "datashard/commit/version_resolver.h"
 #include "datashard/format/file_names.h"
@@ -138,6 +139,14 @@ Status CheckProperty(const std::string& key, const std::string& value) {
   if (key == commit::kHistoryStartProperty) {
     return InvalidArgument(key, " is kept by expire_snapshots and cannot be set by hand");
   }
+  if (key.rfind(commit::kGroupMarkPrefix, 0) == 0) {
+    return InvalidArgument(key, " is kept by group commit and cannot be set by hand");
+  }
+  if (key == commit::kGroupCommitProperty) {
+    TableMetadata probe;
+    probe.properties[key] = value;
+    return commit::GroupCommitEnabled(probe).status();
+  }
   if (key == "datashard.commit.durability") {
     TableMetadata probe;
     probe.properties[key] = value;
@@ -176,8 +185,8 @@ Status SetProperties(Table& table, const std::map<std::string, std::string>& set
   for (const auto& [key, value] : set) ARROW_RETURN_NOT_OK(CheckProperty(key, value));
   for (const auto& key : remove) {
     if (set.count(key)) return InvalidArgument("property \"", key, "\" is both set and removed");
-    if (key == commit::kHistoryStartProperty) {
-      return InvalidArgument(key, " is kept by expire_snapshots and cannot be removed by hand");
+    if (key == commit::kHistoryStartProperty || key.rfind(commit::kGroupMarkPrefix, 0) == 0) {
+      return InvalidArgument(key, " is kept by datashard itself and cannot be removed by hand");
     }
   }
   if (set.empty() && remove.empty()) return Status::OK();

@@ -8,6 +8,7 @@
 #include <parquet/properties.h>
 
 #include "datashard/commit/committer.h"
+#include "datashard/commit/group_commit.h"
 #include "datashard/commit/snapshot_producer.h"
 #include "datashard/format/arrow_schema.h"
 #include "datashard/format/file_names.h"
@@ -20,6 +21,55 @@
 
 namespace datashard {
 namespace cp = arrow::compute;
+
+namespace {
+
+// After a commit failed with its group-commit intent posted: a leader may
+// have read the intent before it was deleted. A property-only commit marks
+// the seq settled (withdrawn) so that no leader applies it later, unless one
+// already has: then the commit succeeded after all and that outcome is
+// returned. If neither can be established the outcome is ambiguous.
+Result<commit::CommitOutcome> WithdrawIntent(Table& table, const commit::Intent& intent, const Status& failure) {
+  if (IsKind(failure, ErrorKind::kAmbiguousCommit)) return failure;
+  commit::CommitOptions options;
+  options.durability = intent.durability;
+  options.max_attempts = 100;
+  auto start = commit::LoadLatest(table.fs(), table.location(), nullptr);
+  Result<commit::CommitOutcome> withdrawn =
+      !start.ok()
+          ? Result<commit::CommitOutcome>(start.status())
+          : commit::CommitWithRetry(
+                table.fs(), table.location(), *start,
+                [&](const commit::VersionedMetadata& latest, int) -> Result<commit::BuiltCommit> {
+                  commit::BuiltCommit built;
+                  auto mark = commit::MarkOf(*latest.metadata, intent.writer);
+                  if (mark && mark->seq >= intent.seq) {
+                    built.already_committed = true;
+                    built.by_group = mark->snapshot_id != 0;
+                    if (built.by_group) built.snapshot_id = mark->snapshot_id;
+                    return built;
+                  }
+                  built.metadata = *latest.metadata;
+                  const int64_t now = std::max(commit::NowMs(), latest.metadata->last_updated_ms);
+                  commit::SetMark(built.metadata, intent.writer, commit::Mark{intent.seq, 0, now});
+                  built.metadata.metadata_log.push_back(MetadataLogEntry{
+                      latest.metadata->last_updated_ms, format::MetadataFilePath(table.location(), latest.version)});
+                  built.metadata.last_updated_ms = now;
+                  return built;
+                },
+                options);
+  if (!withdrawn.ok()) {
+    return MakeError(ErrorKind::kAmbiguousCommit, "the commit failed (" + failure.message() +
+                                                      ") and withdrawing its group-commit intent failed too (" +
+                                                      withdrawn.status().message() +
+                                                      "); another writer may still have applied it: reload the "
+                                                      "table to find out");
+  }
+  if (withdrawn->by_group) return withdrawn;  // applied by another writer: a success
+  return failure;
+}
+
+}  // namespace
 
 struct Transaction::Impl {
   Isolation isolation = Isolation::kSnapshot;
@@ -430,6 +480,29 @@ Result<CommitInfo> Transaction::CommitOnce() {
       options.unsynced_files.push_back(file.file_path);
     }
   }
+  // Group commit: a plain append to main that loses a race posts an intent;
+  // whoever commits next applies it too (commit/group_commit.h).
+  std::optional<commit::WriterSlot> slot;
+  commit::Intent intent;
+  bool posted = false;
+  ARROW_ASSIGN_OR_RAISE(bool group_enabled, commit::GroupCommitEnabled(*metadata));
+  if (group_enabled && !impl_->files.empty() && impl_->removed.empty() && !commit_key_ &&
+      !pending.validate_concurrent && impl_->branch == "main" && !rewrite_) {
+    slot.emplace();
+    pending.group = commit::PendingSnapshot::GroupMember{slot->writer(), slot->seq()};
+    intent.writer = slot->writer();
+    intent.seq = slot->seq();
+    intent.durability = durability;
+    intent.manifests = pending.new_manifests;
+    intent.added_files = pending.added_files;
+    intent.added_records = pending.added_records;
+    intent.added_files_size = pending.added_files_size;
+    options.after_lost_race = [&] {
+      intent.created_ms = commit::NowMs();
+      // Without the intent this writer only commits by itself, as before.
+      posted = commit::PostIntent(table_->fs(), table_->location(), intent).ok();
+    };
+  }
   // Start from the newest version: an attempt built on a stale one would only lose.
   ARROW_RETURN_NOT_OK(table_->Refresh());
   commit::VersionedMetadata start{table_->version(), table_->metadata()};
@@ -439,6 +512,11 @@ Result<CommitInfo> Transaction::CommitOnce() {
         return commit::BuildSnapshot(table_->fs(), latest, pending, attempt);
       },
       options);
+  if (posted) {
+    (void)table_->fs().DeleteFile(commit::IntentPath(table_->location(), intent.writer, intent.seq));
+    // A leader may have read the intent before it went: settle it for good.
+    if (!outcome.ok()) outcome = WithdrawIntent(*table_, intent, outcome.status());
+  }
   if (!outcome.ok()) {
     // After an ambiguous outcome the files may be part of the table: keep them.
     if (!IsKind(outcome.status(), ErrorKind::kAmbiguousCommit)) (void)Rollback();
@@ -449,6 +527,24 @@ Result<CommitInfo> Transaction::CommitOnce() {
   table_->Adopt(outcome->committed.version, outcome->committed.metadata);
   CommitInfo info;
   info.attempts = outcome->attempts;
+  if (outcome->by_group) {
+    // Another writer's commit applied ours. Acknowledge only once the
+    // directory entry of that version is durable too (its writer may not
+    // have flushed it yet); its content was flushed before it was linked.
+    if (durability == Durability::kFsync) {
+      Status synced = table_->fs().SyncDir(format::MetadataDir(table_->location()));
+      if (!synced.ok()) {
+        return MakeError(ErrorKind::kAmbiguousCommit,
+                         "the append was committed by another writer's group commit "
+                         "but making it durable failed (" +
+                             synced.message() + ")");
+      }
+    }
+    impl_->written.clear();
+    for (const auto& path : impl_->copied_sources) (void)table_->fs().DeleteFile(path);
+    info.snapshot_id = outcome->snapshot_id;
+    return info;
+  }
   if (outcome->already_committed) {
     // Applied by an earlier try: our freshly written files are orphans.
     for (const auto& path : impl_->written) (void)table_->fs().DeleteFile(path);

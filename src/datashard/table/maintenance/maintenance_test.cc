@@ -7,7 +7,9 @@
 
 #include <arrow/api.h>
 
+#include "datashard/commit/group_commit.h"
 #include "datashard/format/file_names.h"
+#include "datashard/format/manifest.h"
 #include "datashard/schema_update.h"
 #include "datashard/transaction.h"
 #include "testing/temp_dir.h"
@@ -169,6 +171,58 @@ TEST(MaintenanceTest, OrphanRemovalRespectsTheGracePeriod) {
   EXPECT_EQ(removed.data_files, 1);
   EXPECT_FALSE(*fs->Exists(stray));
   EXPECT_EQ(Rows(*table), 10);
+}
+
+TEST(MaintenanceTest, OrphanRemovalKeepsWhatAPendingGroupCommitIntentNames) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  DS_ASSERT_OK(table->Append(Ids(0, 1)).status());
+  // A writer that lost a race: its data file and manifest are written, its
+  // intent posted, and any leader may publish them next.
+  const std::string data_path = format::DataDir(table->location()) + "/pending-writer.parquet";
+  DS_ASSERT_OK(LocalFileSystem()->WriteNewFile(data_path, "rows", Durability::kProcess));
+  format::ManifestEntry entry;
+  entry.data_file.file_path = data_path;
+  entry.data_file.record_count = 1;
+  entry.data_file.file_size_in_bytes = 4;
+  auto metadata = table->metadata();
+  DS_ASSIGN_OR_FAIL(std::string manifest_bytes,
+                    format::EncodeManifest(*metadata->CurrentSchema(), *metadata->DefaultSpec(),
+                                           format::ManifestContent::kData, {entry}));
+  const std::string manifest_path = format::NewManifestPath(table->location());
+  DS_ASSERT_OK(LocalFileSystem()->WriteNewFile(manifest_path, manifest_bytes, Durability::kProcess));
+  commit::Intent intent;
+  intent.writer = "writer-under-test";
+  intent.seq = 1;
+  intent.durability = Durability::kProcess;
+  intent.created_ms = NowMs();
+  intent.added_files = 1;
+  intent.added_records = 1;
+  intent.added_files_size = 4;
+  format::ManifestFile manifest;
+  manifest.manifest_path = manifest_path;
+  manifest.manifest_length = static_cast<int64_t>(manifest_bytes.size());
+  manifest.added_files_count = 1;
+  manifest.added_rows_count = 1;
+  intent.manifests = {manifest};
+  DS_ASSERT_OK(commit::PostIntent(*LocalFileSystem(), table->location(), intent));
+
+  OrphanOptions options;
+  options.older_than_ms = NowMs() + 60'000;  // everything is old enough
+  DS_ASSIGN_OR_FAIL(auto result, RemoveOrphanFiles(*table, options));
+  EXPECT_EQ(result.data_files, 0);
+  EXPECT_EQ(result.manifest_files, 0);
+  EXPECT_TRUE(*LocalFileSystem()->Exists(data_path));
+  EXPECT_TRUE(*LocalFileSystem()->Exists(manifest_path));
+  EXPECT_TRUE(*LocalFileSystem()->Exists(commit::IntentPath(table->location(), intent.writer, intent.seq)));
+  // The next plain append applies the intent along with its own rows.
+  DS_ASSERT_OK(table->Append(Ids(1, 1)).status());
+  EXPECT_EQ(table->metadata()->CurrentSnapshot()->summary.at("added-records"), "2");
+  DS_ASSIGN_OR_FAIL(auto mark_table, Table::Load(table->location()));
+  auto mark = commit::MarkOf(*mark_table->metadata(), intent.writer);
+  ASSERT_TRUE(mark.has_value());
+  EXPECT_EQ(mark->seq, 1);
+  EXPECT_EQ(mark->snapshot_id, *mark_table->metadata()->current_snapshot_id);
 }
 
 TEST(MaintenanceTest, CompactionKeepsRowsAndShrinksFileCount) {

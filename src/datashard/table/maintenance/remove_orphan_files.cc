@@ -4,7 +4,10 @@
 #include <functional>
 #include <set>
 
+#include "datashard/commit/group_commit.h"
+#include "datashard/commit/snapshot_producer.h"
 #include "datashard/format/file_names.h"
+#include "datashard/format/manifest_reader.h"
 #include "datashard/maintenance.h"
 #include "datashard/table/maintenance/history.h"
 
@@ -41,6 +44,21 @@ Result<OrphanResult> RemoveOrphanFiles(Table& table, const OrphanOptions& option
   for (const auto& s : snapshots) {
     ARROW_RETURN_NOT_OK(maintenance::CollectFiles(fs, *metadata, s, /*live_data_only=*/true, &used));
   }
+  // Files named by a group-commit intent: a leader may publish them any moment.
+  ARROW_ASSIGN_OR_RAISE(auto intents, commit::RecentIntents(fs, table.location(), commit::NowMs()));
+  std::set<std::string> intent_files;
+  for (const auto& intent : intents) {
+    intent_files.insert(commit::IntentPath(table.location(), intent.writer, intent.seq));
+    for (const auto& manifest : intent.manifests) {
+      used.manifests.insert(manifest.manifest_path);
+      auto entries = format::ReadManifestEntries(fs, *metadata, manifest);
+      if (!entries.ok()) {
+        if (IsNotFound(entries.status())) continue;
+        return entries.status();
+      }
+      for (const auto& entry : *entries) used.data_files.insert(entry.data_file.file_path);
+    }
+  }
   std::vector<std::string> files;
   ARROW_RETURN_NOT_OK(ListRecursive(fs, format::DataDir(table.location()), &files));
   ARROW_RETURN_NOT_OK(ListRecursive(fs, format::MetadataDir(table.location()), &files));
@@ -52,7 +70,10 @@ Result<OrphanResult> RemoveOrphanFiles(Table& table, const OrphanOptions& option
         path == format::CommitQueuePath(table.location())) {
       continue;
     }
-    if (used.data_files.count(path) || used.manifests.count(path) || used.manifest_lists.count(path)) continue;
+    if (used.data_files.count(path) || used.manifests.count(path) || used.manifest_lists.count(path) ||
+        intent_files.count(path)) {
+      continue;
+    }
     auto info = fs.GetFileInfo(path);
     if (!info.ok()) {
       // Gone since the listing (a losing writer cleaned up after itself).

@@ -1,0 +1,311 @@
+#include "datashard/commit/group_commit.h"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <mutex>
+#include <set>
+#include <vector>
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "datashard/commit/committer.h"
+#include "datashard/format/file_names.h"
+#include "datashard/util/uuid.h"
+
+namespace datashard::commit {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kIntentSuffix[] = ".intent";
+
+std::string PendingDir(const std::string& location) { return format::MetadataDir(location) + "/_pending"; }
+
+std::optional<int64_t> ParseLong(std::string_view text) {
+  int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+std::string Hex(const std::string& bytes) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+Result<std::string> Unhex(const std::string& text) {
+  if (text.size() % 2 != 0) return CorruptData("odd-length hex string in an intent");
+  std::string out;
+  out.reserve(text.size() / 2);
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < text.size(); i += 2) {
+    const int hi = digit(text[i]), lo = digit(text[i + 1]);
+    if (hi < 0 || lo < 0) return CorruptData("bad hex digit in an intent");
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+// The process's writer ids that no commit is using, each with its next seq.
+struct SlotPool {
+  std::mutex mutex;
+  std::vector<std::pair<std::string, int64_t>> free;
+  // A forked child must not reuse its parent's ids: both would post the same
+  // (writer, seq) and one's mark would settle the other's intent.
+  pid_t pid = 0;
+};
+
+SlotPool& Pool() {
+  static SlotPool pool;
+  return pool;
+}
+
+}  // namespace
+
+Result<bool> GroupCommitEnabled(const TableMetadata& metadata) {
+  const std::string value = metadata.Property(kGroupCommitProperty, "true");
+  if (value == "true") return true;
+  if (value == "false") return false;
+  return InvalidArgument("table property ", kGroupCommitProperty, " must be \"true\" or \"false\", not \"", value,
+                         "\"");
+}
+
+WriterSlot::WriterSlot() {
+  {
+    std::lock_guard<std::mutex> lock(Pool().mutex);
+    if (Pool().pid != ::getpid()) {
+      Pool().free.clear();
+      Pool().pid = ::getpid();
+    }
+    if (!Pool().free.empty()) {
+      std::tie(writer_, seq_) = Pool().free.back();
+      Pool().free.pop_back();
+    }
+  }
+  if (writer_.empty()) {
+    writer_ = NewUuid();
+    seq_ = 1;
+  }
+}
+
+WriterSlot::~WriterSlot() {
+  std::lock_guard<std::mutex> lock(Pool().mutex);
+  if (Pool().pid == ::getpid()) Pool().free.emplace_back(writer_, seq_ + 1);
+}
+
+std::string IntentPath(const std::string& location, const std::string& writer, int64_t seq) {
+  return PendingDir(location) + "/" + writer + "-" + std::to_string(seq) + kIntentSuffix;
+}
+
+std::string EncodeIntent(const Intent& intent) {
+  json manifests = json::array();
+  for (const auto& m : intent.manifests) {
+    json partitions = json::array();
+    for (const auto& p : m.partitions) {
+      json summary = {{"contains-null", p.contains_null}};
+      if (p.contains_nan) summary["contains-nan"] = *p.contains_nan;
+      if (p.lower_bound) summary["lower-bound"] = Hex(*p.lower_bound);
+      if (p.upper_bound) summary["upper-bound"] = Hex(*p.upper_bound);
+      partitions.push_back(std::move(summary));
+    }
+    manifests.push_back({{"path", m.manifest_path},
+                         {"length", m.manifest_length},
+                         {"spec-id", m.partition_spec_id},
+                         {"added-files", m.added_files_count},
+                         {"added-rows", m.added_rows_count},
+                         {"partitions", std::move(partitions)}});
+  }
+  json out = {{"writer", intent.writer},
+              {"seq", intent.seq},
+              {"durability", intent.durability == Durability::kFsync ? "fsync" : "process"},
+              {"created-ms", intent.created_ms},
+              {"added-files", intent.added_files},
+              {"added-records", intent.added_records},
+              {"added-files-size", intent.added_files_size},
+              {"manifests", std::move(manifests)}};
+  return out.dump();
+}
+
+Result<Intent> DecodeIntent(std::string_view text) {
+  json in = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!in.is_object()) return CorruptData("an intent is not a JSON object");
+  try {
+    Intent intent;
+    intent.writer = in.at("writer").get<std::string>();
+    intent.seq = in.at("seq").get<int64_t>();
+    ARROW_ASSIGN_OR_RAISE(intent.durability, ParseDurability(in.at("durability").get<std::string>()));
+    intent.created_ms = in.at("created-ms").get<int64_t>();
+    intent.added_files = in.at("added-files").get<int64_t>();
+    intent.added_records = in.at("added-records").get<int64_t>();
+    intent.added_files_size = in.at("added-files-size").get<int64_t>();
+    for (const auto& m : in.at("manifests")) {
+      format::ManifestFile manifest;
+      manifest.manifest_path = m.at("path").get<std::string>();
+      manifest.manifest_length = m.at("length").get<int64_t>();
+      manifest.partition_spec_id = m.at("spec-id").get<int32_t>();
+      manifest.added_files_count = m.at("added-files").get<int32_t>();
+      manifest.added_rows_count = m.at("added-rows").get<int64_t>();
+      for (const auto& p : m.at("partitions")) {
+        format::FieldSummary summary;
+        summary.contains_null = p.at("contains-null").get<bool>();
+        if (p.contains("contains-nan")) summary.contains_nan = p.at("contains-nan").get<bool>();
+        if (p.contains("lower-bound")) {
+          ARROW_ASSIGN_OR_RAISE(summary.lower_bound, Unhex(p.at("lower-bound").get<std::string>()));
+        }
+        if (p.contains("upper-bound")) {
+          ARROW_ASSIGN_OR_RAISE(summary.upper_bound, Unhex(p.at("upper-bound").get<std::string>()));
+        }
+        manifest.partitions.push_back(std::move(summary));
+      }
+      intent.manifests.push_back(std::move(manifest));
+    }
+    return intent;
+  } catch (const json::exception& e) {
+    return CorruptData("an intent is malformed: ", e.what());
+  }
+}
+
+Status PostIntent(FileSystem& fs, const std::string& location, const Intent& intent) {
+  static std::mutex mutex;
+  static std::set<std::string> created;  // locations whose _pending/ this process made sure of
+  const std::string dir = PendingDir(location);
+  bool known = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    known = created.count(dir) > 0;
+  }
+  if (!known) {
+    ARROW_RETURN_NOT_OK(fs.CreateDir(dir));
+    std::lock_guard<std::mutex> lock(mutex);
+    created.insert(dir);
+  }
+  return fs.PublishIfAbsent(IntentPath(location, intent.writer, intent.seq), EncodeIntent(intent),
+                            Durability::kProcess);
+}
+
+std::optional<Mark> MarkOf(const TableMetadata& metadata, const std::string& writer) {
+  auto it = metadata.properties.find(kGroupMarkPrefix + writer);
+  if (it == metadata.properties.end()) return std::nullopt;
+  const std::string& value = it->second;
+  const size_t first = value.find(':');
+  const size_t second = first == std::string::npos ? std::string::npos : value.find(':', first + 1);
+  if (second == std::string::npos) return std::nullopt;
+  auto seq = ParseLong(std::string_view(value).substr(0, first));
+  auto id = ParseLong(std::string_view(value).substr(first + 1, second - first - 1));
+  auto ms = ParseLong(std::string_view(value).substr(second + 1));
+  if (!seq || !id || !ms) return std::nullopt;
+  return Mark{*seq, *id, *ms};
+}
+
+void SetMark(TableMetadata& metadata, const std::string& writer, const Mark& mark) {
+  metadata.properties[kGroupMarkPrefix + writer] =
+      std::to_string(mark.seq) + ":" + std::to_string(mark.snapshot_id) + ":" + std::to_string(mark.ms);
+}
+
+void PruneMarks(TableMetadata& metadata, int64_t now_ms) {
+  const std::string prefix = kGroupMarkPrefix;
+  for (auto it = metadata.properties.lower_bound(prefix);
+       it != metadata.properties.end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
+    auto mark = MarkOf(metadata, it->first.substr(prefix.size()));
+    if (mark && now_ms - mark->ms > kMarkMaxAgeMs) {
+      it = metadata.properties.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+namespace {
+
+struct PendingFile {
+  std::string path;
+  std::string writer;
+  int64_t seq = 0;
+};
+
+// The intent files under metadata/_pending/ (temp files and strangers skipped).
+Result<std::vector<PendingFile>> ListPending(FileSystem& fs, const std::string& location) {
+  std::vector<PendingFile> out;
+  auto listed = fs.ListDir(PendingDir(location));
+  if (!listed.ok()) {
+    if (IsNotFound(listed.status())) return out;  // nobody has posted an intent yet
+    return listed.status();
+  }
+  const size_t suffix = sizeof(kIntentSuffix) - 1;
+  for (const auto& entry : *listed) {
+    const std::string& name = entry.path;
+    if (name.empty() || name[0] == '.' || name.size() <= suffix ||
+        name.compare(name.size() - suffix, suffix, kIntentSuffix) != 0) {
+      continue;
+    }
+    const std::string stem = name.substr(0, name.size() - suffix);
+    const size_t dash = stem.rfind('-');
+    if (dash == std::string::npos) continue;
+    auto seq = ParseLong(std::string_view(stem).substr(dash + 1));
+    if (!seq) continue;
+    out.push_back(PendingFile{PendingDir(location) + "/" + name, stem.substr(0, dash), *seq});
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<Intent>> CollectIntents(FileSystem& fs, const TableMetadata& base, const std::string& self,
+                                           Durability durability, int64_t now_ms) {
+  std::vector<Intent> out;
+  ARROW_ASSIGN_OR_RAISE(auto pending, ListPending(fs, base.location));
+  for (const auto& file : pending) {
+    if (file.writer == self) continue;
+    auto mark = MarkOf(base, file.writer);
+    if (mark && mark->seq >= file.seq) {
+      (void)fs.DeleteFile(file.path);  // settled: applied or withdrawn
+      continue;
+    }
+    auto text = fs.ReadFile(file.path);
+    if (!text.ok()) {
+      if (IsNotFound(text.status())) continue;  // its writer just deleted it
+      return text.status();
+    }
+    auto intent = DecodeIntent(*text);
+    if (!intent.ok() || intent->writer != file.writer || intent->seq != file.seq ||
+        now_ms - intent->created_ms > kIntentMaxAgeMs) {
+      (void)fs.DeleteFile(file.path);  // its writer commits by itself
+      continue;
+    }
+    if (intent->durability != durability) continue;
+    out.push_back(std::move(*intent));
+  }
+  std::sort(out.begin(), out.end(), [](const Intent& a, const Intent& b) { return a.created_ms < b.created_ms; });
+  if (out.size() > kMaxIntentsPerCommit) out.resize(kMaxIntentsPerCommit);
+  return out;
+}
+
+Result<std::vector<Intent>> RecentIntents(FileSystem& fs, const std::string& location, int64_t now_ms) {
+  std::vector<Intent> out;
+  ARROW_ASSIGN_OR_RAISE(auto pending, ListPending(fs, location));
+  for (const auto& file : pending) {
+    auto text = fs.ReadFile(file.path);
+    if (!text.ok()) {
+      if (IsNotFound(text.status())) continue;
+      return text.status();
+    }
+    auto intent = DecodeIntent(*text);
+    if (intent.ok() && now_ms - intent->created_ms <= kMarkMaxAgeMs) out.push_back(std::move(*intent));
+  }
+  return out;
+}
+
+}  // namespace datashard::commit

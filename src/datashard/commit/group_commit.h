@@ -1,0 +1,100 @@
+// Group commit across processes, exactly once (docs/architecture.md, "Group
+// commit").
+//
+// A plain append that loses the race for a version posts an intent,
+// metadata/_pending/<writer>-<seq>.intent, naming its manifests (already
+// durable: they were flushed with its first attempt). Whoever commits next
+// with a plain append includes every pending intent in its snapshot and
+// records, for each writer it included, a high-water mark in the table
+// properties: datashard.group.<writer> = "<seq>:<snapshot id>:<ms>". A writer
+// whose mark reaches its seq acknowledges without committing again; a leader
+// skips intents at or below a writer's mark, so nothing is applied twice,
+// whichever leader crashes where. A writer id has at most one intent
+// outstanding (each commit borrows an id from a per-process pool), so a mark
+// at seq s says every earlier seq of that writer is settled too.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "datashard/file_system.h"
+#include "datashard/format/data_file.h"
+#include "datashard/format/table_metadata.h"
+
+namespace datashard::commit {
+
+// "true" (default) or "false".
+inline constexpr char kGroupCommitProperty[] = "datashard.commit.group";
+inline constexpr char kGroupMarkPrefix[] = "datashard.group.";
+// Leaders include at most this many intents per snapshot.
+inline constexpr size_t kMaxIntentsPerCommit = 64;
+// Intents older than this are never included (and are deleted): a writer
+// that slow commits by itself, and orphan removal with any grace period
+// longer than this can never delete files a leader is about to reference.
+inline constexpr int64_t kIntentMaxAgeMs = 10 * 60 * 1000;
+// Marks older than this are dropped (every intent they settle is older than
+// kIntentMaxAgeMs by then, so no leader would consider it).
+inline constexpr int64_t kMarkMaxAgeMs = 60 * 60 * 1000;
+
+Result<bool> GroupCommitEnabled(const TableMetadata& metadata);
+
+// A writer id and the seq of its one outstanding commit, borrowed from a
+// process-wide pool for the duration of one commit.
+class WriterSlot {
+ public:
+  WriterSlot();
+  ~WriterSlot();
+  WriterSlot(const WriterSlot&) = delete;
+  WriterSlot& operator=(const WriterSlot&) = delete;
+  const std::string& writer() const { return writer_; }
+  int64_t seq() const { return seq_; }
+
+ private:
+  std::string writer_;
+  int64_t seq_ = 0;
+};
+
+struct Intent {
+  std::string writer;
+  int64_t seq = 0;
+  Durability durability = Durability::kFsync;
+  int64_t created_ms = 0;
+  std::vector<format::ManifestFile> manifests;
+  int64_t added_files = 0;
+  int64_t added_records = 0;
+  int64_t added_files_size = 0;
+};
+
+std::string IntentPath(const std::string& location, const std::string& writer, int64_t seq);
+std::string EncodeIntent(const Intent& intent);
+Result<Intent> DecodeIntent(std::string_view text);
+// Creates the intent file atomically (readers never see a partial one). Not
+// flushed: an intent lost in a crash only loses help, never data (the writer
+// acknowledges only once a durable version includes it).
+Status PostIntent(FileSystem& fs, const std::string& location, const Intent& intent);
+
+struct Mark {
+  int64_t seq = 0;
+  int64_t snapshot_id = 0;  // 0: withdrawn by its writer, not applied
+  int64_t ms = 0;
+};
+std::optional<Mark> MarkOf(const TableMetadata& metadata, const std::string& writer);
+void SetMark(TableMetadata& metadata, const std::string& writer, const Mark& mark);
+// Drops marks older than kMarkMaxAgeMs.
+void PruneMarks(TableMetadata& metadata, int64_t now_ms);
+
+// Intents of writers other than `self` that `base` has not settled, with
+// `durability` (a leader never makes a flushed commit reference files nobody
+// flushed, nor waits on flushes a writer did not ask for), newest intents
+// last, at most kMaxIntentsPerCommit. Settled, too old or unreadable intents
+// are deleted on the way.
+Result<std::vector<Intent>> CollectIntents(FileSystem& fs, const TableMetadata& base, const std::string& self,
+                                           Durability durability, int64_t now_ms);
+
+// Every readable intent younger than kMarkMaxAgeMs, settled or not, for orphan
+// removal: a leader may still reference their files.
+Result<std::vector<Intent>> RecentIntents(FileSystem& fs, const std::string& location, int64_t now_ms);
+
+}  // namespace datashard::commit
