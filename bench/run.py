@@ -39,9 +39,9 @@ sys.path.insert(0, HERE)
 
 import report
 
-SYSTEMS = ["datashard", "datashard-process", "original", "pyiceberg", "deltalake", "lance", "pyarrow"]
-# Variants of datashard measured only where they differ: the commit workload.
-COMMIT_ONLY = {"datashard-process"}
+SYSTEMS = ["datashard", "datashard-process", "original", "pyiceberg", "deltalake", "lance", "pyarrow", "floor"]
+# Measured in the commit workload only: a variant of datashard, and the syscall floor.
+COMMIT_ONLY = {"datashard-process", "floor"}
 LABELS = {
     "datashard": "datashard (this checkout)",
     "datashard-process": "datashard, durability=process",
@@ -50,6 +50,7 @@ LABELS = {
     "deltalake": "deltalake (delta-rs)",
     "lance": "Lance (pylance)",
     "pyarrow": "pyarrow Parquet (floor)",
+    "floor": "syscall floor of a durable commit (Python os calls)",
     "pyarrow-dsfiles": "pyarrow on datashard's files",
 }
 WORKLOADS = ["commits", "bulk", "scan", "history", "timetravel", "memory"]
@@ -137,7 +138,7 @@ def system_command(system: str, cache: str, create: bool, upgrade: bool) -> tupl
         if any(n.startswith("_core") for n in os.listdir(pkg)) if os.path.isdir(pkg) else False:
             env["PYTHONPATH"] = os.path.join(REPO, "python")
         return sys.executable, env
-    if system == "pyarrow":
+    if system in ("pyarrow", "floor"):
         return sys.executable, env
     return ensure_venv(cache, system, create, upgrade), env
 
