@@ -75,6 +75,22 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
     return CommitOutcome{std::move(committed), attempt, false, snapshot_id, false};
   };
   std::vector<std::string> unsynced = options.unsynced_files;
+  bool joined = false;  // after_lost_race has run
+  if (options.after_lost_race && options.queue_timeout_ms > 0) {
+    // Group commit: while another writer on this host is committing, an
+    // attempt of ours would most likely lose. Join its group instead: make
+    // our files durable, post the intent, and wait for the queue; whoever
+    // holds it next applies the intent (or we do, if nobody did).
+    queue = fs.TryLockFor(format::CommitQueuePath(location), 0);
+    if (!queue) {
+      if (options.durability == Durability::kFsync && !unsynced.empty()) ARROW_RETURN_NOT_OK(fs.Sync(unsynced));
+      unsynced.clear();
+      options.after_lost_race();
+      joined = true;
+      queue = fs.TryLockFor(format::CommitQueuePath(location), options.queue_timeout_ms);
+      ARROW_ASSIGN_OR_RAISE(base, LoadLatest(fs, location, &base));
+    }
+  }
   for (int attempt = 1;; ++attempt) {
     ARROW_ASSIGN_OR_RAISE(BuiltCommit built, build(base, attempt));
     if (built.already_committed) return CommitOutcome{base, attempt, true, built.snapshot_id, built.by_group};
@@ -108,7 +124,10 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
                                                                std::to_string(attempt) +
                                                                " attempts: other writers kept committing first");
     }
-    if (attempt == 1 && options.after_lost_race) options.after_lost_race();
+    if (!joined && options.after_lost_race) {
+      options.after_lost_race();
+      joined = true;
+    }
     if (!queue && options.queue_timeout_ms > 0) {
       // Contention: queue behind the other committers on this host instead
       // of racing them again (on few cores, doomed attempts starve winners).

@@ -32,9 +32,11 @@ struct CommitOptions {
   // attempt's manifest list and metadata, so a durable commit costs two flush
   // barriers (that one, then the directory after the link), not three.
   std::vector<std::string> unsynced_files;
-  // Called once after the first lost race, before waiting to try again (with
-  // kFsync the files above are durable by then): group commit posts its
-  // intent here.
+  // Group commit posts its intent here. Called once: after the first lost
+  // race, before waiting to try again (with kFsync the files above are
+  // durable by then), or before the first attempt when the host's commit
+  // queue is busy (the files are flushed first), since that attempt would
+  // most likely lose. Setting it also makes the first attempt hold the queue.
   std::function<void()> after_lost_race;
 };
 
