@@ -5,6 +5,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -192,6 +193,63 @@ TEST(GroupCommitTest, PowerLossAtAnyStepKeepsAcknowledgedAppendsExactlyOnce) {
     DS_ASSERT_OK(after->Append(Row(99, 0)).status());
   }
   EXPECT_GT(grouped, 0) << "no commit ever applied another writer's append";
+}
+
+// The model: writers race on one table, each through a file system of its
+// own that makes it "die" (every later call fails, as for a killed process,
+// whose written bytes the kernel keeps) at a random call, so leaders die at
+// every step of the protocol: after writing files, after posting an intent,
+// mid-build, after publishing but before acknowledging. Then a fresh writer
+// commits once more (applying any intents left behind). The reference is a set:
+// every acknowledged append is in the table exactly once, no append is there
+// twice, and nothing is there that no writer began.
+TEST(GroupCommitTest, WritersDyingAtRandomStepsMatchTheReference) {
+  constexpr int kWriters = 5;
+  constexpr int kCommits = 10;
+  constexpr int kTrials = 12;
+  std::mt19937_64 rng(20261128);
+  for (int trial = 0; trial < kTrials; ++trial) {
+    testing::TempDir dir;
+    CreateOptions options;
+    options.schema = CounterSchema();
+    options.properties["datashard.commit.durability"] = trial % 2 == 0 ? "fsync" : "process";
+    DS_ASSIGN_OR_FAIL(auto table, Table::Create(dir.Join("t"), options));
+    std::mutex mutex;
+    std::set<std::pair<int32_t, int64_t>> acked, begun;
+    std::vector<std::thread> threads;
+    for (int w = 0; w < kWriters; ++w) {
+      // Roughly 60 calls per commit: deaths spread over the writer's whole run.
+      const int64_t death = 1 + static_cast<int64_t>(rng() % (60 * kCommits));
+      threads.emplace_back([&, w, death] {
+        auto fs = std::make_shared<testing::FaultInjectionFileSystem>(LocalFileSystem());
+        fs->CrashAtCall(death);
+        auto mine = Table::Load(table->location(), fs);
+        for (int i = 0; mine.ok() && i < kCommits; ++i) {
+          {
+            std::lock_guard<std::mutex> lock(mutex);
+            begun.insert({w, i});
+          }
+          auto info = (*mine)->Append(Row(w, i));
+          if (!info.ok()) break;  // dead
+          std::lock_guard<std::mutex> lock(mutex);
+          acked.insert({w, i});
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    DS_ASSIGN_OR_FAIL(auto after, Table::Load(table->location()));
+    DS_ASSERT_OK(after->Append(Row(99, 0)).status());  // a leader after the deaths
+    auto contents = Contents(*after);
+    for (const auto& row : acked) {
+      EXPECT_EQ(contents.count(row), 1u) << "trial " << trial << ": lost " << row.first << "/" << row.second;
+    }
+    for (const auto& [row, count] : contents) {
+      EXPECT_EQ(count, 1) << "trial " << trial << ": " << row.first << "/" << row.second << " applied twice";
+      if (row.first != 99) {
+        EXPECT_TRUE(begun.count(row)) << "trial " << trial << ": " << row.first << "/" << row.second;
+      }
+    }
+  }
 }
 
 }  // namespace
