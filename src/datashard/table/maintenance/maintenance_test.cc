@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <thread>
 
 #include <arrow/api.h>
 
@@ -125,6 +126,8 @@ TEST(MaintenanceTest, TimeTravelAfterExpiryFindsRetainedSnapshotsAndNeverExpired
   for (int i = 0; i < 60; ++i) {
     ids.push_back(*table->Append(Ids(i, 1))->snapshot_id);
     times.push_back(table->metadata()->last_updated_ms);
+    // Distinct commit times, so that a time names one snapshot.
+    while (NowMs() <= times.back()) std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   ExpireOptions options;
   options.retain_last = 30;  // ids[30..59] stay; all but 4 are outside the window
