@@ -1,8 +1,10 @@
 #include "datashard/commit/committer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
+#include "datashard/commit/snapshot_producer.h"
 #include "datashard/format/file_names.h"
 #include "datashard/format/table_metadata.h"
 #include "datashard/util/uuid.h"
@@ -45,6 +47,12 @@ Result<Durability> DurabilityOf(const TableMetadata& metadata) {
   auto mode = ParseDurability(metadata.Property(kDurabilityProperty, "fsync"));
   if (!mode.ok()) return InvalidArgument("table property ", kDurabilityProperty, ": ", mode.status().message());
   return mode;
+}
+
+void FollowVersion(TableMetadata& next, const VersionedMetadata& parent) {
+  next.metadata_log.push_back(MetadataLogEntry{parent.metadata->last_updated_ms,
+                                               format::MetadataFilePath(parent.metadata->location, parent.version)});
+  next.last_updated_ms = std::max(NowMs(), parent.metadata->last_updated_ms);
 }
 
 Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& location, VersionedMetadata base,

@@ -64,6 +64,11 @@ struct BuiltCommit {
   bool by_group = false;
 };
 
+// Makes `next` (built from `parent`'s metadata) follow it as the next
+// version: `parent`'s file joins the metadata log and last-updated-ms moves
+// to now (never backwards). For commits that change metadata only.
+void FollowVersion(TableMetadata& next, const VersionedMetadata& parent);
+
 // Builds the next metadata on top of `base`. Returns a ConcurrentModification
 // error for a real conflict (retrying cannot help).
 using MetadataBuilder = std::function<Result<BuiltCommit>(const VersionedMetadata& base, int attempt)>;

@@ -10,6 +10,7 @@
 #include "datashard/format/file_names.h"
 #include "datashard/table.h"
 #include "datashard/transaction.h"
+#include "testing/counter_rows.h"
 #include "testing/temp_dir.h"
 
 #include <arrow/api.h>
@@ -17,21 +18,8 @@
 namespace datashard::commit {
 namespace {
 
-Schema CounterSchema() {
-  Schema schema;
-  schema.fields = {{1, "writer", Type::Of(TypeId::kInt), true, ""}, {2, "seq", Type::Of(TypeId::kLong), true, ""}};
-  return schema;
-}
-
-std::shared_ptr<arrow::Table> Row(int32_t writer, int64_t seq) {
-  arrow::Int32Builder w;
-  arrow::Int64Builder s;
-  (void)w.Append(writer);
-  (void)s.Append(seq);
-  return arrow::Table::Make(
-      arrow::schema({arrow::field("writer", arrow::int32(), false), arrow::field("seq", arrow::int64(), false)}),
-      {*w.Finish(), *s.Finish()});
-}
+using testing::CounterSchema;
+using testing::Row;
 
 TEST(VersionResolverTest, ProbesPastAStaleHint) {
   testing::TempDir dir;

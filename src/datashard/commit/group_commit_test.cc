@@ -13,27 +13,15 @@
 
 #include "datashard/commit/snapshot_producer.h"
 #include "datashard/table.h"
+#include "testing/counter_rows.h"
 #include "testing/fault_injection_fs.h"
 #include "testing/temp_dir.h"
 
 namespace datashard::commit {
 namespace {
 
-Schema CounterSchema() {
-  Schema schema;
-  schema.fields = {{1, "writer", Type::Of(TypeId::kInt), true, ""}, {2, "seq", Type::Of(TypeId::kLong), true, ""}};
-  return schema;
-}
-
-std::shared_ptr<arrow::Table> Row(int32_t writer, int64_t seq) {
-  arrow::Int32Builder w;
-  arrow::Int64Builder s;
-  (void)w.Append(writer);
-  (void)s.Append(seq);
-  return arrow::Table::Make(
-      arrow::schema({arrow::field("writer", arrow::int32(), false), arrow::field("seq", arrow::int64(), false)}),
-      {*w.Finish(), *s.Finish()});
-}
+using testing::CounterSchema;
+using testing::Row;
 
 // (writer, seq) -> how many times the table holds it.
 std::map<std::pair<int32_t, int64_t>, int> Contents(Table& table) {

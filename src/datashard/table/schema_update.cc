@@ -95,19 +95,16 @@ Result<commit::CommitOutcome> CommitMetadataChange(
   commit::CommitOptions options;
   ARROW_ASSIGN_OR_RAISE(options.durability, commit::DurabilityOf(*table.metadata()));
   commit::VersionedMetadata start{table.version(), table.metadata()};
-  ARROW_ASSIGN_OR_RAISE(
-      auto outcome,
-      commit::CommitWithRetry(
-          table.fs(), table.location(), start,
-          [&](const commit::VersionedMetadata& latest, int) -> Result<commit::BuiltCommit> {
-            commit::BuiltCommit built;
-            ARROW_ASSIGN_OR_RAISE(built.metadata, change(*latest.metadata));
-            built.metadata.metadata_log.push_back(MetadataLogEntry{
-                latest.metadata->last_updated_ms, format::MetadataFilePath(table.location(), latest.version)});
-            built.metadata.last_updated_ms = std::max(commit::NowMs(), latest.metadata->last_updated_ms);
-            return built;
-          },
-          options));
+  ARROW_ASSIGN_OR_RAISE(auto outcome,
+                        commit::CommitWithRetry(
+                            table.fs(), table.location(), start,
+                            [&](const commit::VersionedMetadata& latest, int) -> Result<commit::BuiltCommit> {
+                              commit::BuiltCommit built;
+                              ARROW_ASSIGN_OR_RAISE(built.metadata, change(*latest.metadata));
+                              commit::FollowVersion(built.metadata, latest);
+                              return built;
+                            },
+                            options));
   table.Adopt(outcome.committed.version, outcome.committed.metadata);
   return outcome;
 }
