@@ -25,6 +25,25 @@ def test_info(filled: Table) -> None:
     assert info["current_snapshot_id"] == filled.current_snapshot().snapshot_id
 
 
+def test_info_counts_group_commit_marks_instead_of_listing_them(filled: Table) -> None:
+    # The next version as another Iceberg writer would publish it, carrying two marks
+    # (datashard's own API refuses to set them).
+    metadata = json.loads(open(filled.metadata_location, encoding="utf-8").read())
+    metadata["properties"]["datashard.group.writer-a"] = "3:123:1700000000000"
+    metadata["properties"]["datashard.group.writer-b"] = "7:456:1700000000000"
+    metadata["properties"]["user.note"] = "kept"
+    following = filled.metadata_location.replace(f"v{filled.version}.metadata.json",
+                                                 f"v{filled.version + 1}.metadata.json")
+    with open(following, "x", encoding="utf-8") as f:
+        json.dump(metadata, f)
+    r = run("info", filled.location)
+    assert r.returncode == 0, r.stderr
+    assert "user.note = kept" in r.stdout
+    assert "writer-a" not in r.stdout and "(2 group-commit marks" in r.stdout
+    info = json.loads(run("info", filled.location, "--json").stdout)
+    assert info["properties"]["datashard.group.writer-b"] == "7:456:1700000000000"
+
+
 def test_schema(filled: Table) -> None:
     r = run("schema", filled.location)
     assert r.returncode == 0 and "score" in r.stdout and "double" in r.stdout

@@ -52,6 +52,9 @@ def test_durability_per_call(filled: Table) -> None:
         {"write.parquet.row-group-limit": "0"},
         {"datashard.metadata.max-snapshots": "many"},
         {"write.metadata.previous-versions-max": -3},
+        {"datashard.commit.group": "sometimes"},
+        {"datashard.group.some-writer": "1:2:3"},
+        {"datashard.history.start-version": "1"},
         {"": "x"},
         {"k": None},
     ],
@@ -62,6 +65,15 @@ def test_bad_values_commit_nothing(filled: Table, updates: dict) -> None:
         filled.set_properties(updates)
     filled.refresh()
     assert filled.version == version and filled.properties == before
+
+
+@pytest.mark.parametrize("key", ["datashard.group.some-writer", "datashard.history.start-version"])
+def test_keys_datashard_keeps_cannot_be_removed(filled: Table, key: str) -> None:
+    version = filled.version
+    with pytest.raises(InvalidArgumentError, match="kept by datashard"):
+        filled.set_properties(remove=[key])
+    filled.refresh()
+    assert filled.version == version
 
 
 def test_set_and_remove_the_same_key_is_refused(filled: Table) -> None:

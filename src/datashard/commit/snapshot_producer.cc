@@ -275,7 +275,9 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
   m.snapshots.push_back(std::move(snapshot));
   if (pending.group) {
     PruneMarks(m, now_ms);
-    SetMark(m, pending.group->writer, Mark{pending.group->seq, snapshot_id, now_ms});
+    if (pending.group->intent_posted != nullptr && *pending.group->intent_posted) {
+      SetMark(m, pending.group->writer, Mark{pending.group->seq, snapshot_id, now_ms});
+    }
     for (const auto& intent : intents) SetMark(m, intent.writer, Mark{intent.seq, snapshot_id, now_ms});
   }
   TrimHistory(m);

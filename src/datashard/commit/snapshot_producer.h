@@ -72,6 +72,10 @@ struct PendingSnapshot {
   struct GroupMember {
     std::string writer;
     int64_t seq = 0;
+    // Whether this commit's intent is out (set by the caller once it posts
+    // it). Only then can another writer apply it, so only then does this
+    // commit record its own mark.
+    const bool* intent_posted = nullptr;
   };
   std::optional<GroupMember> group;
 };

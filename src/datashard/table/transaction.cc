@@ -36,28 +36,25 @@ Result<commit::CommitOutcome> WithdrawIntent(Table& table, const commit::Intent&
   options.max_attempts = 100;
   auto start = commit::LoadLatest(table.fs(), table.location(), nullptr);
   Result<commit::CommitOutcome> withdrawn =
-      !start.ok()
-          ? Result<commit::CommitOutcome>(start.status())
-          : commit::CommitWithRetry(
-                table.fs(), table.location(), *start,
-                [&](const commit::VersionedMetadata& latest, int) -> Result<commit::BuiltCommit> {
-                  commit::BuiltCommit built;
-                  auto mark = commit::MarkOf(*latest.metadata, intent.writer);
-                  if (mark && mark->seq >= intent.seq) {
-                    built.already_committed = true;
-                    built.by_group = mark->snapshot_id != 0;
-                    if (built.by_group) built.snapshot_id = mark->snapshot_id;
-                    return built;
-                  }
-                  built.metadata = *latest.metadata;
-                  const int64_t now = std::max(commit::NowMs(), latest.metadata->last_updated_ms);
-                  commit::SetMark(built.metadata, intent.writer, commit::Mark{intent.seq, 0, now});
-                  built.metadata.metadata_log.push_back(MetadataLogEntry{
-                      latest.metadata->last_updated_ms, format::MetadataFilePath(table.location(), latest.version)});
-                  built.metadata.last_updated_ms = now;
-                  return built;
-                },
-                options);
+      !start.ok() ? Result<commit::CommitOutcome>(start.status())
+                  : commit::CommitWithRetry(
+                        table.fs(), table.location(), *start,
+                        [&](const commit::VersionedMetadata& latest, int) -> Result<commit::BuiltCommit> {
+                          commit::BuiltCommit built;
+                          auto mark = commit::MarkOf(*latest.metadata, intent.writer);
+                          if (mark && mark->seq >= intent.seq) {
+                            built.already_committed = true;
+                            built.by_group = mark->snapshot_id != 0;
+                            if (built.by_group) built.snapshot_id = mark->snapshot_id;
+                            return built;
+                          }
+                          built.metadata = *latest.metadata;
+                          commit::FollowVersion(built.metadata, latest);
+                          commit::SetMark(built.metadata, intent.writer,
+                                          commit::Mark{intent.seq, 0, built.metadata.last_updated_ms});
+                          return built;
+                        },
+                        options);
   if (!withdrawn.ok()) {
     return MakeError(ErrorKind::kAmbiguousCommit, "the commit failed (" + failure.message() +
                                                       ") and withdrawing its group-commit intent failed too (" +
@@ -489,7 +486,7 @@ Result<CommitInfo> Transaction::CommitOnce() {
   if (group_enabled && !impl_->files.empty() && impl_->removed.empty() && !commit_key_ &&
       !pending.validate_concurrent && impl_->branch == "main" && !rewrite_) {
     slot.emplace();
-    pending.group = commit::PendingSnapshot::GroupMember{slot->writer(), slot->seq()};
+    pending.group = commit::PendingSnapshot::GroupMember{slot->writer(), slot->seq(), &posted};
     intent.writer = slot->writer();
     intent.seq = slot->seq();
     intent.durability = durability;
@@ -500,7 +497,10 @@ Result<CommitInfo> Transaction::CommitOnce() {
     options.after_lost_race = [&] {
       intent.created_ms = commit::NowMs();
       // Without the intent this writer only commits by itself, as before.
-      posted = commit::PostIntent(table_->fs(), table_->location(), intent).ok();
+      // Counted as posted even if posting failed midway: a stray intent must
+      // be settled like any other (own mark, deletion, withdrawal).
+      posted = true;
+      (void)commit::PostIntent(table_->fs(), table_->location(), intent);
     };
   }
   // Start from the newest version: an attempt built on a stale one would only lose.
