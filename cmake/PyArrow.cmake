@@ -20,7 +20,7 @@ string(REGEX MATCH "^[0-9]+" PYARROW_MAJOR "${PYARROW_VERSION}")
 set(_so_suffix "${PYARROW_MAJOR}00")
 message(STATUS "Arrow from pyarrow ${PYARROW_VERSION}: ${PYARROW_LIB_DIR}")
 
-foreach(_lib arrow parquet arrow_compute arrow_dataset arrow_acero)
+foreach(_lib arrow parquet arrow_compute arrow_dataset arrow_acero arrow_s3)
   set(_path "${PYARROW_LIB_DIR}/lib${_lib}.so.${_so_suffix}")
   if(NOT EXISTS "${_path}")
     message(FATAL_ERROR "pyarrow wheel lacks ${_path}")

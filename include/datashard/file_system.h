@@ -86,4 +86,31 @@ bool IsNotFound(const Status& status);
 
 std::shared_ptr<FileSystem> LocalFileSystem();
 
+// S3-compatible object storage (docs/object-storage.md). Paths are
+// "s3://bucket/key". Commits are conditional PUTs (If-None-Match: *), so the
+// endpoint must enforce them; it is probed before the first write to a bucket.
+struct S3Options {
+  std::string endpoint;  // "http://127.0.0.1:9000"; empty means AWS (https://s3.<region>.amazonaws.com)
+  std::string region = "us-east-1";
+  std::string access_key;
+  std::string secret_key;
+  std::string session_token;
+  bool virtual_host_style = false;  // bucket in the host name rather than the path
+  // With false the endpoint is not probed and a commit checks for the next
+  // version before an unconditional PUT: safe for ONE writer at a time only,
+  // for stores that ignore If-None-Match.
+  bool require_conditional_writes = true;
+  int max_attempts = 6;  // per request, for throttling and transient failures
+  double request_timeout_s = 60;
+};
+
+// Options from the environment: DATASHARD_S3_* (the original package's
+// variables) first, then AWS_* variables, then the AWS profile files.
+Result<S3Options> S3OptionsFromEnvironment();
+Result<std::shared_ptr<FileSystem>> MakeS3FileSystem(const S3Options& options);
+bool IsS3Path(std::string_view path);
+// The file system for a table path: S3 with options from the environment for
+// "s3://" paths (one per process and configuration), local disk otherwise.
+Result<std::shared_ptr<FileSystem>> FileSystemForPath(const std::string& path);
+
 }  // namespace datashard

@@ -51,10 +51,11 @@ struct CommitInfo {
 
 class Table : public std::enable_shared_from_this<Table> {
  public:
+  // `path` is a local path or "s3://bucket/prefix"; without `fs` the file
+  // system is chosen by the path (FileSystemForPath).
   static Result<std::shared_ptr<Table>> Create(const std::string& path, CreateOptions options,
-                                               std::shared_ptr<FileSystem> fs = LocalFileSystem());
-  static Result<std::shared_ptr<Table>> Load(const std::string& path,
-                                             std::shared_ptr<FileSystem> fs = LocalFileSystem());
+                                               std::shared_ptr<FileSystem> fs = nullptr);
+  static Result<std::shared_ptr<Table>> Load(const std::string& path, std::shared_ptr<FileSystem> fs = nullptr);
 
   const std::string& location() const { return location_; }
   // The pinned version and its metadata.

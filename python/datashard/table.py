@@ -22,6 +22,7 @@ import pyarrow as pa
 from . import _core
 from ._records import records_to_arrow
 from ._when import When
+from ._storage import resolve_table_path
 from .errors import ConcurrentModificationException, InvalidArgumentError, SchemaError
 from .filters import FilterLike, parse_filter, to_core_filters
 from .history import TableHistory
@@ -108,7 +109,7 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         *,
         _core_table: Any = None,
     ) -> None:
-        self.table_path: str = os.fspath(table_path)
+        self.table_path: str = resolve_table_path(table_path)
         if _core_table is None:
             if create_if_not_exists and schema is not None:
                 _core_table = _create_core(self.table_path, schema, partition_spec, None)
@@ -842,7 +843,7 @@ def create_table(
     with ``schema=None`` an existing table is opened as it is. ``exist_ok=False`` makes an
     existing table an error.
     """
-    path = os.fspath(table_path)
+    path = resolve_table_path(table_path)
     if schema is None:
         if not exist_ok:
             raise SchemaError("create_table(exist_ok=False) needs a schema")
@@ -861,6 +862,6 @@ def create_table(
 
 def load_table(table_path: str | os.PathLike[str]) -> Table:
     """Open the table at ``table_path``; :class:`TableNotFoundError` if there is none."""
-    path = os.fspath(table_path)
+    path = resolve_table_path(table_path)
     return Table(path, _core_table=_core.load_table(path))
 

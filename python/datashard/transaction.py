@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import pyarrow as pa
 
+from ._storage import join_location
 from .errors import InvalidArgumentError, typed_batches
 from .filters import FilterLike, parse_filter, to_core_filters
 
@@ -265,7 +266,7 @@ class Transaction:
         if text.startswith(location + "/"):
             return text
         # Table-relative, as the original spelled it: "data/x.parquet" or "/data/x.parquet".
-        return os.path.normpath(os.path.join(location, text.lstrip("/")))
+        return join_location(location, text)
 
     def delete_files(self, file_paths: Iterable[Any]) -> "Transaction":
         """Remove whole data files from the table (the files themselves stay on disk for

@@ -114,10 +114,14 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
     if (!published.IsAlreadyExists()) {
       auto ours = PublishedByUs(fs, location, next, built.metadata);
       if (ours.ok() && *ours) return finish(next, std::move(built.metadata), attempt, built.snapshot_id);
-      if (ours.ok()) {
+      // An object store that could not tell whether its conditional PUT
+      // landed says so (kAmbiguousCommit): a request still in flight may land
+      // later, so its files must stay even though the version is absent now.
+      if (ours.ok() && !*ours && !IsKind(published, ErrorKind::kAmbiguousCommit)) {
         DeleteQuietly(fs, built.attempt_files);
         return published;  // definitely not published: a plain I/O error
       }
+      if (ours.ok()) return published;
       return MakeError(ErrorKind::kAmbiguousCommit,
                        "commit of " + path + " failed (" + published.message() + ") and reading it back failed too (" +
                            ours.status().message() +

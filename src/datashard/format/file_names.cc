@@ -68,7 +68,24 @@ Status CheckInsideLocation(const std::string& location, const std::string& path)
 Result<std::string> NormalizeLocation(const std::string& path) {
   if (path.empty()) return InvalidArgument("table path is empty");
   if (path.find('\0') != std::string::npos) return InvalidArgument("table path contains a NUL byte");
+  // Object-store locations keep their scheme and bucket; only the key is
+  // normalized, and it may not climb out of the bucket.
+  std::string root;
   std::string absolute = path;
+  if (path.rfind("s3://", 0) == 0) {
+    const auto slash = path.find('/', 5);
+    root = path.substr(0, slash);
+    if (root.size() == 5) return InvalidArgument("table path ", path, " names no bucket");
+    absolute = slash == std::string::npos ? "/" : path.substr(slash);
+    if (("/" + absolute + "/").find("/../") != std::string::npos) {
+      return InvalidArgument("table path ", path, " contains a '..' segment");
+    }
+  } else if (path.rfind("file://", 0) == 0) {
+    absolute = path.substr(7);
+    if (absolute.empty()) return InvalidArgument("table path ", path, " names no directory");
+  } else if (path.find("://") != std::string::npos) {
+    return InvalidArgument("table path ", path, " has an unsupported scheme (local paths and s3:// are supported)");
+  }
   if (absolute[0] != '/') {
     char cwd[PATH_MAX];
     if (::getcwd(cwd, sizeof(cwd)) == nullptr) return IOError("cannot determine the current directory");
@@ -90,6 +107,7 @@ Result<std::string> NormalizeLocation(const std::string& path) {
   }
   std::string out;
   for (const auto& part : parts) out += "/" + part;
+  if (!root.empty()) return root + out;
   return out.empty() ? std::string("/") : out;
 }
 

@@ -42,6 +42,9 @@ Result<std::shared_ptr<Table>> Table::Create(const std::string& path, CreateOpti
                                              std::shared_ptr<FileSystem> fs) {
   InitializeCompute();
   ARROW_ASSIGN_OR_RAISE(std::string location, format::NormalizeLocation(path));
+  if (fs == nullptr) {
+    ARROW_ASSIGN_OR_RAISE(fs, FileSystemForPath(location));
+  }
   auto open_existing = [&]() -> Result<std::shared_ptr<Table>> {
     if (!options.exist_ok) {
       return MakeError(ErrorKind::kTableExists, "a table already exists at " + location);
@@ -94,6 +97,9 @@ Result<std::shared_ptr<Table>> Table::Create(const std::string& path, CreateOpti
 Result<std::shared_ptr<Table>> Table::Load(const std::string& path, std::shared_ptr<FileSystem> fs) {
   InitializeCompute();
   ARROW_ASSIGN_OR_RAISE(std::string location, format::NormalizeLocation(path));
+  if (fs == nullptr) {
+    ARROW_ASSIGN_OR_RAISE(fs, FileSystemForPath(location));
+  }
   ARROW_ASSIGN_OR_RAISE(int64_t latest, commit::FindLatestVersion(*fs, location, 0));
   if (latest == 0) return TableNotFound(location);
   ARROW_ASSIGN_OR_RAISE(auto loaded, commit::LoadVersion(*fs, location, latest));
