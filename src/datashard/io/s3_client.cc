@@ -141,7 +141,12 @@ HttpResponse S3Client::Send(std::string_view method, const S3Path& path, std::st
   header_list.Add("x-amz-content-sha256: " + HexSha256(body));
   if (!options_.session_token.empty()) header_list.Add("x-amz-security-token: " + options_.session_token);
   header_list.Add("Expect:");  // no 100-continue round trip
-  for (const auto& [name, value] : headers) header_list.Add(name + ": " + value);
+  for (const auto& [name, value] : headers) {
+    std::string line = name;
+    line += ": ";
+    line += value;
+    header_list.Add(line);
+  }
 
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);

@@ -9,6 +9,7 @@
 // before the first write to a bucket.
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <future>
 #include <map>
@@ -52,6 +53,14 @@ Result<std::shared_ptr<arrow::fs::FileSystem>> MakeArrowS3(const S3Options& opti
   static std::once_flag finalize_at_exit;
   std::call_once(finalize_at_exit, [] { std::atexit([] { (void)arrow::fs::EnsureS3Finalized(); }); });
   return std::shared_ptr<arrow::fs::FileSystem>(std::move(fs));
+}
+
+// Where this host keeps the lock files of object-store tables.
+std::string LockDir() {
+  const char* dir = std::getenv("DATASHARD_LOCK_DIR");
+  if (dir != nullptr && *dir != 0) return dir;
+  const char* tmp = std::getenv("TMPDIR");
+  return std::string(tmp != nullptr && *tmp != 0 ? tmp : "/tmp") + "/datashard-locks";
 }
 
 std::string ArrowPath(const S3Path& path) { return path.key.empty() ? path.bucket : path.bucket + "/" + path.key; }
@@ -136,10 +145,15 @@ class S3FileSystemImpl final : public FileSystem {
       if (attempt > 1) S3Client::Backoff(attempt - 1);
       response = client_.Send("PUT", p, data, {{"If-None-Match", "*"}});
       if (response.status == 200) return Status::OK();
-      if (response.status == 412 || response.status == 409) {
-        // Present now: ours from an earlier attempt, or another writer's.
-        if (ambiguous) return ReadBack(path, p, data);
-        return Status::AlreadyExists("publish ", path, ": another writer created it first");
+      // 409: a concurrent conditional write to the key was in progress and
+      // ours was refused without effect (AWS asks for a retry).
+      if (response.status == 409) continue;
+      if (response.status == 412) {
+        // Present now: another writer's, or ours. Ours is possible even on the
+        // first attempt: libcurl silently resends a request whose reused
+        // connection broke, so a 412 may answer our own earlier delivery.
+        // Only the bytes tell; reading them costs one GET per lost race.
+        return ReadBack(path, p, data);
       }
       if (io::IsAmbiguous(response)) {
         ambiguous = true;
@@ -151,7 +165,20 @@ class S3FileSystemImpl final : public FileSystem {
     return ReadBack(path, p, data);
   }
 
-  std::unique_ptr<Lock> TryLockFor(const std::string&, double) override { return nullptr; }
+  // Queues the committers of one table on this host, as on local disk: a
+  // lock file in a local directory, named by a hash of the endpoint and the
+  // object. Writers on other hosts are not queued; correctness never
+  // depended on it (the conditional PUT decides).
+  std::unique_ptr<Lock> TryLockFor(const std::string& path, double timeout_ms) override {
+    uint64_t hash = 14695981039346656037ULL;  // FNV-1a: stable across processes and builds
+    for (unsigned char c : client_.options().endpoint + "|" + path) hash = (hash ^ c) * 1099511628211ULL;
+    char name[32];
+    std::snprintf(name, sizeof(name), "%016llx.lock", static_cast<unsigned long long>(hash));
+    const std::string dir = LockDir();
+    auto local = LocalFileSystem();
+    if (!local->CreateDir(dir).ok()) return nullptr;
+    return local->TryLockFor(dir + "/" + name, timeout_ms);
+  }
 
   Status ReplaceFile(const std::string& path, std::string_view data) override {
     ARROW_ASSIGN_OR_RAISE(S3Path p, io::ParseS3Path(path));
