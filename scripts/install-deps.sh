@@ -5,7 +5,7 @@ set -euo pipefail
 
 need_apt=()
 # clang-14 + libclang-rt-14-dev: sanitizer builds and libFuzzer (scripts/sanitize.sh, scripts/fuzz.sh).
-for pkg in cmake ninja-build g++ nlohmann-json3-dev zlib1g-dev libcurl4-openssl-dev libssl-dev libgtest-dev clang-14 libclang-rt-14-dev; do
+for pkg in curl cmake ninja-build g++ nlohmann-json3-dev zlib1g-dev libcurl4-openssl-dev libssl-dev libgtest-dev clang-14 libclang-rt-14-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set-up command 2: install everything and run every test: the GoogleTest
 # suites of the C++ engine (ctest, crash/fault sweeps included), the
-# sanitizer builds and a short fuzzing run, then the Python suite (pytest),
-# whose summary line closes the output.
+# sanitizer builds and a short fuzzing run, the engine interop suite (Iceberg
+# Java, Spark), then the Python suite (pytest, S3 tests on a loopback server
+# included), whose summary line closes the output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh "pytest>=8" "pandas>=2" "pyiceberg>=0.9" "fastavro>=1.9" "hypothesis>=6" "polars>=1" "duckdb>=1.1"
@@ -27,7 +28,21 @@ if [ "${DATASHARD_QUICK:-0}" != 1 ]; then
   FUZZ_SEED=1 timeout 900 bash scripts/fuzz.sh 20
 fi
 
-echo "== Python package: install and pytest =="
+echo "== Python package: install =="
 python3 -m pip install -q --disable-pip-version-check --no-build-isolation .
+
+# The S3 tests (tests/python/test_s3*.py) run against a real S3-compatible
+# server on loopback: versitygw, built once from the Go module proxy and cached.
+echo "== S3 test server: versitygw =="
+timeout 900 bash scripts/install-s3-server.sh
+
+# Iceberg Java and Spark read our tables and commit to them in turn: a JDK,
+# Maven and pyspark are installed and cached by the stage itself.
+if [ "${DATASHARD_QUICK:-0}" != 1 ]; then
+  echo "== Engine interop: Iceberg Java and Apache Spark =="
+  timeout 1800 bash scripts/interop.sh
+fi
+
+echo "== Python package: pytest =="
 # Run from outside the source tree so the installed package is what is tested.
 cd tests && exec python3 -m pytest -q -p no:cacheprovider python "$@"
