@@ -219,8 +219,9 @@ std::vector<Predicate> ToPredicates(const FilterList& filters) {
 
 ScanOptions ToScanOptions(std::optional<std::vector<std::string>> columns, const FilterList& filters,
                           std::optional<int64_t> snapshot_id, int threads, int64_t batch_size,
-                          std::optional<int64_t> limit) {
+                          std::optional<int64_t> limit, std::optional<std::vector<std::string>> files = std::nullopt) {
   ScanOptions options;
+  if (files) options.files = *files;
   if (columns) options.columns = *columns;
   options.filter = ToPredicates(filters);
   options.snapshot_id = snapshot_id;
@@ -501,8 +502,10 @@ class CoreTable {
   }
 
   CoreStream* Scan(std::optional<std::vector<std::string>> columns, const FilterList& filters,
-                   std::optional<int64_t> snapshot_id, int threads, int64_t batch_size, std::optional<int64_t> limit) {
-    auto options = ToScanOptions(std::move(columns), filters, snapshot_id, threads, batch_size, limit);
+                   std::optional<int64_t> snapshot_id, int threads, int64_t batch_size, std::optional<int64_t> limit,
+                   std::optional<std::vector<std::string>> files) {
+    auto options =
+        ToScanOptions(std::move(columns), filters, snapshot_id, threads, batch_size, limit, std::move(files));
     Result<std::shared_ptr<arrow::RecordBatchReader>> reader;
     {
       nb::gil_scoped_release release;
@@ -629,7 +632,8 @@ NB_MODULE(_core, m) {
       .def("refs", &CoreTable::Refs)
       .def("snapshot_as_of", &CoreTable::SnapshotAsOf, "timestamp_ms"_a)
       .def("scan", &CoreTable::Scan, "columns"_a = nb::none(), "filters"_a = nb::none(), "snapshot_id"_a = nb::none(),
-           "threads"_a = 1, "batch_size"_a = 65536, "limit"_a = nb::none(), nb::rv_policy::take_ownership)
+           "threads"_a = 1, "batch_size"_a = 65536, "limit"_a = nb::none(), "files"_a = nb::none(),
+           nb::rv_policy::take_ownership)
       .def("row_count", &CoreTable::RowCount, "snapshot_id"_a = nb::none())
       .def("data_files", &CoreTable::DataFiles, "snapshot_id"_a = nb::none());
 

@@ -5,6 +5,7 @@
     datashard history PATH [-n N] [--ref R]   commits that led to the current state
     datashard head PATH [-n N] [READ OPTIONS]
     datashard scan PATH [--where W]... [--columns C] [--limit N] [--count] [--stats] [READ OPTIONS]
+    datashard changes PATH --from ID [--to ID] [--columns C] [--raw]   rows inserted/deleted since ID
     datashard verify PATH [--snapshot-id ID]
     datashard compact PATH [--target-file-size 128MiB] [--manifests-only]
     datashard expire PATH [--older-than T] [--retain-last N] [--dry-run]
@@ -269,6 +270,13 @@ def _cmd_head(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_changes(args: argparse.Namespace) -> int:
+    t = _load(args)
+    data = t.changes(args.from_snapshot, args.to_snapshot, columns=_columns(args.columns), net=not args.raw)
+    _print_rows(t, data, args.json)
+    return EXIT_OK
+
+
 def _cmd_scan(args: argparse.Namespace) -> int:
     import pyarrow as pa
 
@@ -487,6 +495,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--count", action="store_true", help="print only the number of matching rows")
     s.add_argument("--stats", action="store_true",
                    help="print on stderr what the scan pruned and read (files, row groups, bytes)")
+
+    s = command("changes", "rows inserted and deleted between two snapshots (_change_type column)", _cmd_changes)
+    s.add_argument("--from", dest="from_snapshot", type=int, required=True, metavar="ID",
+                   help="the snapshot already processed")
+    s.add_argument("--to", dest="to_snapshot", type=int, default=None, metavar="ID",
+                   help="up to this snapshot (default: the current one)")
+    s.add_argument("--columns", "-c", action="append", metavar="A,B", help="only these columns")
+    s.add_argument("--raw", action="store_true",
+                   help="whole rewritten files as deletes and inserts (no cancelling of unchanged rows)")
 
     s = command("verify", "re-read every live file and check it against the metadata (exit 3 if damaged)",
                 _cmd_verify, quiet=True)

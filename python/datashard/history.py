@@ -148,6 +148,11 @@ class TableHistory:
         with ``ref=name``. ``InvalidArgumentError`` if a tag or branch of that name exists."""
         self._set_ref(name, snapshot_id, "tag")
 
+    def tag(self, name: str, snapshot_id: int | None = None) -> None:
+        """Same as :meth:`create_tag`: name a snapshot, e.g. ``table.tag("run-42-epoch-3")``
+        after a training epoch; Spark and other Iceberg engines read it as a tag ref."""
+        self._set_ref(name, snapshot_id, "tag")
+
     def create_branch(self, name: str, snapshot_id: int | None = None) -> None:
         """Start a branch at a snapshot (default: the current one). Write to it with
         ``table.new_transaction(branch=name)``; read it with ``ref=name``."""

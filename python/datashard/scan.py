@@ -66,8 +66,10 @@ class Scan:
         limit: int | None,
         arrow_schema: pa.Schema,
         arrow_filter: Any = None,
+        files: list[str] | None = None,
     ) -> None:
         self._table = table
+        self._files = files
         self._columns = columns
         self._core_filters = core_filters
         self._snapshot_id = snapshot_id
@@ -100,13 +102,16 @@ class Scan:
         if self._arrow_filter is not None:
             return self._arrow_filtered_stream()
         stream = self._table._core.scan(
-            self._columns, self._core_filters, self._snapshot_id, self._threads, self._batch_size, self._limit
+            self._columns, self._core_filters, self._snapshot_id, self._threads, self._batch_size, self._limit,
+            self._files,
         )
         self._last_stream = stream
         return stream
 
     def _arrow_filtered_stream(self) -> pa.RecordBatchReader:
-        stream = self._table._core.scan(None, None, self._snapshot_id, self._threads, self._batch_size, None)
+        stream = self._table._core.scan(
+            None, None, self._snapshot_id, self._threads, self._batch_size, None, self._files
+        )
         self._last_stream = stream
         names = self._schema.names
         expression, remaining = self._arrow_filter, self._limit
@@ -189,6 +194,23 @@ class Scan:
         """Rows this scan yields (reads the data; ``Table.row_count()`` answers an unfiltered
         count from metadata)."""
         return sum(batch.num_rows for batch in self.to_batches())
+
+    def _preview(self, rows: int) -> pa.Table:
+        """The first ``rows`` rows this scan yields (stops reading there)."""
+        batches, seen = [], 0
+        reader = self.to_batches()
+        for batch in reader:
+            batches.append(batch)
+            seen += batch.num_rows
+            if seen >= rows:
+                break
+        return pa.Table.from_batches(batches, schema=self._schema).slice(0, rows)
+
+    def _repr_html_(self) -> str:
+        """Jupyter: what the scan reads and its first rows."""
+        from ._html import scan_html
+
+        return scan_html(self)
 
     def __repr__(self) -> str:
         parts = [f"snapshot_id={self._snapshot_id}"]

@@ -58,6 +58,12 @@ class Snapshot:
             "manifest_list": self.manifest_list,
         }
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the snapshot's facts and row counts."""
+        from ._html import snapshot_html
+
+        return snapshot_html(self)
+
     def __repr__(self) -> str:
         return (
             f"Snapshot(snapshot_id={self.snapshot_id}, sequence_number={self.sequence_number}, "

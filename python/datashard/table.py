@@ -11,6 +11,7 @@ calling ``refresh()``.
 
 from __future__ import annotations
 
+import collections
 import os
 import random
 import time
@@ -69,6 +70,43 @@ def _threads(parallel: Parallel) -> int:
 def _is_pandas_frame(obj: Any) -> bool:
     t = type(obj)
     return t.__name__ == "DataFrame" and t.__module__.split(".")[0] == "pandas"
+
+
+def _cancel_pairs(inserts: pa.Table, deletes: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """Drop rows that appear in both (as multisets): what a copy-on-write rewrite carried over."""
+    shared = [n for n in inserts.column_names if n in deletes.column_names]
+
+    def keys(t: pa.Table) -> list[tuple[Any, ...]]:
+        return [tuple(repr(v) for v in row) for row in zip(*(t.column(n).to_pylist() for n in shared))]
+
+    remaining = collections.Counter(keys(deletes))
+    keep_insert = []
+    for key in keys(inserts):
+        if remaining[key] > 0:
+            remaining[key] -= 1
+            keep_insert.append(False)
+        else:
+            keep_insert.append(True)
+    budget = collections.Counter(keys(inserts))
+    keep_delete = []
+    for key in keys(deletes):
+        if budget[key] > 0:
+            budget[key] -= 1
+            keep_delete.append(False)
+        else:
+            keep_delete.append(True)
+    return inserts.filter(pa.array(keep_insert)), deletes.filter(pa.array(keep_delete))
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with ``schema``'s columns in its order (missing ones null, types cast)."""
+    columns = []
+    for field in schema:
+        if field.name in table.column_names:
+            columns.append(table.column(field.name).cast(field.type))
+        else:
+            columns.append(pa.nulls(table.num_rows, field.type))
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _local_path(file_path: str) -> str:
@@ -483,6 +521,7 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         limit: int | None = None,
         threads: Parallel = None,
         batch_size: int = _DEFAULT_BATCH_ROWS,
+        files: Sequence[str] | None = None,
     ) -> Scan:
         """A :class:`~datashard.scan.Scan`: a read of one snapshot that pyarrow, polars and
         DuckDB consume directly (``pa.table(s)``, ``polars.from_arrow(s)``,
@@ -495,7 +534,9 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         one, or exactly one of ``snapshot_id=``, ``as_of=`` (a time: epoch ms, datetime (naive =
         local), ISO string, or a timedelta meaning "that long ago") and ``ref=`` (a tag or
         branch name); it is pinned now. ``limit``: at most this many rows. ``threads``: files
-        read in parallel (None/True: every core; False: 1; an int).
+        read in parallel (None/True: every core; False: 1; an int). ``files``: only these data
+        files of the snapshot (paths as :meth:`data_files` lists them), e.g. one worker's share;
+        a path not in the snapshot is an :class:`InvalidArgumentError`.
         """
         self._core.refresh()
         view = self._view()
@@ -518,7 +559,13 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
             sid = self._core.current_snapshot_id()
         schema = projected_schema(view.arrow, columns, self.location)
         n_threads = _threads(True if threads is None else threads)
-        return Scan(self, columns, core_filters, sid, empty, n_threads, batch_size, limit, schema, arrow_filter)
+        if files is not None:
+            if isinstance(files, str):
+                raise InvalidArgumentError("files must be a list of data file paths, not a string")
+            files = [str(f) for f in files]
+            if not files:
+                empty = True  # a share with no files reads no rows
+        return Scan(self, columns, core_filters, sid, empty, n_threads, batch_size, limit, schema, arrow_filter, files)
 
     def to_batches(
         self,
@@ -745,6 +792,53 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         sid, empty = self._resolve_snapshot(snapshot_id, as_of, ref)
         return [] if empty else [dict(d) for d in self._core.data_files(sid)]
 
+    def changes(
+        self,
+        from_snapshot: int | None,
+        to_snapshot: int | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        net: bool = True,
+    ) -> pa.Table:
+        """The rows that came and went between two snapshots: for incremental training and
+        feature pipelines that process only what is new since they last looked.
+
+        ``from_snapshot``: the snapshot already processed (``None``: the empty table, so every
+        row of ``to_snapshot`` is new); ``to_snapshot``: default the current one. Returns the
+        rows with a ``_change_type`` column, ``"insert"`` or ``"delete"``: inserts are the rows
+        of data files ``to_snapshot`` has and ``from_snapshot`` has not, deletes the rows of
+        files that ``from_snapshot`` had and ``to_snapshot`` no longer has. A delete rewrites
+        files (copy-on-write), so the rows it kept would appear as both; ``net=True`` (the
+        default) cancels identical insert/delete pairs, leaving the rows really added and
+        really deleted. Appends-only history costs one read of the new files.
+        """
+        self._core.refresh()
+        if to_snapshot is None:
+            to_snapshot = self._core.current_snapshot_id()
+        for name, sid in (("from_snapshot", from_snapshot), ("to_snapshot", to_snapshot)):
+            if sid is not None and (isinstance(sid, bool) or not isinstance(sid, int)):
+                raise InvalidArgumentError(f"{name} must be a snapshot id (int) or None, got {sid!r}")
+        old = {d["file_path"] for d in self.data_files(from_snapshot)} if from_snapshot is not None else set()
+        new = {d["file_path"] for d in self.data_files(to_snapshot)} if to_snapshot is not None else set()
+        cols = list(columns) if columns is not None else None
+
+        def rows(sid: int | None, files: set[str]) -> pa.Table:
+            scan = self.new_scan(cols, snapshot_id=sid, files=sorted(files)) if sid is not None else None
+            if scan is None or not files:
+                return projected_schema(self._view().arrow, cols, self.location).empty_table()
+            return scan.to_arrow()
+
+        inserts, deletes = rows(to_snapshot, new - old), rows(from_snapshot, old - new)
+        if net and inserts.num_rows and deletes.num_rows:
+            inserts, deletes = _cancel_pairs(inserts, deletes)
+        # Both sides in the newer schema's column order (a column added since reads as null).
+        deletes = _conform(deletes, inserts.schema) if inserts.num_columns else deletes
+        typed = [
+            t.append_column("_change_type", pa.array([kind] * t.num_rows, pa.string()))
+            for t, kind in ((inserts, "insert"), (deletes, "delete"))
+        ]
+        return pa.concat_tables(typed, promote_options="permissive")
+
     def parquet_paths(
         self, snapshot_id: int | None = None, *, as_of: When | None = None, ref: str | None = None
     ) -> list[str]:
@@ -764,6 +858,27 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
     def __repr__(self) -> str:
         sid = self._core.current_snapshot_id()
         return f"Table({self.location!r}, version={self.version}, current_snapshot_id={sid})"
+
+    def register(self, catalog: Any, identifier: str | tuple[str, ...], *, replace: bool = False) -> Any:
+        """Register this table in a PyIceberg catalog (``SqlCatalog``, ``RestCatalog``, ...) so
+        catalog-based tools (PyIceberg, Ray's ``read_iceberg``, engines sharing the catalog)
+        find it by name; returns the catalog's table.
+
+        The catalog entry names the current metadata file; datashard's later commits do not
+        move it (``datashard.load_table(identifier, catalog=...)`` always reads the newest
+        version). ``replace=True`` drops an existing entry of that name first (the catalog
+        entry only, never files) to point it at the current version.
+        """
+        self._core.refresh()
+        if replace and catalog.table_exists(identifier):
+            catalog.drop_table(identifier)
+        return catalog.register_table(identifier, self.metadata_location)
+
+    def _repr_html_(self) -> str:
+        """Jupyter: location, rows, size, schema and recent history."""
+        from ._html import table_html
+
+        return table_html(self)
 
 
 def _schema_json(schema: Schema | pa.Schema | Any) -> str:
@@ -860,8 +975,21 @@ def create_table(
     return Table(path, _core_table=core)
 
 
-def load_table(table_path: str | os.PathLike[str]) -> Table:
-    """Open the table at ``table_path``; :class:`TableNotFoundError` if there is none."""
+def load_table(table_path: str | os.PathLike[str], *, catalog: Any = None) -> Table:
+    """Open the table at ``table_path``; :class:`TableNotFoundError` if there is none.
+
+    With ``catalog=`` (a PyIceberg catalog), ``table_path`` is an identifier in it, such as
+    ``"ml.metrics"``: the table it names is opened at its newest version.
+    """
+    if catalog is not None:
+        from .errors import TableNotFoundError
+
+        try:
+            entry = catalog.load_table(table_path)
+        except Exception as e:  # PyIceberg's NoSuchTableError and friends
+            raise TableNotFoundError(f"no table {table_path!r} in catalog {getattr(catalog, 'name', catalog)!r}: {e}") from None
+        metadata_location = entry.metadata_location
+        table_path = metadata_location.rsplit("/metadata/", 1)[0]
     path = resolve_table_path(table_path)
     return Table(path, _core_table=_core.load_table(path))
 

@@ -219,6 +219,34 @@ class SnapshotReader final : public arrow::RecordBatchReader {
 
 }  // namespace
 
+namespace {
+
+// The tasks of `wanted` files. A file pruned by the filter is simply absent;
+// one that is not in the snapshot at all is an error, not an empty read.
+Result<std::vector<FileScanTask>> KeepOnlyFiles(FileSystem& fs, const TableMetadata& metadata, const Snapshot* snapshot,
+                                                const Schema& schema, std::vector<FileScanTask> tasks,
+                                                const std::vector<std::string>& wanted) {
+  std::set<std::string> want(wanted.begin(), wanted.end());
+  std::vector<FileScanTask> kept;
+  for (auto& task : tasks) {
+    if (want.count(task.file.file_path) != 0) kept.push_back(std::move(task));
+  }
+  if (kept.size() != want.size()) {
+    ARROW_ASSIGN_OR_RAISE(auto all, PlanFiles(fs, metadata, snapshot, schema, {}, nullptr));
+    std::set<std::string> present;
+    for (const auto& task : all) present.insert(task.file.file_path);
+    for (const auto& path : want) {
+      if (present.count(path) == 0) {
+        return InvalidArgument("data file ", path, " is not in snapshot ",
+                               snapshot == nullptr ? std::string("(none)") : std::to_string(snapshot->snapshot_id));
+      }
+    }
+  }
+  return kept;
+}
+
+}  // namespace
+
 Result<std::shared_ptr<arrow::RecordBatchReader>> ScanSnapshot(std::shared_ptr<FileSystem> fs,
                                                                std::shared_ptr<const TableMetadata> metadata,
                                                                const Snapshot* snapshot, const ScanOptions& options) {
@@ -257,6 +285,9 @@ Result<std::shared_ptr<arrow::RecordBatchReader>> ScanSnapshot(std::shared_ptr<F
   for (const auto& f : projected) out_fields.push_back(arrow::field(f.name, format::ToArrowType(f.type), !f.required));
   ARROW_ASSIGN_OR_RAISE(auto tasks,
                         PlanFiles(*fs, *metadata, snapshot, *schema, options.filter, options.metrics.get()));
+  if (!options.files.empty()) {
+    ARROW_ASSIGN_OR_RAISE(tasks, KeepOnlyFiles(*fs, *metadata, snapshot, *schema, std::move(tasks), options.files));
+  }
   return std::make_shared<SnapshotReader>(std::move(fs), std::move(tasks), std::move(read_fields),
                                           arrow::schema(out_fields), std::move(predicates), options);
 }
