@@ -43,6 +43,12 @@ if [ "${DATASHARD_QUICK:-0}" != 1 ]; then
   timeout 1800 bash scripts/interop.sh
 fi
 
+# The documentation site (mkdocs-material), warnings as errors: a broken link or
+# a page missing from the navigation fails the run.
+echo "== Documentation site: mkdocs build --strict =="
+python3 -m pip install -q --disable-pip-version-check "mkdocs-material>=9,<10"
+NO_MKDOCS_2_WARNING=1 timeout 300 python3 -m mkdocs build --strict --quiet
+
 echo "== Python package: pytest =="
 # Run from outside the source tree so the installed package is what is tested.
 cd tests && exec python3 -m pytest -q -p no:cacheprovider python "$@"
