@@ -118,6 +118,26 @@ TEST(TableTest, FiltersPruneFilesAndFilterRowsExactly) {
   EXPECT_TRUE(IsKind(reader.status(), ErrorKind::kSchema));
 }
 
+TEST(TableTest, AScanOfChosenFilesReadsOnlyThose) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  for (int i = 0; i < 4; ++i) DS_ASSERT_OK(table->Append(People(i * 100, 100)).status());
+  DS_ASSIGN_OR_FAIL(auto files, table->DataFiles(std::nullopt));
+  ASSERT_EQ(files.size(), 4u);
+  ScanOptions share;
+  share.files = {files[0].file_path, files[2].file_path};
+  share.metrics = std::make_shared<ScanMetrics>();
+  EXPECT_EQ(CountRows(*table, share), 200);
+  EXPECT_EQ(share.metrics->rows_read.load(), 200);  // the other two files were never opened
+  // A filter still prunes inside the share; a file pruned by it reads nothing.
+  share.filter.push_back(Predicate{"id", PredicateOp::kEq, *arrow::MakeArrayFromScalar(arrow::Int64Scalar(150), 1)});
+  EXPECT_EQ(CountRows(*table, share), 0);
+  // A path that is not in the snapshot is an error, not an empty read.
+  ScanOptions wrong;
+  wrong.files = {files[0].file_path + ".gone"};
+  EXPECT_TRUE(IsKind(table->Scan(wrong).status(), ErrorKind::kInvalidArgument));
+}
+
 TEST(TableTest, RowGroupStatisticsSkipRowGroups) {
   testing::TempDir dir;
   CreateOptions create;
