@@ -158,6 +158,7 @@ HttpResponse S3Client::Send(std::string_view method, const S3Path& path, std::st
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
   if (method == "HEAD") {
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(curl, CURLOPT_FILETIME, 1L);
   } else if (method == "PUT") {
     header_list.Add("Content-Type: application/octet-stream");
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
@@ -182,6 +183,14 @@ HttpResponse S3Client::Send(std::string_view method, const S3Path& path, std::st
   }
   response.sent = true;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  if (method == "HEAD") {
+    curl_off_t length = -1;
+    curl_off_t filetime = -1;
+    curl_easy_getinfo(curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    curl_easy_getinfo(curl, CURLINFO_FILETIME_T, &filetime);
+    response.content_length = length;
+    response.mtime_ms = filetime > 0 ? static_cast<int64_t>(filetime) * 1000 : 0;
+  }
   if (response.status >= 300) response.error_code = ErrorCodeOf(response.body);
   return response;
 }

@@ -31,7 +31,9 @@ struct HttpResponse {
   std::string body;
   std::string error_code;  // the <Code> of an S3 error document, if any
   std::string transport_error;
-  bool sent = false;  // the request may have reached the server
+  bool sent = false;            // the request may have reached the server
+  int64_t content_length = -1;  // of the object, for HEAD
+  int64_t mtime_ms = 0;         // Last-Modified, for HEAD
 };
 
 class S3Client {
