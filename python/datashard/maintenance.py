@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from ._when import NO_AGE_LIMIT_MS, When, epoch_ms, now_ms
+from .progress import activity
 from .errors import CorruptDataError, DatashardIOError, GarbageCollectionAborted, InvalidArgumentError
 
 __all__ = ["TableMaintenance", "DEFAULT_TARGET_FILE_SIZE"]
@@ -64,7 +65,8 @@ class TableMaintenance:
         """
         retain_last = _positive_int(retain_last, "retain_last")
         cutoff = NO_AGE_LIMIT_MS if older_than is None else epoch_ms(older_than, "older_than")
-        result = dict(self._core.expire_snapshots(cutoff, retain_last, bool(dry_run)))
+        with activity("expiring snapshots"):
+            result = dict(self._core.expire_snapshots(cutoff, retain_last, bool(dry_run)))
         result["expired_snapshot_ids"] = [int(i) for i in result["expired_snapshot_ids"]]
         if not result["cleanup_skipped"]:
             del result["cleanup_skipped"]
@@ -89,7 +91,8 @@ class TableMaintenance:
     def _remove_orphans(self, cutoff_ms: int, dry_run: bool) -> Any:
         # Files that vanish between the listing and their deletion (a writer that lost a
         # commit race removes its manifest list) are skipped by the engine.
-        return self._core.remove_orphan_files(cutoff_ms, dry_run)
+        with activity("looking for orphan files"):
+            return self._core.remove_orphan_files(cutoff_ms, dry_run)
 
     def garbage_collect(self, grace_period_ms: int = 3600000) -> dict[str, int]:
         """The original package's name for :meth:`remove_orphan_files`: delete unreachable files
@@ -128,7 +131,8 @@ class TableMaintenance:
         """The data-file half of :meth:`compact` (the 0.11.2 name). Returns
         ``{"rewritten_files", "added_files", "snapshot_id"}``."""
         size = _positive_int(target_file_size, "target_file_size")
-        result = dict(self._core.rewrite(size))
+        with activity("compacting data files"):
+            result = dict(self._core.rewrite(size))
         return {k: result[k] for k in ("rewritten_files", "added_files", "snapshot_id")}
 
     def compact_manifests(self) -> dict[str, Any]:
@@ -136,7 +140,8 @@ class TableMaintenance:
         Returns ``{"snapshot_id", "rewritten_manifests", "added_manifests"}``; when there is
         nothing to merge (one manifest per spec already, or an empty table) nothing is
         committed and ``snapshot_id`` is None."""
-        result = self._core.rewrite(None)
+        with activity("merging manifests"):
+            result = self._core.rewrite(None)
         return {k: result[k] for k in ("snapshot_id", "rewritten_manifests", "added_manifests")}
 
     def verify(self, snapshot_id: int | None = None, raise_on_error: bool = True) -> dict[str, Any]:
@@ -151,7 +156,8 @@ class TableMaintenance:
         if snapshot_id is not None and (isinstance(snapshot_id, bool) or not isinstance(snapshot_id, int)):
             raise InvalidArgumentError(f"snapshot_id must be an int, got {snapshot_id!r}")
         self._core.refresh()
-        raw = self._core.verify(snapshot_id)
+        with activity("verifying"):
+            raw = self._core.verify(snapshot_id)
         report = {k: v for k, v in raw.items() if k != "problems"}
         report["problems"] = [{"path": str(p), "problem": str(m)} for p, m in raw["problems"]]
         report["ok"] = not report["problems"]

@@ -16,7 +16,7 @@ import time
 from types import TracebackType
 from typing import IO, Any
 
-__all__ = ["Progress", "progress_enabled"]
+__all__ = ["Progress", "activity", "progress_enabled"]
 
 _DELAY_S = 0.5
 _TICK_S = 0.2
@@ -106,3 +106,17 @@ class Progress:
             self._stream.write("\r\x1b[K")
             self._stream.flush()
         return None
+
+
+def activity(description: str, progress: bool | None = None, unit: str = "") -> Progress:
+    """A progress indicator for long work done through the Python API: ``progress=None``
+    (the default) draws only when stderr is a terminal, as the command line does; ``True``
+    draws anyway (a notebook), ``False`` never. ``DATASHARD_DISABLE_PROGRESS_BARS=1`` turns
+    every indicator off. Nothing is drawn for work that ends within half a second."""
+    if os.environ.get("DATASHARD_DISABLE_PROGRESS_BARS", "").strip() not in ("", "0"):
+        enabled = False
+    elif progress is None:
+        enabled = progress_enabled()
+    else:
+        enabled = bool(progress)
+    return Progress(description, enabled, unit)

@@ -29,6 +29,7 @@ from .filters import FilterLike, parse_filter, to_core_filters
 from .history import TableHistory
 from .maintenance import TableMaintenance
 from .partitioning import PartitionSpec
+from .progress import activity
 from .scan import Scan, projected_schema
 from .schema import Schema
 from .schema_update import TableSchemaEvolution
@@ -448,7 +449,11 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         required column, a value that does not fit, a cast across kinds such as ``True`` into a
         string column) before anything is written.
         """
-        sid = self._core.append(self._to_arrow_input(data), commit_key, check_durability(durability))
+        data = self._to_arrow_input(data)
+        # Only large appends get an indicator: a thread per small commit would cost throughput.
+        rows = getattr(data, "num_rows", 0)
+        with activity(f"appending {rows:,} rows", None if isinstance(rows, int) and rows >= 1_000_000 else False):
+            sid = self._core.append(data, commit_key, check_durability(durability))
         return None if sid is None else int(sid)
 
     def append_arrow(self, data: Any) -> bool:
@@ -604,9 +609,17 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
 
         ``verify_checksums`` is accepted for compatibility; the engine checks what it reads.
         """
-        return self.to_batches(
+        reader = self.to_batches(
             columns, filter, snapshot_id, parallel, _MATERIALIZE_BATCH_ROWS, limit, as_of=as_of, ref=ref
-        ).read_all()
+        )
+        with activity("reading", unit="rows") as progress:
+            if not progress.enabled:
+                return reader.read_all()
+            batches = []
+            for batch in reader:
+                batches.append(batch)
+                progress.update(batch.num_rows)
+            return pa.Table.from_batches(batches, schema=reader.schema)
 
     def head(
         self,
