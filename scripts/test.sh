@@ -49,6 +49,13 @@ echo "== Documentation site: mkdocs build --strict =="
 python3 -m pip install -q --disable-pip-version-check "mkdocs-material>=9,<10"
 NO_MKDOCS_2_WARNING=1 timeout 300 python3 -m mkdocs build --strict --quiet
 
+# PyTorch for tests/python/test_torch.py: PyPI's Linux wheel brings the CUDA
+# libraries (about 5 GB, cached by pip), so it installs in a stage of its own;
+# DATASHARD_REQUIRE_TORCH=1 makes those tests fail rather than skip without it.
+echo "== PyTorch for the torch tests =="
+timeout 1200 python3 -m pip install -q --disable-pip-version-check "torch>=2"
+export DATASHARD_REQUIRE_TORCH=1
+
 echo "== Python package: pytest =="
 # Run from outside the source tree so the installed package is what is tested.
 cd tests && exec python3 -m pytest -q -p no:cacheprovider python "$@"
