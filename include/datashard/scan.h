@@ -55,9 +55,9 @@ struct ScanOptions {
   int threads = 1;                     // files read in parallel
   int64_t batch_size = 64 * 1024;      // rows per batch, at most
   std::optional<int64_t> limit;        // stop after this many rows
-  // Only these data files of the snapshot (paths as DataFiles() lists them);
-  // empty = all. For readers that split one snapshot among workers, and for
-  // the rows a commit added or removed.
+  // Only these data files of the snapshot (paths as DataFiles() lists them),
+  // planned in this order (one thread reads them in it); empty = all. For readers that split one snapshot among
+  // workers, and for the rows a commit added or removed.
   std::vector<std::string> files;
   std::shared_ptr<ScanMetrics> metrics;  // optional: filled in while scanning
 };

@@ -372,7 +372,8 @@ def test_columns_and_filter_pushdown(table20: Table) -> None:
         assert isinstance(batch["s"], list)
         for k in got:
             got[k] += batch[k] if k == "s" else batch[k].tolist()
-    assert got == {k: expected[k].to_pylist() for k in got}
+    # The same rows (files are read in the dataset's own order, not in commit order).
+    assert sorted(zip(*got.values())) == sorted(zip(*(expected[k].to_pylist() for k in got)))
     assert all(i % 5 == 1 and i >= 200 for i in got["id"])
     # A pyarrow compute expression (OR included) filters exactly, in the engine's read.
     ds = IterableDataset(table20, columns=["id"], filter=(pc.field("id") < 10) | (pc.field("id") > 2700))

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <set>
 
 #include <arrow/api.h>
@@ -226,16 +227,21 @@ namespace {
 Result<std::vector<FileScanTask>> KeepOnlyFiles(FileSystem& fs, const TableMetadata& metadata, const Snapshot* snapshot,
                                                 const Schema& schema, std::vector<FileScanTask> tasks,
                                                 const std::vector<std::string>& wanted) {
-  std::set<std::string> want(wanted.begin(), wanted.end());
+  std::map<std::string, size_t> want;  // path -> position in the order asked for
+  for (const auto& path : wanted) want.emplace(path, want.size());
   std::vector<FileScanTask> kept;
   for (auto& task : tasks) {
     if (want.count(task.file.file_path) != 0) kept.push_back(std::move(task));
   }
+  // Read in the order given (a shuffled epoch reads its files in its own order).
+  std::stable_sort(kept.begin(), kept.end(), [&](const FileScanTask& a, const FileScanTask& b) {
+    return want.at(a.file.file_path) < want.at(b.file.file_path);
+  });
   if (kept.size() != want.size()) {
     ARROW_ASSIGN_OR_RAISE(auto all, PlanFiles(fs, metadata, snapshot, schema, {}, nullptr));
     std::set<std::string> present;
     for (const auto& task : all) present.insert(task.file.file_path);
-    for (const auto& path : want) {
+    for (const auto& [path, position] : want) {
       if (present.count(path) == 0) {
         return InvalidArgument("data file ", path, " is not in snapshot ",
                                snapshot == nullptr ? std::string("(none)") : std::to_string(snapshot->snapshot_id));

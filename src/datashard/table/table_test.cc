@@ -129,6 +129,13 @@ TEST(TableTest, AScanOfChosenFilesReadsOnlyThose) {
   share.metrics = std::make_shared<ScanMetrics>();
   EXPECT_EQ(CountRows(*table, share), 200);
   EXPECT_EQ(share.metrics->rows_read.load(), 200);  // the other two files were never opened
+  // Files are read in the order given, not in commit order.
+  ScanOptions reversed;
+  reversed.files = {files[2].file_path, files[0].file_path};
+  DS_ASSIGN_OR_FAIL(auto reader, table->Scan(reversed));
+  DS_ASSIGN_OR_FAIL(auto all, reader->ToTable());
+  auto ids = std::static_pointer_cast<arrow::Int64Array>(all->GetColumnByName("id")->chunk(0));
+  EXPECT_EQ(ids->Value(0), 200);
   // A filter still prunes inside the share; a file pruned by it reads nothing.
   share.filter.push_back(Predicate{"id", PredicateOp::kEq, *arrow::MakeArrayFromScalar(arrow::Int64Scalar(150), 1)});
   EXPECT_EQ(CountRows(*table, share), 0);
