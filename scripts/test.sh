@@ -6,7 +6,7 @@
 # included), whose summary line closes the output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh "pytest>=8" "pandas>=2" "pyiceberg>=0.9" "fastavro>=1.9" "hypothesis>=6" "polars>=1" "duckdb>=1.1" "sqlalchemy>=2"
+bash scripts/install-deps.sh "pytest>=8" "pandas>=2" "pyiceberg>=0.9" "fastavro>=1.9" "hypothesis>=6" "polars>=1" "duckdb>=1.1" "sqlalchemy>=2" "ray[data]>=2.60,<3"
 
 echo "== C++ engine: build and GoogleTest =="
 cmake -S . -B build/ci -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDATASHARD_BUILD_TESTS=ON \

@@ -130,6 +130,14 @@ class Scan:
 
         return pa.RecordBatchReader.from_batches(self._schema, batches())
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (for worker processes): the table travels as its location, the snapshot
+        stays pinned; the last read's engine stream and metrics stay behind."""
+        state = dict(self.__dict__)
+        state["_last_stream"] = None
+        state["_reads"] = 0
+        return state
+
     def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
         """A fresh engine scan of the pinned snapshot, as an Arrow C stream capsule."""
         return self._new_stream().__arrow_c_stream__(requested_schema)

@@ -39,6 +39,7 @@ from .transaction import check_durability
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from ._distributed import DistributedAppend
     from .transaction import Transaction
 
 __all__ = ["Table", "create_table", "load_table"]
@@ -491,6 +492,19 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
             tx.append_files(files)
             tx.commit(commit_key)
         return tx.snapshot_id
+
+    def new_append(self, *, target_file_size: int | None = None) -> "DistributedAppend":
+        """A :class:`~datashard._distributed.DistributedAppend`: workers write files, one
+        process commits them all in one snapshot. Picklable (the location and the schema
+        pinned now, no open handles): ``files = a.write(data)`` in any process writes Parquet
+        data files into the table and commits nothing; ``a.commit(all_files, commit_key=None)``
+        adds them in ONE snapshot and returns its id. Files never committed are orphans for
+        ``remove_orphan_files``/``garbage_collect`` (or ``a.abort()``). Unpartitioned local
+        tables only (``NotImplementedError`` otherwise). ``target_file_size``: bytes per file
+        before a writer starts the next (default ``write.target-file-size-bytes``, 512 MiB)."""
+        from ._distributed import new_append
+
+        return new_append(self, target_file_size)
 
     def append_data(self, files: Iterable[Any]) -> bool:
         """The original package's ``Table.append_data``: add existing data files (``DataFile``
