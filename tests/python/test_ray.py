@@ -262,3 +262,18 @@ def test_without_ray_the_module_imports_and_says_what_to_install() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count('pip install "ray[data]"') == 2
+
+
+def test_rays_own_read_iceberg_reads_the_table_through_a_pyiceberg_catalog(local_ray: None, tmp_path: Any) -> None:
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    table = datashard.create_table(str(tmp_path / "t"), pa.schema([("id", pa.int64()), ("g", pa.string())]))
+    table.append(pa.table({"id": list(range(100)), "g": ["a", "b"] * 50}))
+    table.append(pa.table({"id": list(range(100, 150)), "g": ["c"] * 50}))
+    props = {"uri": f"sqlite:///{tmp_path}/catalog.db", "warehouse": f"file://{tmp_path}/wh"}
+    catalog = SqlCatalog("ml", **props)
+    catalog.create_namespace("ml")
+    table.register(catalog, "ml.t")
+    ds = ray.data.read_iceberg(table_identifier="ml.t", catalog_kwargs={"name": "ml", "type": "sql", **props})
+    assert ds.count() == 150
+    assert ds.sum("id") == sum(range(150))
