@@ -81,23 +81,18 @@ def _cancel_pairs(inserts: pa.Table, deletes: pa.Table) -> tuple[pa.Table, pa.Ta
     def keys(t: pa.Table) -> list[tuple[Any, ...]]:
         return [tuple(repr(v) for v in row) for row in zip(*(t.column(n).to_pylist() for n in shared))]
 
-    remaining = collections.Counter(keys(deletes))
-    keep_insert = []
-    for key in keys(inserts):
-        if remaining[key] > 0:
-            remaining[key] -= 1
-            keep_insert.append(False)
-        else:
-            keep_insert.append(True)
-    budget = collections.Counter(keys(inserts))
-    keep_delete = []
-    for key in keys(deletes):
-        if budget[key] > 0:
-            budget[key] -= 1
-            keep_delete.append(False)
-        else:
-            keep_delete.append(True)
-    return inserts.filter(pa.array(keep_insert)), deletes.filter(pa.array(keep_delete))
+    def unmatched(mine: list[tuple[Any, ...]], theirs: list[tuple[Any, ...]]) -> pa.Array:
+        """True for each of ``mine`` left once ``theirs`` have cancelled one each."""
+        budget = collections.Counter(theirs)
+        keep = []
+        for key in mine:
+            keep.append(budget[key] == 0)
+            if budget[key] > 0:
+                budget[key] -= 1
+        return pa.array(keep)
+
+    ins, dels = keys(inserts), keys(deletes)
+    return inserts.filter(unmatched(ins, dels)), deletes.filter(unmatched(dels, ins))
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
