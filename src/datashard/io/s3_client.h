@@ -52,6 +52,9 @@ class S3Client {
   // The URL of an object, path-style or virtual-host style as configured.
   std::string UrlFor(const S3Path& path) const;
   const S3Options& options() const { return options_; }
+  // The endpoint as a scheme ("http", "https") and a host[:port].
+  const std::string& scheme() const { return scheme_; }
+  const std::string& host() const { return host_; }
 
   // Sleeps before retry number `attempt` (1-based): 25 ms doubling to 2 s, jittered.
   static void Backoff(int attempt);

@@ -34,15 +34,15 @@ std::string ParentOf(const std::string& key) {
   return slash == std::string::npos ? std::string() : key.substr(0, slash);
 }
 
-Result<std::shared_ptr<arrow::fs::FileSystem>> MakeArrowS3(const S3Options& options) {
+Result<std::shared_ptr<arrow::fs::FileSystem>> MakeArrowS3(const S3Client& client) {
+  const S3Options& options = client.options();
   ARROW_RETURN_NOT_OK(arrow::fs::EnsureS3Initialized());
   auto arrow_options =
       arrow::fs::S3Options::FromAccessKey(options.access_key, options.secret_key, options.session_token);
   arrow_options.region = options.region;
   if (!options.endpoint.empty()) {
-    const auto sep = options.endpoint.find("://");
-    arrow_options.scheme = sep == std::string::npos ? "https" : options.endpoint.substr(0, sep);
-    arrow_options.endpoint_override = sep == std::string::npos ? options.endpoint : options.endpoint.substr(sep + 3);
+    arrow_options.scheme = client.scheme();
+    arrow_options.endpoint_override = client.host();
   }
   arrow_options.force_virtual_addressing = options.virtual_host_style;
   arrow_options.request_timeout = options.request_timeout_s;
@@ -72,8 +72,8 @@ Status ArrowError(const std::string& what, const std::string& path, const arrow:
 
 class S3FileSystemImpl final : public FileSystem {
  public:
-  S3FileSystemImpl(S3Options options, std::shared_ptr<arrow::fs::FileSystem> arrow)
-      : client_(std::move(options)), arrow_(std::move(arrow)) {}
+  S3FileSystemImpl(S3Client client, std::shared_ptr<arrow::fs::FileSystem> arrow)
+      : client_(std::move(client)), arrow_(std::move(arrow)) {}
 
   Result<std::string> ReadFile(const std::string& path) override {
     ARROW_ASSIGN_OR_RAISE(S3Path p, io::ParseS3Path(path));
@@ -108,11 +108,10 @@ class S3FileSystemImpl final : public FileSystem {
   }
 
   Result<bool> Exists(const std::string& path) override {
-    ARROW_ASSIGN_OR_RAISE(S3Path p, io::ParseS3Path(path));
-    HttpResponse head = client_.SendIdempotent("HEAD", p);
-    if (head.status == 200) return true;
-    if (head.status == 404) return false;
-    return Error("stat", path, p, head);
+    auto info = GetFileInfo(path);
+    if (info.ok()) return true;
+    if (IsNotFound(info.status())) return false;
+    return info.status();
   }
 
   Result<std::vector<FileInfo>> ListDir(const std::string& dir) override {
@@ -331,8 +330,9 @@ Result<std::shared_ptr<FileSystem>> MakeS3FileSystem(const S3Options& options) {
         "DATASHARD_S3_SECRET_KEY), or a profile in ~/.aws/credentials");
   }
   if (options.max_attempts < 1) return InvalidArgument("S3Options.max_attempts must be at least 1");
-  ARROW_ASSIGN_OR_RAISE(auto arrow, MakeArrowS3(options));
-  return std::make_shared<S3FileSystemImpl>(options, std::move(arrow));
+  S3Client client(options);
+  ARROW_ASSIGN_OR_RAISE(auto arrow, MakeArrowS3(client));
+  return std::make_shared<S3FileSystemImpl>(std::move(client), std::move(arrow));
 }
 
 Result<std::shared_ptr<FileSystem>> FileSystemForPath(const std::string& path) {
