@@ -122,3 +122,9 @@ def test_a_pyiceberg_catalog_finds_the_table_by_name(table, tmp_path):
     assert catalog.load_table("ml.metrics").scan().to_arrow().num_rows == 3
     with pytest.raises(datashard.TableNotFoundError):
         datashard.load_table("ml.nothing", catalog=catalog)
+
+
+def test_files_must_be_a_list_of_paths(table):
+    table.append(pa.table({"id": [1], "v": ["a"]}))
+    with pytest.raises(InvalidArgumentError, match="list of data file paths"):
+        table.new_scan(files=table.data_files()[0]["file_path"])

@@ -384,3 +384,19 @@ def test_metadata_pointing_into_another_bucket_is_refused(s3):
     s3.server.request("PUT", f"/{s3.bucket}/{next_key}", json.dumps(metadata).encode())
     with pytest.raises(CorruptDataError, match="outside the table"):
         datashard.load_table(f"{s3.url}/t").to_arrow()
+
+
+def test_bad_storage_settings_are_clear_errors(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # where a relative table path would land
+    for name in _S3_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATASHARD_STORAGE_TYPE", "ftp")
+    with pytest.raises(datashard.InvalidArgumentError, match="DATASHARD_STORAGE_TYPE"):
+        datashard.create_table("t", SCHEMA)
+    monkeypatch.setenv("DATASHARD_STORAGE_TYPE", "s3")
+    with pytest.raises(datashard.InvalidArgumentError, match="DATASHARD_S3_BUCKET"):
+        datashard.load_table("t")
+    monkeypatch.delenv("DATASHARD_STORAGE_TYPE")
+    with pytest.raises(datashard.InvalidArgumentError, match="unsupported scheme"):
+        datashard.create_table("gs://bucket/t", SCHEMA)
+    assert not any(tmp_path.iterdir())  # nothing was written anywhere
