@@ -84,6 +84,17 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
   };
   std::vector<std::string> unsynced = options.unsynced_files;
   bool joined = false;  // after_lost_race has run
+  // The newest version. Holding the queue with our intent out, a glance at
+  // its text first: if a leader applied the intent, the queue is released
+  // before the parse (the parsed version still decides, in `build`).
+  auto load_latest = [&]() -> Result<VersionedMetadata> {
+    if (!queue || !joined || !options.settled_in) return LoadLatest(fs, location, &base);
+    ARROW_ASSIGN_OR_RAISE(int64_t latest, FindLatestVersion(fs, location, base.version));
+    if (latest == base.version) return base;
+    ARROW_ASSIGN_OR_RAISE(std::string text, fs.ReadFile(format::MetadataFilePath(location, latest)));
+    if (options.settled_in(text)) queue.reset();
+    return VersionFromText(location, latest, text);
+  };
   if (options.after_lost_race && options.queue_timeout_ms > 0) {
     // Group commit: while another writer on this host is committing, an
     // attempt of ours would most likely lose. Join its group instead: make
@@ -96,7 +107,7 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
       options.after_lost_race();
       joined = true;
       queue = fs.TryLockFor(format::CommitQueuePath(location), options.queue_timeout_ms);
-      ARROW_ASSIGN_OR_RAISE(base, LoadLatest(fs, location, &base));
+      ARROW_ASSIGN_OR_RAISE(base, load_latest());
     }
   }
   for (int attempt = 1;; ++attempt) {
@@ -149,7 +160,7 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
       SleepWithJitter(backoff);
       backoff = std::min(options.max_backoff_ms, backoff * 2);
     }
-    ARROW_ASSIGN_OR_RAISE(base, LoadLatest(fs, location, &base));
+    ARROW_ASSIGN_OR_RAISE(base, load_latest());
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "datashard/commit/version_resolver.h"
@@ -38,6 +39,11 @@ struct CommitOptions {
   // queue is busy (the files are flushed first), since that attempt would
   // most likely lose. Setting it also makes the first attempt hold the queue.
   std::function<void()> after_lost_race;
+  // Once the intent is posted: whether a version's JSON text shows it
+  // applied (group_commit.h TextShowsMark). A writer that finds so on
+  // reaching the queue leaves it before parsing that version, so the writers
+  // a group settled do not hold up its next leader one after another.
+  std::function<bool(std::string_view)> settled_in;
 };
 
 // Table property choosing how commits are flushed: "fsync" (default) or "process".

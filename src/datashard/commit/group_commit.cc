@@ -215,6 +215,25 @@ void SetMark(TableMetadata& metadata, const std::string& writer, const Mark& mar
       std::to_string(mark.seq) + ":" + std::to_string(mark.snapshot_id) + ":" + std::to_string(mark.ms);
 }
 
+bool TextShowsMark(std::string_view text, const std::string& writer, int64_t seq) {
+  const std::string key = "\"" + std::string(kGroupMarkPrefix) + writer + "\"";
+  const size_t at = text.find(key);
+  if (at == std::string_view::npos) return false;
+  size_t i = at + key.size();
+  auto skip_space = [&] {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\n' || text[i] == '\t' || text[i] == '\r')) ++i;
+  };
+  skip_space();
+  if (i >= text.size() || text[i] != ':') return false;
+  ++i;
+  skip_space();
+  if (i >= text.size() || text[i] != '"') return false;
+  const size_t start = ++i;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  auto marked = ParseLong(text.substr(start, i - start));
+  return marked && *marked >= seq;
+}
+
 void PruneMarks(TableMetadata& metadata, int64_t now_ms) {
   const std::string prefix = kGroupMarkPrefix;
   for (auto it = metadata.properties.lower_bound(prefix);

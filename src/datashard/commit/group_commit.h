@@ -82,6 +82,11 @@ struct Mark {
 };
 std::optional<Mark> MarkOf(const TableMetadata& metadata, const std::string& writer);
 void SetMark(TableMetadata& metadata, const std::string& writer, const Mark& mark);
+// Whether the metadata JSON `text` seems to carry a mark of `writer` at or
+// past `seq`, read from the text without parsing it. A hint only (it lets a
+// waiting writer leave the commit queue before the full parse); MarkOf on
+// the parsed metadata decides.
+bool TextShowsMark(std::string_view text, const std::string& writer, int64_t seq);
 // Drops marks older than kMarkMaxAgeMs.
 void PruneMarks(TableMetadata& metadata, int64_t now_ms);
 

@@ -96,6 +96,31 @@ TEST(GroupCommitTest, MarksParseAndOldOnesArePruned) {
   EXPECT_TRUE(MarkOf(m, "b").has_value());
 }
 
+// The glance a waiting writer takes at a version's text agrees with MarkOf
+// on real metadata JSON, and finds nothing it should not.
+TEST(GroupCommitTest, MarksAreFoundInTheTextTheParseWouldRead) {
+  testing::TempDir dir;
+  CreateOptions options;
+  options.schema = CounterSchema();
+  DS_ASSIGN_OR_FAIL(auto table, Table::Create(dir.Join("t"), options));
+  TableMetadata m = *table->metadata();
+  SetMark(m, "w12", Mark{41, 7, 1000});
+  SetMark(m, "w1", Mark{3, 8, 1000});
+  m.properties["note"] = "\"datashard.group.w2\":\"99:1:1\"";  // escaped in the JSON: not a key
+  const std::string text = format::TableMetadataToJson(m);
+  EXPECT_TRUE(TextShowsMark(text, "w12", 41));
+  EXPECT_TRUE(TextShowsMark(text, "w12", 40));
+  EXPECT_FALSE(TextShowsMark(text, "w12", 42));
+  EXPECT_TRUE(TextShowsMark(text, "w1", 3));
+  EXPECT_FALSE(TextShowsMark(text, "w1", 4));
+  EXPECT_FALSE(TextShowsMark(text, "w2", 1));
+  EXPECT_FALSE(TextShowsMark(text, "w", 1));
+  EXPECT_TRUE(TextShowsMark(R"({"datashard.group.x" : "5:1:1"})", "x", 5));
+  EXPECT_FALSE(TextShowsMark(R"({"datashard.group.x":5})", "x", 5));
+  EXPECT_FALSE(TextShowsMark(R"({"datashard.group.x":")", "x", 0));
+  EXPECT_FALSE(TextShowsMark(R"({"datashard.group.x":"99999999999999999999999:1:1"})", "x", 1));
+}
+
 TEST(GroupCommitTest, ContendedWritersShareCommitsAndLoseNothing) {
   testing::TempDir dir;
   CreateOptions options;

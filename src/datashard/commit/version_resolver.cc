@@ -84,8 +84,12 @@ Result<int64_t> FindLatestVersion(FileSystem& fs, const std::string& location, i
 }
 
 Result<VersionedMetadata> LoadVersion(FileSystem& fs, const std::string& location, int64_t version) {
+  ARROW_ASSIGN_OR_RAISE(std::string text, fs.ReadFile(format::MetadataFilePath(location, version)));
+  return VersionFromText(location, version, text);
+}
+
+Result<VersionedMetadata> VersionFromText(const std::string& location, int64_t version, const std::string& text) {
   const std::string path = format::MetadataFilePath(location, version);
-  ARROW_ASSIGN_OR_RAISE(std::string text, fs.ReadFile(path));
   ARROW_ASSIGN_OR_RAISE(TableMetadata metadata, format::TableMetadataFromJson(text, path));
   if (metadata.location != location) {
     // Files this metadata names are checked against its own location; a

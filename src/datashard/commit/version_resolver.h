@@ -28,6 +28,9 @@ Result<int64_t> FindLatestVersion(FileSystem& fs, const std::string& location, i
 // Parses v<version>.metadata.json and checks that it belongs to `location`.
 Result<VersionedMetadata> LoadVersion(FileSystem& fs, const std::string& location, int64_t version);
 
+// Parses `text`, read from v<version>.metadata.json, with LoadVersion's checks.
+Result<VersionedMetadata> VersionFromText(const std::string& location, int64_t version, const std::string& text);
+
 // The latest version; reuses `cached` when nothing newer exists.
 Result<VersionedMetadata> LoadLatest(FileSystem& fs, const std::string& location, const VersionedMetadata* cached);
 

@@ -502,6 +502,7 @@ Result<CommitInfo> Transaction::CommitOnce() {
       posted = true;
       (void)commit::PostIntent(table_->fs(), table_->location(), intent);
     };
+    options.settled_in = [&](std::string_view text) { return commit::TextShowsMark(text, intent.writer, intent.seq); };
   }
   // Start from the newest version: an attempt built on a stale one would only lose.
   ARROW_RETURN_NOT_OK(table_->Refresh());
