@@ -17,6 +17,12 @@ flushed, mid-publish, between commits.
   rows and overwrites them with ``gen + 1`` (copy-on-write delete + append in one commit), and
   logs ``begin-rewrite <id>`` / ``ack-rewrite <id>`` the same way.
 
+* A reader (``--readers``, default 1) loops for as long as it lives: it notes the commits
+  acknowledged so far (from the logs), opens the table afresh and reads it whole, and checks
+  what a reader racing writers must see: every commit it noted, and every commit whole (rows
+  k = 0, 1, 2 of one ``gen``). It logs ``read <rows>`` or ``bad-read <what>`` per read (to a
+  ``.rlog``, outside the oracle's logs) and is killed like the writers.
+
 After each kill a fresh process-level check (the oracle is the logs):
 
 1. the table opens (``load_table``), and ``row_count()`` from metadata equals the rows read;
@@ -24,7 +30,8 @@ After each kill a fresh process-level check (the oracle is the logs):
 3. no partial commit is visible: every commit id present has exactly rows k = 0, 1, 2, with one
    ``gen`` for all three (an overwrite is never half applied), and that ``gen`` is at least the
    number of acknowledged rewrites of it and at most the number begun;
-4. PyIceberg opens the current metadata file and sees the same current snapshot (and, every
+4. no reader of the round logged a bad read;
+5. PyIceberg opens the current metadata file and sees the same current snapshot (and, every
    ``--pyiceberg-every`` iterations and at the end, the same rows).
 
 At the end the files no snapshot of any metadata version references (orphans: left by killed
@@ -169,6 +176,59 @@ def run_rewriter(table_path: str, log_path: str, log_dir: str, seed: int) -> Non
         _log(fd, f"ack-rewrite {commit_id}")
 
 
+def _commit_groups(data: Any) -> tuple[dict[int, int], list[str]]:
+    """({commit id: its gen}, problems) for rows of (commit_id, k, gen): each commit must be
+    whole (rows k = 0, 1, 2 once each) and of one generation (an overwrite is never half seen)."""
+    groups = data.group_by("commit_id").aggregate(
+        [("k", "count"), ("k", "count_distinct"), ("k", "min"), ("k", "max"), ("gen", "min"), ("gen", "max")]
+    )
+    present: dict[int, int] = {}
+    problems: list[str] = []
+    for g in groups.to_pylist():
+        cid = g["commit_id"]
+        whole = (
+            g["k_count"] == ROWS_PER_COMMIT
+            and g["k_count_distinct"] == ROWS_PER_COMMIT
+            and g["k_min"] == 0
+            and g["k_max"] == ROWS_PER_COMMIT - 1
+        )
+        if not whole:
+            problems.append(f"commit {cid} is partial or duplicated: {g}")
+        if g["gen_min"] != g["gen_max"]:
+            problems.append(f"commit {cid} has rows of different generations (half an overwrite): {g}")
+        present[cid] = g["gen_max"]
+    return present, problems
+
+
+def run_reader(table_path: str, log_path: str, log_dir: str) -> None:
+    from datashard import load_table
+
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    _warm_up()
+    print("ready", flush=True)
+    while True:
+        acked = set(_acked(log_dir))  # acknowledged before the table is opened: must be seen
+        data = load_table(table_path).to_arrow(columns=["commit_id", "k", "gen"])
+        present, problems = _commit_groups(data)
+        missing = sorted(acked - present.keys())
+        if missing:
+            problems.append(f"{len(missing)} acknowledged commits not seen: {missing[:5]}")
+        _log(fd, f"bad-read {json.dumps(problems[:3])}" if problems else f"read {data.num_rows}")
+
+
+def _reads(log_dir: str, prefix: str) -> tuple[int, list[str]]:
+    """(good reads, bad-read lines) of the readers whose logs start with ``prefix``."""
+    good, bad = 0, []
+    for path in glob.glob(os.path.join(log_dir, prefix + "*.rlog")):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("read "):
+                    good += 1
+                elif line.startswith("bad-read "):
+                    bad.append(line.strip())
+    return good, bad
+
+
 # -- the checker ----------------------------------------------------------------------------------------
 
 
@@ -225,23 +285,9 @@ def check_table(
     data = table.to_arrow(columns=["commit_id", "k", "gen"])
     if table.row_count() != data.num_rows:
         problems.append(f"row_count() {table.row_count()} != {data.num_rows} rows read")
-    groups = data.group_by("commit_id").aggregate(
-        [("k", "count"), ("k", "count_distinct"), ("k", "min"), ("k", "max"), ("gen", "min"), ("gen", "max")]
-    )
-    present: dict[int, int] = {}
-    for g in groups.to_pylist():
-        cid = g["commit_id"]
-        whole = (
-            g["k_count"] == ROWS_PER_COMMIT
-            and g["k_count_distinct"] == ROWS_PER_COMMIT
-            and g["k_min"] == 0
-            and g["k_max"] == ROWS_PER_COMMIT - 1
-        )
-        if not whole:
-            problems.append(f"commit {cid} is partial or duplicated: {g}")
-        if g["gen_min"] != g["gen_max"]:
-            problems.append(f"commit {cid} has rows of different generations (half an overwrite): {g}")
-        present[cid] = g["gen_max"]
+    present, found = _commit_groups(data)
+    problems += found
+    for cid in present:
         if cid not in oracle.begun:
             problems.append(f"commit {cid} is in the table but no writer began it")
     lost = sorted(oracle.acked - present.keys())
@@ -374,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--time-limit", type=float, default=None, help="stop starting rounds after this many seconds")
     p.add_argument("--writers", type=int, default=2, help="appenders per round (default 2)")
     p.add_argument("--rewriters", type=int, default=1, help="rewriters per round (default 1)")
+    p.add_argument("--readers", type=int, default=1, help="readers per round (default 1)")
     p.add_argument("--max-delay", type=float, default=0.4, help="kill within this many seconds of ready")
     p.add_argument("--pyiceberg-every", type=int, default=10, help="compare PyIceberg's rows every N rounds")
     p.add_argument("--seed", type=int, default=None)
@@ -387,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the table and logs")
     p.add_argument("--appender", nargs=4, metavar=("TABLE", "LOG", "WRITER", "RESUME"), help=argparse.SUPPRESS)
     p.add_argument("--rewriter", nargs=4, metavar=("TABLE", "LOG", "LOGDIR", "SEED"), help=argparse.SUPPRESS)
+    p.add_argument("--reader", nargs=3, metavar=("TABLE", "LOG", "LOGDIR"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
     if args.appender:
@@ -394,6 +442,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.rewriter:
         run_rewriter(args.rewriter[0], args.rewriter[1], args.rewriter[2], int(args.rewriter[3]))
+        return 0
+    if args.reader:
+        run_reader(*args.reader)
         return 0
 
     from datashard import Schema, create_table
@@ -413,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"kill test: seed {seed}, {args.iterations} rounds x ({args.writers} appenders + {args.rewriters} "
-        f"rewriters), kill within {args.max_delay} s, durability {args.durability}, in {workdir}",
+        f"rewriters + {args.readers} readers), kill within {args.max_delay} s, durability {args.durability}, in {workdir}",
         flush=True,
     )
     started = time.monotonic()
@@ -434,6 +485,8 @@ def main(argv: list[str] | None = None) -> int:
             for r in range(args.rewriters):
                 log = os.path.join(log_dir, f"{it:05d}-r{r}.log")
                 procs.append(_spawn(["--rewriter", table_path, log, log_dir, str(rng.randrange(2**31))]))
+            for r in range(args.readers):
+                procs.append(_spawn(["--reader", table_path, os.path.join(log_dir, f"{it:05d}-q{r}.rlog"), log_dir]))
             problems: list[str] = []
             ready_at = []
             for proc in procs:
@@ -453,6 +506,9 @@ def main(argv: list[str] | None = None) -> int:
                     kills += 1
                 proc.stdout.close()
                 proc.stderr.close()
+            good_reads, bad_reads = _reads(log_dir, f"{it:05d}-")
+            totals["reads"] += good_reads + len(bad_reads)
+            problems += [f"a reader saw: {line}" for line in bad_reads]
             final = it == args.iterations - 1
             try:
                 found, figures = check_table(
@@ -491,6 +547,11 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.monotonic() - started
         print(f"rounds: {rounds} in {elapsed:.0f} s, seed {seed}")
         print(f"processes killed with SIGKILL: {kills}")
+        print(
+            f"reads by {args.readers} reader(s) per round, racing the writers: {totals['reads']}, each saw every "
+            f"commit acknowledged before it opened the table, and only whole commits"
+            + ("" if failed == 0 else " (except where a FAIL line says otherwise)")
+        )
         print(
             f"kills inside Table.append: {totals['in_flight_appends']} (that commit had landed: "
             f"{totals['in_flight_appends_landed']}; those with a commit key were retried by the next round's "
