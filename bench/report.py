@@ -100,10 +100,18 @@ def render(results: dict) -> str:
         f"{m['git_commit'][:10]}{' + uncommitted changes' if m.get('git_dirty') else ''}.")
     d.w()
     lb, la = meta.get("load_before", [0, 0, 0]), meta.get("load_after", [0, 0, 0])
-    busy = max(lb[0], la[0]) > 0.5 * (m["cores"] or 1)
-    d.w(f"Load average before {lb[0]:.2f} / {lb[1]:.2f} / {lb[2]:.2f}, after {la[0]:.2f} / {la[1]:.2f} / {la[2]:.2f}."
-        + (" **The machine was busy with other work: these figures are not publishable; a full run is for a quiet "
-           "machine.**" if busy else ""))
+    load = f"Load average before {lb[0]:.2f} / {lb[1]:.2f} / {lb[2]:.2f}, after {la[0]:.2f} / {la[1]:.2f} / {la[2]:.2f}."
+    other = meta.get("other_cpu_s")
+    if other is not None:
+        # CPU time the machine spent outside this run's processes (kernel flush threads included).
+        share = other / max(1e-9, meta.get("elapsed_s", 0) * (m["cores"] or 1))
+        busy = share > 0.05
+        load += (f" Other work used {other:,.0f} CPU-seconds during the run, {share:.1%} of the machine"
+                 + (" (under 5 %: a quiet machine)." if not busy else "."))
+    else:  # results from before that was measured: the load average, which counts the run itself
+        busy = max(lb[0], la[0]) > 0.5 * (m["cores"] or 1)
+    d.w(load + (" **The machine was busy with other work: these figures are not publishable; a full run is for a "
+                "quiet machine.**" if busy else ""))
     d.w()
     d.w(f"Sizes: {cfg['reps']} repetition(s) (medians shown); bulk {cfg['bulk_rows']:,} rows; concurrent commits "
         f"P ∈ {cfg['procs']} × M = {cfg['commits']} (time budget {cfg.get('commit_budget_s', '-')} s); history checkpoints {cfg['history']} with {cfg['measure']} "

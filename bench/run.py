@@ -301,6 +301,22 @@ def loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """(CPU seconds the whole machine has spent busy since boot, CPU seconds of this runner and
+    its finished children). Their growth over a run, subtracted, is what other work took from the
+    machine meanwhile; the load average cannot tell the run's own processes from others'."""
+    import resource
+
+    with open("/proc/stat", encoding="ascii") as f:
+        ticks = [int(x) for x in f.readline().split()[1:9]]
+    busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+    own = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        ru = resource.getrusage(who)
+        own += ru.ru_utime + ru.ru_stime
+    return busy, own
+
+
 # -- workloads --------------------------------------------------------------------------------
 
 
@@ -790,6 +806,7 @@ def main(argv=None) -> int:
         "started": dt.datetime.now().isoformat(timespec="seconds"),
         "machine": machine(work),
         "load_before": loadavg(),
+        "cpu_before": cpu_seconds(),
         "work_dir": work,
         "cold_cache_method": "posix_fadvise(POSIX_FADV_DONTNEED) on every file of the table, after sync, "
                              "in the reading process, just before the timed read",
@@ -855,6 +872,9 @@ def main(argv=None) -> int:
     meta["finished"] = dt.datetime.now().isoformat(timespec="seconds")
     meta["elapsed_s"] = round(time.time() - started, 1)
     meta["load_after"] = loadavg()
+    busy_after, own_after = cpu_seconds()
+    busy_before, own_before = meta.pop("cpu_before")
+    meta["other_cpu_s"] = round(max(0.0, (busy_after - busy_before) - (own_after - own_before)), 1)
     results = {"meta": meta, "systems": sysinfo, "labels": LABELS, "workloads": res,
                "unsupported": unsupported(avail, workloads)}
     with open(os.path.join(out, "results.json"), "w") as f:
