@@ -1,9 +1,10 @@
 """The SIGKILL crash test (tests/crash/kill_test.py) in its short mode: up to 50 rounds or about
-45 s of rounds, whichever comes first. Each round kills 3 appenders and 1 rewriter at random moments and
-checks that the table opens, every acknowledged commit is present exactly once, no commit is
-partly visible or applied twice (half the appends go through group commit) and PyIceberg opens
-the current metadata. It runs once per durability
-mode (``process`` with a shorter time limit). The long mode is
+50 s of rounds, whichever comes first. Each round kills 3 appenders, 1 rewriter and 1 reader at
+random moments and checks that the table opens, every acknowledged commit is present exactly
+once, no commit is partly visible or applied twice (half the appends go through group commit),
+every read the reader made showed whole commits and all those acknowledged before it, and
+PyIceberg opens the current metadata. It runs once per durability mode (``process`` with a
+shorter time limit). The long mode is
 ``python tests/crash/kill_test.py --iterations 200 [--durability process]``.
 """
 
@@ -22,7 +23,7 @@ KILL_TEST = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file_
 MIN_ROUNDS = 10  # on a loaded 2-core machine the time limit may stop it before 50
 
 
-@pytest.mark.parametrize("durability,seconds", [("fsync", 45), ("process", 25)])
+@pytest.mark.parametrize("durability,seconds", [("fsync", 50), ("process", 35)])
 def test_sigkill_loop_short_mode(tmp_path, durability: str, seconds: int) -> None:
     # durability="process" flushes nothing, and must survive kill -9 all the same
     pytest.importorskip("pyiceberg.table")
