@@ -72,10 +72,6 @@ class FileSystem {
     virtual ~Lock() = default;
   };
   virtual std::unique_ptr<Lock> TryLockFor(const std::string& path, double timeout_ms) = 0;
-  // Whether looking at a file (Exists, a small read) is cheap enough to poll
-  // every millisecond or so while waiting: true for local files, false for
-  // object storage, where each look is a billed request.
-  virtual bool CheapToPoll() const { return true; }
   // Replaces the content of `path` (creating it if absent). Only for small
   // advisory files such as version-hint.text, never for anything a commit
   // depends on: a reader sees the old or the new content, and for an instant

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <optional>
 #include <thread>
 
 #include "datashard/commit/snapshot_producer.h"
@@ -85,35 +84,26 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
   };
   std::vector<std::string> unsynced = options.unsynced_files;
   bool joined = false;  // after_lost_race has run
-  // The version after `known`, as text, if there is one.
-  struct NewerVersion {
-    int64_t version;
-    std::string text;
-  };
-  auto newer_than = [&](int64_t known) -> Result<std::optional<NewerVersion>> {
-    ARROW_ASSIGN_OR_RAISE(int64_t latest, FindLatestVersion(fs, location, known));
-    if (latest == known) return std::nullopt;
-    ARROW_ASSIGN_OR_RAISE(std::string text, fs.ReadFile(format::MetadataFilePath(location, latest)));
-    return NewerVersion{latest, std::move(text)};
-  };
   // The newest version. Holding the queue with our intent out, a glance at
   // its text first: if a leader applied the intent, the queue is released
   // before the parse (the parsed version still decides, in `build`).
   auto load_latest = [&]() -> Result<VersionedMetadata> {
     if (!queue || !joined || !options.settled_in) return LoadLatest(fs, location, &base);
-    ARROW_ASSIGN_OR_RAISE(auto newer, newer_than(base.version));
-    if (!newer) return base;
-    if (options.settled_in(newer->text)) queue.reset();
-    return VersionFromText(location, newer->version, newer->text);
+    ARROW_ASSIGN_OR_RAISE(int64_t latest, FindLatestVersion(fs, location, base.version));
+    if (latest == base.version) return base;
+    ARROW_ASSIGN_OR_RAISE(std::string text, fs.ReadFile(format::MetadataFilePath(location, latest)));
+    if (options.settled_in(text)) queue.reset();
+    return VersionFromText(location, latest, text);
   };
   // Waits for the host's commit queue. With our intent out, also watches for
   // the next version and stops waiting when one applies the intent: queueing
-  // up only to learn that would hold up the next leader. Only where a look
-  // is cheap (FileSystem::CheapToPoll). True: `base` is now the version that
-  // applied it.
+  // up only to learn that would hold up the next leader. Not on object
+  // storage, where each look is a billed request. True: `base` is now the
+  // version that applied it.
+  const bool watch_versions = location.rfind("s3://", 0) != 0;
   auto wait_for_queue = [&]() -> Result<bool> {
     const std::string lock_path = format::CommitQueuePath(location);
-    if (!joined || !options.settled_in || !fs.CheapToPoll()) {
+    if (!joined || !options.settled_in || !watch_versions) {
       queue = fs.TryLockFor(lock_path, options.queue_timeout_ms);
       return false;
     }
@@ -124,11 +114,12 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
     while (true) {
       queue = fs.TryLockFor(lock_path, 0);
       if (queue) return false;
-      ARROW_ASSIGN_OR_RAISE(auto newer, newer_than(seen));
-      if (newer) {
-        seen = newer->version;
-        if (options.settled_in(newer->text)) {
-          ARROW_ASSIGN_OR_RAISE(base, VersionFromText(location, newer->version, newer->text));
+      ARROW_ASSIGN_OR_RAISE(int64_t latest, FindLatestVersion(fs, location, seen));
+      if (latest > seen) {
+        ARROW_ASSIGN_OR_RAISE(std::string text, fs.ReadFile(format::MetadataFilePath(location, latest)));
+        seen = latest;
+        if (options.settled_in(text)) {
+          ARROW_ASSIGN_OR_RAISE(base, VersionFromText(location, latest, text));
           return true;
         }
       }

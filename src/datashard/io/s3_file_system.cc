@@ -176,8 +176,6 @@ class S3FileSystemImpl final : public FileSystem {
   // lock file in a local directory, named by a hash of the endpoint and the
   // object. Writers on other hosts are not queued; correctness never
   // depended on it (the conditional PUT decides).
-  bool CheapToPoll() const override { return false; }
-
   std::unique_ptr<Lock> TryLockFor(const std::string& path, double timeout_ms) override {
     uint64_t hash = 14695981039346656037ULL;  // FNV-1a: stable across processes and builds
     for (unsigned char c : client_.options().endpoint + "|" + path) hash = (hash ^ c) * 1099511628211ULL;

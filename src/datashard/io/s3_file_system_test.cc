@@ -160,17 +160,5 @@ TEST(S3FileSystemTest, AnEndpointThatIsDownIsAnErrorNamingIt) {
   EXPECT_FALSE(IsKind(published, ErrorKind::kAmbiguousCommit));
 }
 
-// Committers waiting for a group commit poll the next version only where a
-// look is cheap: on S3 each one is a billed request.
-TEST(S3FileSystemTest, ObjectStorageIsNotPolledButLocalFilesAre) {
-  S3Options options;
-  options.endpoint = "http://127.0.0.1:1";
-  options.access_key = "k";
-  options.secret_key = "s";
-  DS_ASSIGN_OR_FAIL(auto fs, MakeS3FileSystem(options));
-  EXPECT_FALSE(fs->CheapToPoll());
-  EXPECT_TRUE(LocalFileSystem()->CheapToPoll());
-}
-
 }  // namespace
 }  // namespace datashard
