@@ -95,39 +95,6 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
     if (options.settled_in(text)) queue.reset();
     return VersionFromText(location, latest, text);
   };
-  // Waits for the host's commit queue. With our intent out, also watches for
-  // the next version and stops waiting when one applies the intent: queueing
-  // up only to learn that would hold up the next leader. Not on object
-  // storage, where each look is a billed request. True: `base` is now the
-  // version that applied it.
-  const bool watch_versions = location.rfind("s3://", 0) != 0;
-  auto wait_for_queue = [&]() -> Result<bool> {
-    const std::string lock_path = format::CommitQueuePath(location);
-    if (!joined || !options.settled_in || !watch_versions) {
-      queue = fs.TryLockFor(lock_path, options.queue_timeout_ms);
-      return false;
-    }
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::duration<double, std::milli>(options.queue_timeout_ms);
-    double pause_us = 50;
-    int64_t seen = base.version;
-    while (true) {
-      queue = fs.TryLockFor(lock_path, 0);
-      if (queue) return false;
-      ARROW_ASSIGN_OR_RAISE(int64_t latest, FindLatestVersion(fs, location, seen));
-      if (latest > seen) {
-        ARROW_ASSIGN_OR_RAISE(std::string text, fs.ReadFile(format::MetadataFilePath(location, latest)));
-        seen = latest;
-        if (options.settled_in(text)) {
-          ARROW_ASSIGN_OR_RAISE(base, VersionFromText(location, latest, text));
-          return true;
-        }
-      }
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::duration<double, std::micro>(pause_us));
-      pause_us = std::min(pause_us * 2, 1000.0);
-    }
-  };
   if (options.after_lost_race && options.queue_timeout_ms > 0) {
     // Group commit: while another writer on this host is committing, an
     // attempt of ours would most likely lose. Join its group instead: make
@@ -139,10 +106,8 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
       unsynced.clear();
       options.after_lost_race();
       joined = true;
-      ARROW_ASSIGN_OR_RAISE(bool settled, wait_for_queue());
-      if (!settled) {
-        ARROW_ASSIGN_OR_RAISE(base, load_latest());
-      }
+      queue = fs.TryLockFor(format::CommitQueuePath(location), options.queue_timeout_ms);
+      ARROW_ASSIGN_OR_RAISE(base, load_latest());
     }
   }
   for (int attempt = 1;; ++attempt) {
@@ -189,8 +154,7 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
     if (!queue && options.queue_timeout_ms > 0) {
       // Contention: queue behind the other committers on this host instead
       // of racing them again (on few cores, doomed attempts starve winners).
-      ARROW_ASSIGN_OR_RAISE(bool settled, wait_for_queue());
-      if (settled) continue;  // the next build finds the intent applied
+      queue = fs.TryLockFor(format::CommitQueuePath(location), options.queue_timeout_ms);
     }
     if (!queue) {
       SleepWithJitter(backoff);
