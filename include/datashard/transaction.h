@@ -66,6 +66,11 @@ class Transaction {
   // Records the commit as Iceberg's "replace" operation: the transaction only
   // reorganises rows that exist (compaction), it neither adds nor removes any.
   void MarkAsRewrite() { rewrite_ = true; }
+  // For a transaction that appends once and commits (Table::Append): a small
+  // append keeps its rows in memory until the commit, so that when other
+  // writers are committing it can hand them to the next group-commit leader
+  // in its intent (no data file or manifest of its own to create and flush).
+  void DeferSmallAppend() { defer_small_append_ = true; }
   Result<CommitInfo> Commit();
   Status Rollback();
   bool active() const { return active_; }
@@ -76,6 +81,7 @@ class Transaction {
   Status CheckActive();
   Status AppendOneFile(const std::string& path);
   Result<CommitInfo> CommitOnce();
+  Status WriteRows(const std::shared_ptr<arrow::Table>& conformed);
   Status WriteSurvivors(const std::shared_ptr<arrow::Table>& rows, const std::string& origin);
   void DropOwnFile(const std::string& path);
   std::shared_ptr<Table> table_;
@@ -83,6 +89,7 @@ class Transaction {
   std::optional<std::string> commit_key_;
   std::optional<Durability> durability_;
   bool rewrite_ = false;
+  bool defer_small_append_ = false;
   bool active_ = true;
 };
 

@@ -110,6 +110,9 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
       ARROW_ASSIGN_OR_RAISE(base, load_latest());
     }
   }
+  if (options.refresh_base && !joined) {
+    ARROW_ASSIGN_OR_RAISE(base, LoadLatest(fs, location, &base));
+  }
   for (int attempt = 1;; ++attempt) {
     ARROW_ASSIGN_OR_RAISE(BuiltCommit built, build(base, attempt));
     if (built.already_committed) return CommitOutcome{base, attempt, true, built.snapshot_id, built.by_group};

@@ -44,6 +44,10 @@ struct CommitOptions {
   // reaching the queue leaves it before parsing that version, so the writers
   // a group settled do not hold up its next leader one after another.
   std::function<bool(std::string_view)> settled_in;
+  // The base passed in may be stale: read the newest version before the
+  // first attempt (after the wait when the writer joins a group, so a
+  // writer another commit settles never parses the version it started on).
+  bool refresh_base = false;
 };
 
 // Table property choosing how commits are flushed: "fsync" (default) or "process".

@@ -136,11 +136,22 @@ std::string EncodeIntent(const Intent& intent) {
               {"added-records", intent.added_records},
               {"added-files-size", intent.added_files_size},
               {"manifests", std::move(manifests)}};
-  return out.dump();
+  if (intent.rows.empty()) return out.dump();
+  // The rows follow the JSON line as raw bytes (dump() escapes every newline
+  // inside strings, so the first newline ends the JSON).
+  out["rows-bytes"] = intent.rows.size();
+  out["schema-id"] = intent.schema_id;
+  out["spec-id"] = intent.spec_id;
+  std::string text = out.dump();
+  text.push_back('\n');
+  text += intent.rows;
+  return text;
 }
 
 Result<Intent> DecodeIntent(std::string_view text) {
-  json in = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  const size_t newline = text.find('\n');
+  const std::string_view head = text.substr(0, newline);
+  json in = json::parse(head, nullptr, /*allow_exceptions=*/false);
   if (!in.is_object()) return CorruptData("an intent is not a JSON object");
   try {
     Intent intent;
@@ -171,6 +182,16 @@ Result<Intent> DecodeIntent(std::string_view text) {
         manifest.partitions.push_back(std::move(summary));
       }
       intent.manifests.push_back(std::move(manifest));
+    }
+    const std::string_view tail = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
+    if (in.contains("rows-bytes")) {
+      if (in.at("rows-bytes").get<uint64_t>() != tail.size()) return CorruptData("an intent's rows are truncated");
+      if (tail.empty()) return CorruptData("an intent carries no rows");
+      intent.rows = std::string(tail);
+      intent.schema_id = in.at("schema-id").get<int32_t>();
+      intent.spec_id = in.at("spec-id").get<int32_t>();
+    } else if (!tail.empty()) {
+      return CorruptData("an intent has bytes after its JSON");
     }
     return intent;
   } catch (const json::exception& e) {
@@ -283,7 +304,7 @@ Result<std::vector<PendingFile>> ListPending(FileSystem& fs, const std::string& 
 }  // namespace
 
 Result<std::vector<Intent>> CollectIntents(FileSystem& fs, const TableMetadata& base, const std::string& self,
-                                           Durability durability, int64_t now_ms) {
+                                           Durability durability, int64_t now_ms, bool take_rows) {
   std::vector<Intent> out;
   ARROW_ASSIGN_OR_RAISE(auto pending, ListPending(fs, base.location));
   for (const auto& file : pending) {
@@ -304,7 +325,7 @@ Result<std::vector<Intent>> CollectIntents(FileSystem& fs, const TableMetadata& 
       (void)fs.DeleteFile(file.path);  // its writer commits by itself
       continue;
     }
-    if (intent->durability != durability) continue;
+    if (intent->durability != durability || (!take_rows && !intent->rows.empty())) continue;
     out.push_back(std::move(*intent));
   }
   std::sort(out.begin(), out.end(), [](const Intent& a, const Intent& b) { return a.created_ms < b.created_ms; });

@@ -3,7 +3,9 @@
 //
 // A plain append that loses the race for a version posts an intent,
 // metadata/_pending/<writer>-<seq>.intent, naming its manifests (already
-// durable: they were flushed with its first attempt). Whoever commits next
+// durable: they were flushed with its first attempt), or, for a small append
+// (Table::Append), carrying its rows: the leader then writes them with its
+// own into one data file, flushed with its commit. Whoever commits next
 // with a plain append includes every pending intent in its snapshot and
 // records, for each writer it included, a high-water mark in the table
 // properties: datashard.group.<writer> = "<seq>:<snapshot id>:<ms>". A writer
@@ -65,6 +67,12 @@ struct Intent {
   int64_t added_files = 0;
   int64_t added_records = 0;
   int64_t added_files_size = 0;
+  // Rows carried in the intent (Arrow IPC stream) instead of manifests, for
+  // a leader that takes them to write into its own data file. Conformed to
+  // schema `schema_id`, partitioned by spec `spec_id`.
+  std::string rows;
+  int32_t schema_id = -1;
+  int32_t spec_id = -1;
 };
 
 std::string IntentPath(const std::string& location, const std::string& writer, int64_t seq);
@@ -94,9 +102,9 @@ void PruneMarks(TableMetadata& metadata, int64_t now_ms);
 // `durability` (a leader never makes a flushed commit reference files nobody
 // flushed, nor waits on flushes a writer did not ask for), newest intents
 // last, at most kMaxIntentsPerCommit. Settled, too old or unreadable intents
-// are deleted on the way.
+// are deleted on the way. Intents carrying rows only with `take_rows`.
 Result<std::vector<Intent>> CollectIntents(FileSystem& fs, const TableMetadata& base, const std::string& self,
-                                           Durability durability, int64_t now_ms);
+                                           Durability durability, int64_t now_ms, bool take_rows);
 
 // Every readable intent younger than kMarkMaxAgeMs, settled or not, for orphan
 // removal: a leader may still reference their files.

@@ -43,9 +43,11 @@ std::string OperationOf(const PendingSnapshot& pending) {
 }
 
 std::map<std::string, std::string> BuildSummary(const Snapshot* parent, const PendingSnapshot& pending,
-                                                const std::vector<Intent>& intents) {
-  int64_t added_files = pending.added_files, added_records = pending.added_records,
-          added_size = pending.added_files_size;
+                                                const std::vector<Intent>& intents,
+                                                const PendingSnapshot::InlineWrite& inline_write) {
+  int64_t added_files = pending.added_files + inline_write.added_files,
+          added_records = pending.added_records + inline_write.added_records,
+          added_size = pending.added_files_size + inline_write.added_files_size;
   for (const auto& intent : intents) {
     added_files += intent.added_files;
     added_records += intent.added_records;
@@ -176,8 +178,29 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
       built.snapshot_id = mark->snapshot_id;
       return built;
     }
-    ARROW_ASSIGN_OR_RAISE(intents,
-                          CollectIntents(fs, parent_metadata, pending.group->writer, pending.durability, now_ms));
+    ARROW_ASSIGN_OR_RAISE(intents, CollectIntents(fs, parent_metadata, pending.group->writer, pending.durability,
+                                                  now_ms, static_cast<bool>(pending.write_inline)));
+  }
+  // Rows carried in intents go into data files of this attempt, with this
+  // commit's own rows; an intent whose rows the writer could not take stays
+  // pending (no mark).
+  PendingSnapshot::InlineWrite inline_write;
+  if (pending.write_inline) {
+    std::vector<const Intent*> with_rows;
+    for (const auto& intent : intents) {
+      if (!intent.rows.empty()) with_rows.push_back(&intent);
+    }
+    if (pending.own_rows || !with_rows.empty()) {
+      ARROW_ASSIGN_OR_RAISE(inline_write, pending.write_inline(with_rows));
+      if (inline_write.taken.size() != with_rows.size())
+        return arrow::Status::Invalid("write_inline must say which intents it took");
+      std::set<const Intent*> left;
+      for (size_t i = 0; i < with_rows.size(); ++i) {
+        if (!inline_write.taken[i]) left.insert(with_rows[i]);
+      }
+      built.attempt_files = inline_write.files;
+      if (!left.empty()) std::erase_if(intents, [&](const Intent& intent) { return left.count(&intent) > 0; });
+    }
   }
   TableMetadata m = parent_metadata;
   // A new id per attempt: it names the version this attempt publishes.
@@ -209,6 +232,12 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
 
   std::vector<format::ManifestFile> manifests;
   for (auto manifest : pending.new_manifests) {
+    manifest.sequence_number = sequence_number;
+    manifest.min_sequence_number = sequence_number;
+    manifest.added_snapshot_id = snapshot_id;
+    manifests.push_back(std::move(manifest));
+  }
+  for (auto manifest : inline_write.manifests) {
     manifest.sequence_number = sequence_number;
     manifest.min_sequence_number = sequence_number;
     manifest.added_snapshot_id = snapshot_id;
@@ -258,7 +287,7 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
   // Timestamps stay monotone even if this host's clock is behind the last writer's.
   snapshot.timestamp_ms = std::max(NowMs(), parent_metadata.last_updated_ms);
   snapshot.manifest_list = list_path;
-  snapshot.summary = BuildSummary(parent, pending, intents);
+  snapshot.summary = BuildSummary(parent, pending, intents, inline_write);
   snapshot.schema_id = m.current_schema_id;
 
   m.metadata_log.push_back(

@@ -13,6 +13,7 @@
 
 #include "datashard/commit/committer.h"
 #include "datashard/commit/conflict_checker.h"
+#include "datashard/commit/group_commit.h"
 #include "datashard/format/data_file.h"
 
 namespace datashard::commit {
@@ -78,6 +79,23 @@ struct PendingSnapshot {
     const bool* intent_posted = nullptr;
   };
   std::optional<GroupMember> group;
+  // Group commit with rows in the intents (small appends, Table::Append):
+  // writes this commit's own rows, if it has any (`own_rows`), and the rows
+  // of the given intents into new data files and a manifest, unflushed (they
+  // become attempt files, flushed before the link, deleted if it loses).
+  // `taken` says which intents it wrote; a leader leaves the others pending
+  // (their writers commit by themselves). Without it, a leader leaves every
+  // intent that carries rows.
+  struct InlineWrite {
+    std::vector<format::ManifestFile> manifests;
+    std::vector<std::string> files;
+    int64_t added_files = 0;
+    int64_t added_records = 0;
+    int64_t added_files_size = 0;
+    std::vector<bool> taken;  // one per intent given
+  };
+  std::function<Result<InlineWrite>(const std::vector<const Intent*>& intents)> write_inline;
+  bool own_rows = false;
 };
 
 // One attempt on top of `base` (the latest version): validates against

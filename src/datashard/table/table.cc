@@ -149,6 +149,7 @@ Result<CommitInfo> Table::Append(const std::shared_ptr<arrow::Table>& data,
   Transaction tx(shared_from_this());
   if (commit_key) tx.SetCommitKey(*commit_key);
   if (durability) tx.SetDurability(*durability);
+  tx.DeferSmallAppend();
   ARROW_RETURN_NOT_OK(tx.Append(data));
   return tx.Commit();
 }

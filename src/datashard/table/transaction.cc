@@ -4,6 +4,10 @@
 #include <set>
 
 #include <arrow/compute/api.h>
+#include <arrow/io/memory.h>
+#include <arrow/ipc/reader.h>
+#include <arrow/ipc/writer.h>
+#include <arrow/util/byte_size.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/properties.h>
 
@@ -66,6 +70,99 @@ Result<commit::CommitOutcome> WithdrawIntent(Table& table, const commit::Intent&
   return failure;
 }
 
+// A small append (Transaction::DeferSmallAppend) is at most this many bytes
+// of Arrow buffers: a group-commit leader reads every intent it takes.
+constexpr int64_t kMaxDeferredBytes = 1 << 20;
+
+Result<std::string> EncodeRows(const arrow::Table& rows) {
+  ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
+  ARROW_ASSIGN_OR_RAISE(auto writer, arrow::ipc::MakeStreamWriter(sink, rows.schema()));
+  ARROW_RETURN_NOT_OK(writer->WriteTable(rows));
+  ARROW_RETURN_NOT_OK(writer->Close());
+  ARROW_ASSIGN_OR_RAISE(auto buffer, sink->Finish());
+  return buffer->ToString();
+}
+
+// The rows of another writer's intent, checked like any input from a file.
+Result<std::shared_ptr<arrow::Table>> DecodeRows(const std::string& bytes, const Schema& schema) {
+  auto input = std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString(bytes));
+  ARROW_ASSIGN_OR_RAISE(auto reader, arrow::ipc::RecordBatchStreamReader::Open(input));
+  ARROW_ASSIGN_OR_RAISE(auto rows, reader->ToTable());
+  ARROW_RETURN_NOT_OK(rows->ValidateFull());
+  return format::ConformToSchema(rows, schema);
+}
+
+// Writes the manifest listing `files` (added, snapshot ids and sequence
+// numbers inherited), unflushed.
+Result<format::ManifestFile> WriteAppendManifest(FileSystem& fs, const std::string& location,
+                                                 const TableMetadata& metadata,
+                                                 const std::vector<format::DataFile>& files) {
+  std::vector<format::ManifestEntry> entries;
+  format::ManifestFile manifest;
+  manifest.partition_spec_id = metadata.default_spec_id;
+  format::PartitionSummaryBuilder summaries(*metadata.CurrentSchema(), *metadata.DefaultSpec());
+  for (const auto& file : files) {
+    ARROW_RETURN_NOT_OK(summaries.Add(file));
+    format::ManifestEntry entry;
+    entry.status = format::ManifestEntryStatus::kAdded;
+    entry.data_file = file;
+    entries.push_back(std::move(entry));
+    manifest.added_files_count += 1;
+    manifest.added_rows_count += file.record_count;
+  }
+  manifest.partitions = summaries.Finish();
+  ARROW_ASSIGN_OR_RAISE(std::string bytes, format::EncodeManifest(*metadata.CurrentSchema(), *metadata.DefaultSpec(),
+                                                                  format::ManifestContent::kData, entries));
+  manifest.manifest_path = format::NewManifestPath(location);
+  manifest.manifest_length = static_cast<int64_t>(bytes.size());
+  ARROW_RETURN_NOT_OK(fs.WriteNewFile(manifest.manifest_path, bytes, Durability::kProcess));
+  return manifest;
+}
+
+// A group-commit attempt's data: this writer's own deferred rows (if any)
+// and the rows other writers' intents carry, in one set of data files and
+// one manifest. An intent written under another schema or spec, or whose rows
+// do not read back, is not taken: its writer commits by itself.
+Result<commit::PendingSnapshot::InlineWrite> WriteInline(FileSystem& fs, const std::string& location,
+                                                         const TableMetadata& metadata,
+                                                         const std::shared_ptr<arrow::Table>& own_rows,
+                                                         const std::vector<const commit::Intent*>& intents) {
+  commit::PendingSnapshot::InlineWrite out;
+  const Schema& schema = *metadata.CurrentSchema();
+  std::vector<std::shared_ptr<arrow::Table>> parts;
+  if (own_rows) parts.push_back(own_rows);
+  for (const commit::Intent* intent : intents) {
+    bool taken = false;
+    if (intent->schema_id == metadata.current_schema_id && intent->spec_id == metadata.default_spec_id) {
+      auto rows = DecodeRows(intent->rows, schema);
+      if (rows.ok() && (*rows)->num_rows() > 0 && (parts.empty() || (*rows)->schema()->Equals(*parts[0]->schema()))) {
+        parts.push_back(*rows);
+        taken = true;
+      }
+    }
+    out.taken.push_back(taken);
+  }
+  if (parts.empty()) return out;
+  ARROW_ASSIGN_OR_RAISE(auto combined, arrow::ConcatenateTables(parts));
+  ARROW_RETURN_NOT_OK(fs.CreateDir(format::DataDir(location)));
+  ARROW_ASSIGN_OR_RAISE(auto files, table::WriteDataFiles(fs, metadata, schema, *metadata.DefaultSpec(), *combined,
+                                                          Durability::kProcess));
+  for (const auto& file : files) {
+    out.files.push_back(file.file_path);
+    out.added_files += 1;
+    out.added_records += file.record_count;
+    out.added_files_size += file.file_size_in_bytes;
+  }
+  auto manifest = WriteAppendManifest(fs, location, metadata, files);
+  if (!manifest.ok()) {
+    for (const auto& path : out.files) (void)fs.DeleteFile(path);
+    return manifest.status();
+  }
+  out.files.push_back(manifest->manifest_path);
+  out.manifests.push_back(std::move(*manifest));
+  return out;
+}
+
 }  // namespace
 
 struct Transaction::Impl {
@@ -82,6 +179,8 @@ struct Transaction::Impl {
   std::set<std::string> appended_sources;     // paths given to AppendFiles
   std::vector<std::string> copied_sources;    // of those, files whose rows were copied
   std::vector<std::vector<Predicate>> reads;  // filters read (empty = whole table)
+  // A small append's rows, conformed, not written yet (DeferSmallAppend).
+  std::shared_ptr<arrow::Table> deferred;
 };
 
 namespace {
@@ -138,10 +237,20 @@ Status Transaction::Append(const std::shared_ptr<arrow::Table>& data) {
   ARROW_ASSIGN_OR_RAISE(auto conformed, format::ConformToSchema(data, schema));
   if (conformed->num_rows() == 0) return Status::OK();
   ARROW_RETURN_NOT_OK(commit::DurabilityOf(metadata).status());
+  if (defer_small_append_ && !impl_->deferred && impl_->files.empty() &&
+      arrow::util::TotalBufferSize(*conformed) <= kMaxDeferredBytes) {
+    impl_->deferred = conformed;
+    return Status::OK();
+  }
+  return WriteRows(conformed);
+}
+
+Status Transaction::WriteRows(const std::shared_ptr<arrow::Table>& conformed) {
+  const TableMetadata& metadata = *impl_->base;
   ARROW_RETURN_NOT_OK(table_->fs().CreateDir(format::DataDir(table_->location())));
   // Written unflushed; Commit() flushes every file of the transaction at once.
-  auto files =
-      table::WriteDataFiles(table_->fs(), metadata, schema, *metadata.DefaultSpec(), *conformed, Durability::kProcess);
+  auto files = table::WriteDataFiles(table_->fs(), metadata, *metadata.CurrentSchema(), *metadata.DefaultSpec(),
+                                     *conformed, Durability::kProcess);
   if (!files.ok()) return files.status();
   for (auto& file : *files) {
     impl_->written.push_back(file.file_path);
@@ -387,7 +496,7 @@ Result<CommitInfo> Transaction::Commit() {
 }
 
 Result<CommitInfo> Transaction::CommitOnce() {
-  if (impl_->files.empty() && impl_->removed.empty()) {
+  if (impl_->files.empty() && impl_->removed.empty() && !impl_->deferred) {
     active_ = false;
     return CommitInfo{};
   }
@@ -395,10 +504,6 @@ Result<CommitInfo> Transaction::CommitOnce() {
   ARROW_ASSIGN_OR_RAISE(Durability durability, commit::DurabilityOf(*metadata));
   if (durability_) durability = *durability_;
 
-  // The manifest does not depend on the version it lands in (its entries
-  // inherit the snapshot id and sequence numbers from the manifest list), so
-  // it is written once, here, outside the race window, and reused by every
-  // attempt.
   commit::PendingSnapshot pending;
   pending.commit_key = commit_key_;
   pending.durability = durability;
@@ -438,32 +543,37 @@ Result<CommitInfo> Transaction::CommitOnce() {
       return Status::OK();
     };
   }
+  ARROW_ASSIGN_OR_RAISE(bool group_enabled, commit::GroupCommitEnabled(*metadata));
+  const bool group = group_enabled && (!impl_->files.empty() || impl_->deferred) && impl_->removed.empty() &&
+                     !commit_key_ && !pending.validate_concurrent && impl_->branch == "main" && !rewrite_;
+  // Deferred rows ride in a group-commit intent when other writers of this
+  // host are committing right now (the commit queue is busy): the leader
+  // writes them. Otherwise this writer writes its own data file, outside the
+  // queue, as any append does.
+  std::shared_ptr<arrow::Table> own_rows;
+  if (impl_->deferred) {
+    if (group && durability == Durability::kFsync &&
+        !table_->fs().TryLockFor(format::CommitQueuePath(table_->location()), 0)) {
+      own_rows = impl_->deferred;
+    } else {
+      ARROW_RETURN_NOT_OK(WriteRows(impl_->deferred));
+    }
+    impl_->deferred.reset();
+  }
+  // The manifest does not depend on the version it lands in (its entries
+  // inherit the snapshot id and sequence numbers from the manifest list), so
+  // it is written once, here, outside the race window, and reused by every
+  // attempt.
   if (!impl_->files.empty()) {
-    std::vector<format::ManifestEntry> entries;
-    format::ManifestFile manifest;
-    manifest.partition_spec_id = metadata->default_spec_id;
-    format::PartitionSummaryBuilder summaries(*metadata->CurrentSchema(), *metadata->DefaultSpec());
+    ARROW_ASSIGN_OR_RAISE(auto manifest,
+                          WriteAppendManifest(table_->fs(), table_->location(), *metadata, impl_->files));
+    impl_->written.push_back(manifest.manifest_path);
     for (const auto& file : impl_->files) {
-      ARROW_RETURN_NOT_OK(summaries.Add(file));
-      format::ManifestEntry entry;
-      entry.status = format::ManifestEntryStatus::kAdded;
-      entry.data_file = file;
-      entries.push_back(std::move(entry));
-      manifest.added_files_count += 1;
-      manifest.added_rows_count += file.record_count;
       pending.added_files += 1;
       pending.added_records += file.record_count;
       pending.added_files_size += file.file_size_in_bytes;
     }
-    manifest.partitions = summaries.Finish();
-    ARROW_ASSIGN_OR_RAISE(std::string bytes,
-                          format::EncodeManifest(*metadata->CurrentSchema(), *metadata->DefaultSpec(),
-                                                 format::ManifestContent::kData, entries));
-    manifest.manifest_path = format::NewManifestPath(table_->location());
-    manifest.manifest_length = static_cast<int64_t>(bytes.size());
-    ARROW_RETURN_NOT_OK(table_->fs().WriteNewFile(manifest.manifest_path, bytes, Durability::kProcess));
-    impl_->written.push_back(manifest.manifest_path);
-    pending.new_manifests.push_back(manifest);
+    pending.new_manifests.push_back(std::move(manifest));
   }
 
   commit::CommitOptions options;
@@ -482,9 +592,7 @@ Result<CommitInfo> Transaction::CommitOnce() {
   std::optional<commit::WriterSlot> slot;
   commit::Intent intent;
   bool posted = false;
-  ARROW_ASSIGN_OR_RAISE(bool group_enabled, commit::GroupCommitEnabled(*metadata));
-  if (group_enabled && !impl_->files.empty() && impl_->removed.empty() && !commit_key_ &&
-      !pending.validate_concurrent && impl_->branch == "main" && !rewrite_) {
+  if (group) {
     slot.emplace();
     pending.group = commit::PendingSnapshot::GroupMember{slot->writer(), slot->seq(), &posted};
     intent.writer = slot->writer();
@@ -494,18 +602,40 @@ Result<CommitInfo> Transaction::CommitOnce() {
     intent.added_files = pending.added_files;
     intent.added_records = pending.added_records;
     intent.added_files_size = pending.added_files_size;
+    if (own_rows) {
+      // A small append: its rows ride in the intent, and whoever leads writes
+      // them (this writer included) inside its attempt.
+      ARROW_ASSIGN_OR_RAISE(intent.rows, EncodeRows(*own_rows));
+      intent.schema_id = metadata->current_schema_id;
+      intent.spec_id = metadata->default_spec_id;
+    }
+    pending.own_rows = own_rows != nullptr;
+    pending.write_inline = [&](const std::vector<const commit::Intent*>& intents) {
+      return WriteInline(table_->fs(), table_->location(), *metadata, own_rows, intents);
+    };
     options.after_lost_race = [&] {
       intent.created_ms = commit::NowMs();
       // Without the intent this writer only commits by itself, as before.
       // Counted as posted even if posting failed midway: a stray intent must
       // be settled like any other (own mark, deletion, withdrawal).
       posted = true;
-      (void)commit::PostIntent(table_->fs(), table_->location(), intent);
+      Status post = commit::PostIntent(table_->fs(), table_->location(), intent);
+      // Unless the intent is absent afterwards and no request can still
+      // land: then nobody can apply it, and a failure stays a plain one (an
+      // unwritable table is an I/O error, not an ambiguous commit).
+      if (!post.ok() && !IsKind(post, ErrorKind::kAmbiguousCommit)) {
+        auto left = table_->fs().ReadFile(commit::IntentPath(table_->location(), intent.writer, intent.seq));
+        if (!left.ok() && IsNotFound(left.status())) posted = false;
+      }
     };
     options.settled_in = [&](std::string_view text) { return commit::TextShowsMark(text, intent.writer, intent.seq); };
   }
   // Start from the newest version: an attempt built on a stale one would only lose.
-  ARROW_RETURN_NOT_OK(table_->Refresh());
+  if (own_rows) {
+    options.refresh_base = true;  // read once the wait is over
+  } else {
+    ARROW_RETURN_NOT_OK(table_->Refresh());
+  }
   commit::VersionedMetadata start{table_->version(), table_->metadata()};
   auto outcome = commit::CommitWithRetry(
       table_->fs(), table_->location(), start,
@@ -567,6 +697,7 @@ Status Transaction::Rollback() {
   for (const auto& path : impl_->written) (void)table_->fs().DeleteFile(path);
   impl_->written.clear();
   impl_->files.clear();
+  impl_->deferred.reset();
   impl_->removed.clear();
   impl_->removed_paths.clear();
   impl_->origin.clear();
