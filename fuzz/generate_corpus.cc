@@ -12,9 +12,13 @@
 
 #include <arrow/api.h>
 
+#include "datashard/commit/group_commit.h"
 #include "datashard/file_system.h"
+#include "datashard/format/arrow_schema.h"
 #include "datashard/format/file_names.h"
+#include "datashard/format/manifest_reader.h"
 #include "datashard/table.h"
+#include "datashard/table/intent_rows.h"
 #include "fuzz/fuzz_schema.h"
 
 namespace datashard {
@@ -68,7 +72,7 @@ Status Generate(const std::string& out) {
   const std::string work = (fs::temp_directory_path() / "datashard-corpus").string();
   fs::remove_all(work);
   for (const char* target :
-       {"metadata_json", "manifest", "manifest_list", "avro_container", "version_hint", "parquet"}) {
+       {"metadata_json", "manifest", "manifest_list", "avro_container", "version_hint", "parquet", "intent"}) {
     fs::create_directories(fs::path(out) / target);
   }
   auto local = LocalFileSystem();
@@ -113,6 +117,30 @@ Status Generate(const std::string& out) {
     if (!hint.ok()) return Fail("read hint", hint.status());
     for (const std::string& text : {*hint + listing, std::string("1") + listing, std::string("x") + listing}) {
       const std::string seed = SeedPath(out, "version_hint", tag, ++n);
+      auto written = local->WriteNewFile(seed, text, Durability::kProcess);
+      if (!written.ok()) return Fail("write " + seed, written);
+    }
+    // Intents as a leader finds them: rows of a small append, and manifests.
+    auto rows = format::ConformToSchema(Rows(100, partitioned ? 3 : 1), fuzz::FuzzSchema());
+    if (!rows.ok()) return Fail("conform", rows.status());
+    commit::Intent intent;
+    intent.writer = "0f8e2c1a-1111-4222-8333-444455556666";
+    intent.seq = 7;
+    intent.created_ms = 1'700'000'000'000;
+    auto encoded = table::EncodeIntentRows(**rows);
+    if (!encoded.ok()) return Fail("encode rows", encoded.status());
+    intent.rows = *encoded;
+    intent.schema_id = 0;
+    intent.spec_id = (*table)->metadata()->default_spec_id;
+    commit::Intent listed = intent;
+    listed.rows.clear();
+    auto snapshot = (*table)->metadata()->CurrentSnapshot();
+    if (snapshot != nullptr) {
+      auto manifests = format::ReadManifestList(*local, *(*table)->metadata(), *snapshot);
+      if (manifests.ok()) listed.manifests = *manifests;
+    }
+    for (const auto& text : {commit::EncodeIntent(intent), commit::EncodeIntent(listed)}) {
+      const std::string seed = SeedPath(out, "intent", tag, ++n);
       auto written = local->WriteNewFile(seed, text, Durability::kProcess);
       if (!written.ok()) return Fail("write " + seed, written);
     }

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <vector>
 
 #include <unistd.h>
@@ -40,6 +42,27 @@ std::string Hex(const std::string& bytes) {
     out.push_back(kDigits[c & 15]);
   }
   return out;
+}
+
+// An integer field of an intent. nlohmann converts a float to an integer
+// type without a range check (undefined behaviour), and intents are input
+// read from files, so the type and range are checked first.
+template <typename T>
+T IntegerAt(const json& object, const char* key) {
+  const json& value = object.at(key);
+  if (value.is_number_unsigned()) {
+    const uint64_t unsigned_value = value.get<uint64_t>();
+    if (unsigned_value > static_cast<uint64_t>(std::numeric_limits<T>::max())) {
+      throw std::invalid_argument(std::string(key) + " is out of range");
+    }
+    return static_cast<T>(unsigned_value);
+  }
+  if (!value.is_number_integer()) throw std::invalid_argument(std::string(key) + " is not an integer");
+  const int64_t signed_value = value.get<int64_t>();
+  if (signed_value < std::numeric_limits<T>::min() || signed_value > std::numeric_limits<T>::max()) {
+    throw std::invalid_argument(std::string(key) + " is out of range");
+  }
+  return static_cast<T>(signed_value);
 }
 
 Result<std::string> Unhex(const std::string& text) {
@@ -156,19 +179,19 @@ Result<Intent> DecodeIntent(std::string_view text) {
   try {
     Intent intent;
     intent.writer = in.at("writer").get<std::string>();
-    intent.seq = in.at("seq").get<int64_t>();
+    intent.seq = IntegerAt<int64_t>(in, "seq");
     ARROW_ASSIGN_OR_RAISE(intent.durability, ParseDurability(in.at("durability").get<std::string>()));
-    intent.created_ms = in.at("created-ms").get<int64_t>();
-    intent.added_files = in.at("added-files").get<int64_t>();
-    intent.added_records = in.at("added-records").get<int64_t>();
-    intent.added_files_size = in.at("added-files-size").get<int64_t>();
+    intent.created_ms = IntegerAt<int64_t>(in, "created-ms");
+    intent.added_files = IntegerAt<int64_t>(in, "added-files");
+    intent.added_records = IntegerAt<int64_t>(in, "added-records");
+    intent.added_files_size = IntegerAt<int64_t>(in, "added-files-size");
     for (const auto& m : in.at("manifests")) {
       format::ManifestFile manifest;
       manifest.manifest_path = m.at("path").get<std::string>();
-      manifest.manifest_length = m.at("length").get<int64_t>();
-      manifest.partition_spec_id = m.at("spec-id").get<int32_t>();
-      manifest.added_files_count = m.at("added-files").get<int32_t>();
-      manifest.added_rows_count = m.at("added-rows").get<int64_t>();
+      manifest.manifest_length = IntegerAt<int64_t>(m, "length");
+      manifest.partition_spec_id = IntegerAt<int32_t>(m, "spec-id");
+      manifest.added_files_count = IntegerAt<int32_t>(m, "added-files");
+      manifest.added_rows_count = IntegerAt<int64_t>(m, "added-rows");
       for (const auto& p : m.at("partitions")) {
         format::FieldSummary summary;
         summary.contains_null = p.at("contains-null").get<bool>();
@@ -185,16 +208,18 @@ Result<Intent> DecodeIntent(std::string_view text) {
     }
     const std::string_view tail = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
     if (in.contains("rows-bytes")) {
-      if (in.at("rows-bytes").get<uint64_t>() != tail.size()) return CorruptData("an intent's rows are truncated");
+      if (IntegerAt<int64_t>(in, "rows-bytes") != static_cast<int64_t>(tail.size())) {
+        return CorruptData("an intent's rows are truncated");
+      }
       if (tail.empty()) return CorruptData("an intent carries no rows");
       intent.rows = std::string(tail);
-      intent.schema_id = in.at("schema-id").get<int32_t>();
-      intent.spec_id = in.at("spec-id").get<int32_t>();
+      intent.schema_id = IntegerAt<int32_t>(in, "schema-id");
+      intent.spec_id = IntegerAt<int32_t>(in, "spec-id");
     } else if (!tail.empty()) {
       return CorruptData("an intent has bytes after its JSON");
     }
     return intent;
-  } catch (const json::exception& e) {
+  } catch (const std::exception& e) {  // json::exception and IntegerAt's
     return CorruptData("an intent is malformed: ", e.what());
   }
 }

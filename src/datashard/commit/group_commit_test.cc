@@ -99,6 +99,16 @@ TEST(GroupCommitTest, IntentsCarryRowsAfterTheirJson) {
   EXPECT_FALSE(DecodeIntent(text + "x").ok());
   intent.rows.clear();
   EXPECT_FALSE(DecodeIntent(EncodeIntent(intent) + "\nstray").ok());
+  // Numbers out of an integer's range are errors, not undefined conversions
+  // (fuzz/crashes/intent-ubsan-float-to-int64).
+  std::string text_seq = EncodeIntent(intent);
+  const size_t at = text_seq.find("\"seq\":3");
+  ASSERT_NE(at, std::string::npos);
+  for (const char* bad : {"\"seq\":1.5e30", "\"seq\":3.5", "\"seq\":18446744073709551615", "\"seq\":\"3\""}) {
+    std::string text_bad = text_seq;
+    text_bad.replace(at, 7, bad);
+    EXPECT_FALSE(DecodeIntent(text_bad).ok()) << text_bad;
+  }
 }
 
 TEST(GroupCommitTest, MarksParseAndOldOnesArePruned) {

@@ -4,9 +4,6 @@
 #include <set>
 
 #include <arrow/compute/api.h>
-#include <arrow/io/memory.h>
-#include <arrow/ipc/reader.h>
-#include <arrow/ipc/writer.h>
 #include <arrow/util/byte_size.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/properties.h>
@@ -22,6 +19,7 @@
 #include "datashard/scan/file_reader.h"
 #include "datashard/scan/table_scan.h"
 #include "datashard/table/data_writer.h"
+#include "datashard/table/intent_rows.h"
 
 namespace datashard {
 namespace cp = arrow::compute;
@@ -74,24 +72,6 @@ Result<commit::CommitOutcome> WithdrawIntent(Table& table, const commit::Intent&
 // of Arrow buffers: a group-commit leader reads every intent it takes.
 constexpr int64_t kMaxDeferredBytes = 1 << 20;
 
-Result<std::string> EncodeRows(const arrow::Table& rows) {
-  ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
-  ARROW_ASSIGN_OR_RAISE(auto writer, arrow::ipc::MakeStreamWriter(sink, rows.schema()));
-  ARROW_RETURN_NOT_OK(writer->WriteTable(rows));
-  ARROW_RETURN_NOT_OK(writer->Close());
-  ARROW_ASSIGN_OR_RAISE(auto buffer, sink->Finish());
-  return buffer->ToString();
-}
-
-// The rows of another writer's intent, checked like any input from a file.
-Result<std::shared_ptr<arrow::Table>> DecodeRows(const std::string& bytes, const Schema& schema) {
-  auto input = std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString(bytes));
-  ARROW_ASSIGN_OR_RAISE(auto reader, arrow::ipc::RecordBatchStreamReader::Open(input));
-  ARROW_ASSIGN_OR_RAISE(auto rows, reader->ToTable());
-  ARROW_RETURN_NOT_OK(rows->ValidateFull());
-  return format::ConformToSchema(rows, schema);
-}
-
 // Writes the manifest listing `files` (added, snapshot ids and sequence
 // numbers inherited), unflushed.
 Result<format::ManifestFile> WriteAppendManifest(FileSystem& fs, const std::string& location,
@@ -134,7 +114,7 @@ Result<commit::PendingSnapshot::InlineWrite> WriteInline(FileSystem& fs, const s
   for (const commit::Intent* intent : intents) {
     bool taken = false;
     if (intent->schema_id == metadata.current_schema_id && intent->spec_id == metadata.default_spec_id) {
-      auto rows = DecodeRows(intent->rows, schema);
+      auto rows = table::DecodeIntentRows(intent->rows, schema);
       if (rows.ok() && (*rows)->num_rows() > 0 && (parts.empty() || (*rows)->schema()->Equals(*parts[0]->schema()))) {
         parts.push_back(*rows);
         taken = true;
@@ -605,7 +585,7 @@ Result<CommitInfo> Transaction::CommitOnce() {
     if (own_rows) {
       // A small append: its rows ride in the intent, and whoever leads writes
       // them (this writer included) inside its attempt.
-      ARROW_ASSIGN_OR_RAISE(intent.rows, EncodeRows(*own_rows));
+      ARROW_ASSIGN_OR_RAISE(intent.rows, table::EncodeIntentRows(*own_rows));
       intent.schema_id = metadata->current_schema_id;
       intent.spec_id = metadata->default_spec_id;
     }
