@@ -226,7 +226,7 @@ class DataFileReader final : public arrow::RecordBatchReader {
     schema_ = arrow::schema(std::move(out));
   }
 
-  Status Open(FileSystem& fs, const std::vector<BoundPredicate>& predicates, int64_t batch_rows) {
+  Status Open(FileSystem& fs, const std::vector<BoundPredicate>& predicates, int64_t batch_rows, RowGroupRange range) {
     auto opened_input = fs.OpenInputFile(path_);
     if (!opened_input.ok() && IsNotFound(opened_input.status())) {
       return CorruptData("data file ", path_, " is listed by the table's metadata but missing");
@@ -264,7 +264,9 @@ class DataFileReader final : public arrow::RecordBatchReader {
     // Row groups the statistics rule out are never read.
     std::vector<int> row_groups;
     auto file_metadata = reader_->parquet_reader()->metadata();
-    for (int rg = 0; rg < file_metadata->num_row_groups(); ++rg) {
+    const int first_row_group = std::max(0, range.first);
+    const int end_row_group = std::min(file_metadata->num_row_groups(), range.end);
+    for (int rg = first_row_group; rg < end_row_group; ++rg) {
       bool skip = false;
       if (!predicates.empty()) {
         auto row_group = file_metadata->RowGroup(rg);
@@ -300,8 +302,9 @@ class DataFileReader final : public arrow::RecordBatchReader {
       if (!skip) row_groups.push_back(rg);
     }
     if (metrics_ != nullptr) {
-      metrics_->row_groups_total += file_metadata->num_row_groups();
-      metrics_->row_groups_skipped += file_metadata->num_row_groups() - static_cast<int64_t>(row_groups.size());
+      const int64_t in_range = std::max(0, end_row_group - first_row_group);
+      metrics_->row_groups_total += in_range;
+      metrics_->row_groups_skipped += in_range - static_cast<int64_t>(row_groups.size());
     }
     // Decoded batch by batch: the reader sizes its buffers for one batch, not
     // for the row counts a (possibly corrupt) footer claims. Nothing of the
@@ -385,9 +388,10 @@ class DataFileReader final : public arrow::RecordBatchReader {
 Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDataFile(FileSystem& fs, const std::string& path,
                                                                const std::vector<NestedField>& fields,
                                                                const std::vector<BoundPredicate>& predicates,
-                                                               ScanMetrics* metrics, int64_t batch_rows) {
+                                                               ScanMetrics* metrics, int64_t batch_rows,
+                                                               RowGroupRange range) {
   auto reader = std::make_shared<DataFileReader>(path, fields, metrics);
-  ARROW_RETURN_NOT_OK(reader->Open(fs, predicates, std::max<int64_t>(1, batch_rows)));
+  ARROW_RETURN_NOT_OK(reader->Open(fs, predicates, std::max<int64_t>(1, batch_rows), range));
   return reader;
 }
 

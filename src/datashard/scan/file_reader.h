@@ -4,6 +4,8 @@
 // Parquet statistics prove that no row can match the filter are not read.
 #pragma once
 
+#include <limits>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,11 +22,18 @@ namespace datashard::scan {
 // Streams one data file as batches of at most `batch_rows` rows: memory is
 // bounded by one batch, however large the file. Batches are validated
 // (invalid data is CorruptData). `fields` and `predicates` as below.
+// With `range`, only row groups [range.first, range.end) are read (a file
+// split across readers); by default all of them.
+struct RowGroupRange {
+  int first = 0;
+  int end = std::numeric_limits<int>::max();
+};
 Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDataFile(FileSystem& fs, const std::string& path,
                                                                const std::vector<NestedField>& fields,
                                                                const std::vector<BoundPredicate>& predicates = {},
                                                                ScanMetrics* metrics = nullptr,
-                                                               int64_t batch_rows = 64 * 1024);
+                                                               int64_t batch_rows = 64 * 1024,
+                                                               RowGroupRange range = {});
 
 // Decoding a data file never makes a single allocation larger than
 // max(this floor, 1024 x the file's size), rounded up to a power of two: a corrupt header claiming billions

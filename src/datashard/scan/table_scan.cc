@@ -125,7 +125,29 @@ class SnapshotReader final : public arrow::RecordBatchReader {
         predicates_(std::move(predicates)),
         threads_(std::max(1, options.threads)),
         batch_size_(std::max<int64_t>(1, options.batch_size)),
-        remaining_(options.limit.value_or(-1)) {}
+        remaining_(options.limit.value_or(-1)) {
+    // A file of several row groups is read as several parts (about a batch
+    // each), opened ahead in parallel like files: one large file no longer
+    // decodes on the consumer's thread alone. Not with a limit: opening
+    // parts ahead would decode rows nobody asked for.
+    for (size_t i = 0; i < tasks_.size(); ++i) {
+      const format::DataFile& file = tasks_[i].file;
+      const int64_t row_groups = static_cast<int64_t>(file.split_offsets.size());
+      if (threads_ < 2 || options.limit || row_groups < 2) {
+        parts_.push_back(Part{i, {}});
+        continue;
+      }
+      const int64_t rows_per_group = std::max<int64_t>(1, file.record_count / row_groups);
+      const int64_t per_part = std::max<int64_t>(1, (batch_size_ + rows_per_group - 1) / rows_per_group);
+      for (int64_t first = 0; first < row_groups; first += per_part) {
+        RowGroupRange range;
+        range.first = static_cast<int>(first);
+        // The last part reads to the end, whatever the footer says the count is.
+        if (first + per_part < row_groups) range.end = static_cast<int>(first + per_part);
+        parts_.push_back(Part{i, range});
+      }
+    }
+  }
 
   ~SnapshotReader() override {
     for (auto& f : inflight_) f.Wait();  // the tasks use this object
@@ -171,14 +193,15 @@ class SnapshotReader final : public arrow::RecordBatchReader {
   };
 
   void Refill() {
-    while (inflight_.size() < static_cast<size_t>(threads_) && next_ < tasks_.size()) {
-      const std::string path = tasks_[next_++].file.file_path;
+    while (inflight_.size() < static_cast<size_t>(threads_) && next_ < parts_.size()) {
+      const Part part = parts_[next_++];
+      const std::string path = tasks_[part.task].file.file_path;
       // On a pool of threads kept across files (with many small files a
       // thread started per file was a large part of the cost).
-      auto submitted = PrefetchPool()->Submit([this, path]() -> Result<OpenedFile> {
+      auto submitted = PrefetchPool()->Submit([this, path, part]() -> Result<OpenedFile> {
         OpenedFile opened;
-        ARROW_ASSIGN_OR_RAISE(opened.reader,
-                              OpenDataFile(*fs_, path, read_fields_, predicates_, metrics_.get(), batch_size_));
+        ARROW_ASSIGN_OR_RAISE(opened.reader, OpenDataFile(*fs_, path, read_fields_, predicates_, metrics_.get(),
+                                                          batch_size_, part.range));
         ARROW_ASSIGN_OR_RAISE(opened.first, NextOf(*opened.reader));
         return opened;
       });
@@ -203,9 +226,15 @@ class SnapshotReader final : public arrow::RecordBatchReader {
     return arrow::RecordBatch::Make(out_schema_, batch->num_rows(), std::move(columns));
   }
 
+  struct Part {
+    size_t task = 0;  // index into tasks_
+    RowGroupRange range;
+  };
+
   std::shared_ptr<ScanMetrics> metrics_;
   std::shared_ptr<FileSystem> fs_;
   std::vector<FileScanTask> tasks_;
+  std::vector<Part> parts_;
   std::vector<NestedField> read_fields_;
   std::shared_ptr<arrow::Schema> out_schema_;
   std::vector<BoundPredicate> predicates_;

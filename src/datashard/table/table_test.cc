@@ -165,6 +165,41 @@ TEST(TableTest, RowGroupStatisticsSkipRowGroups) {
   EXPECT_EQ(CountRows(*table, names), 1000);
 }
 
+// A file of several row groups is read in parts, opened ahead in parallel;
+// the rows still come back once each and in file order.
+TEST(TableTest, AFileReadInPartsGivesItsRowsInOrder) {
+  testing::TempDir dir;
+  CreateOptions create;
+  create.schema = PeopleSchema();
+  create.properties["write.parquet.row-group-limit"] = "100";
+  DS_ASSIGN_OR_FAIL(auto table, Table::Create(dir.Join("parts"), create));
+  DS_ASSERT_OK(table->Append(People(0, 1000)).status());    // one file, ten row groups
+  DS_ASSERT_OK(table->Append(People(1000, 250)).status());  // and three more in a second file
+  for (int64_t batch : {int64_t{1}, int64_t{100}, int64_t{150}, int64_t{1} << 20}) {
+    for (int threads : {1, 3, 8}) {
+      ScanOptions options;
+      options.threads = threads;
+      options.batch_size = batch;
+      options.metrics = std::make_shared<ScanMetrics>();
+      DS_ASSIGN_OR_FAIL(auto reader, table->Scan(options));
+      DS_ASSIGN_OR_FAIL(auto all, reader->ToTable());
+      DS_ASSIGN_OR_FAIL(auto combined, all->CombineChunks());
+      ASSERT_EQ(combined->num_rows(), 1250) << "batch " << batch << ", threads " << threads;
+      auto ids = std::static_pointer_cast<arrow::Int64Array>(combined->column(0)->chunk(0));
+      // Files in commit order, rows in file order.
+      for (int64_t i = 0; i < 1250; ++i) ASSERT_EQ(ids->Value(i), i) << "batch " << batch << ", threads " << threads;
+      EXPECT_EQ(options.metrics->row_groups_total.load(), 13);
+      EXPECT_EQ(options.metrics->rows_read.load(), 1250);
+    }
+  }
+  ScanOptions limited;
+  limited.threads = 4;
+  limited.limit = 250;
+  DS_ASSIGN_OR_FAIL(auto reader, table->Scan(limited));
+  DS_ASSIGN_OR_FAIL(auto first, reader->ToTable());
+  EXPECT_EQ(first->num_rows(), 250);
+}
+
 TEST(TableTest, PartitionSummariesSkipWholeManifests) {
   testing::TempDir dir;
   CreateOptions create;
