@@ -85,7 +85,7 @@ TEST(GroupCommitTest, IntentsCarryRowsAfterTheirJson) {
   intent.writer = "w";
   intent.seq = 3;
   intent.created_ms = 5;
-  intent.rows = std::string("row\nbytes\0with anything", 24);
+  intent.rows = std::string("row\nbytes\0with anything", 23);
   intent.schema_id = 2;
   intent.spec_id = 1;
   const std::string text = EncodeIntent(intent);
