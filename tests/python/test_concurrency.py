@@ -60,9 +60,5 @@ def test_processes_appending_single_rows(tmp_path, group) -> None:
         assert all(int(h["summary"]["datashard.group-size"]) == h["rows_added"] for h in grouped)
     files = table.data_files()
     assert sum(f["record_count"] for f in files) == PROCESSES * COMMITS
-    if group == "false":
-        assert len(files) == PROCESSES * COMMITS
-    else:
-        # Durable small appends that joined a group carried their rows in their intents, and
-        # each leader wrote those rows with its own into one data file.
-        assert len(files) < PROCESSES * COMMITS
+    # Rows in intents are off by default (datashard.commit.group-rows): one file per append.
+    assert len(files) == PROCESSES * COMMITS

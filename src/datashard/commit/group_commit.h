@@ -30,6 +30,11 @@ namespace datashard::commit {
 // "true" (default) or "false".
 inline constexpr char kGroupCommitProperty[] = "datashard.commit.group";
 inline constexpr char kGroupMarkPrefix[] = "datashard.group.";
+// "true" or "false" (default): small durable appends may carry their rows in
+// their intents, and a leader writes several writers' rows into one file. Off
+// by default: rows of several writers then share a file, so later
+// copy-on-write deletes of different writers' rows conflict on that file.
+inline constexpr char kGroupRowsProperty[] = "datashard.commit.group-rows";
 // Leaders include at most this many intents per snapshot.
 inline constexpr size_t kMaxIntentsPerCommit = 64;
 // Intents older than this are never included (and are deleted): a writer

@@ -139,6 +139,9 @@ Status CheckProperty(const std::string& key, const std::string& value) {
   if (key.rfind(commit::kGroupMarkPrefix, 0) == 0) {
     return InvalidArgument(key, " is kept by group commit and cannot be set by hand");
   }
+  if (key == commit::kGroupRowsProperty && value != "true" && value != "false") {
+    return InvalidArgument("table property ", key, " must be \"true\" or \"false\", not \"", value, "\"");
+  }
   if (key == commit::kGroupCommitProperty) {
     TableMetadata probe;
     probe.properties[key] = value;

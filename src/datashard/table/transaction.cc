@@ -532,7 +532,12 @@ Result<CommitInfo> Transaction::CommitOnce() {
   // queue, as any append does.
   std::shared_ptr<arrow::Table> own_rows;
   if (impl_->deferred) {
-    if (group && durability == Durability::kFsync &&
+    const std::string rows_in_intents = metadata->Property(commit::kGroupRowsProperty, "false");
+    if (rows_in_intents != "true" && rows_in_intents != "false") {
+      return InvalidArgument("table property ", commit::kGroupRowsProperty, " must be \"true\" or \"false\", not \"",
+                             rows_in_intents, "\"");
+    }
+    if (group && durability == Durability::kFsync && rows_in_intents == "true" &&
         !table_->fs().TryLockFor(format::CommitQueuePath(table_->location()), 0)) {
       own_rows = impl_->deferred;
     } else {
