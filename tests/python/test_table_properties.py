@@ -53,6 +53,7 @@ def test_durability_per_call(filled: Table) -> None:
         {"datashard.metadata.max-snapshots": "many"},
         {"write.metadata.previous-versions-max": -3},
         {"datashard.commit.group": "sometimes"},
+        {"datashard.commit.group-rows": "yes"},
         {"datashard.group.some-writer": "1:2:3"},
         {"datashard.history.start-version": "1"},
         {"": "x"},

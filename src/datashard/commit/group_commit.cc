@@ -98,12 +98,23 @@ SlotPool& Pool() {
 
 }  // namespace
 
-Result<bool> GroupCommitEnabled(const TableMetadata& metadata) {
-  const std::string value = metadata.Property(kGroupCommitProperty, "true");
+namespace {
+
+Result<bool> BoolProperty(const TableMetadata& metadata, const char* key, const char* fallback) {
+  const std::string value = metadata.Property(key, fallback);
   if (value == "true") return true;
   if (value == "false") return false;
-  return InvalidArgument("table property ", kGroupCommitProperty, " must be \"true\" or \"false\", not \"", value,
-                         "\"");
+  return InvalidArgument("table property ", key, " must be \"true\" or \"false\", not \"", value, "\"");
+}
+
+}  // namespace
+
+Result<bool> GroupCommitEnabled(const TableMetadata& metadata) {
+  return BoolProperty(metadata, kGroupCommitProperty, "true");
+}
+
+Result<bool> GroupRowsEnabled(const TableMetadata& metadata) {
+  return BoolProperty(metadata, kGroupRowsProperty, "false");
 }
 
 WriterSlot::WriterSlot() {

@@ -46,6 +46,7 @@ inline constexpr int64_t kIntentMaxAgeMs = 10 * 60 * 1000;
 inline constexpr int64_t kMarkMaxAgeMs = 60 * 60 * 1000;
 
 Result<bool> GroupCommitEnabled(const TableMetadata& metadata);
+Result<bool> GroupRowsEnabled(const TableMetadata& metadata);
 
 // A writer id and the seq of its one outstanding commit, borrowed from a
 // process-wide pool for the duration of one commit.

@@ -139,13 +139,11 @@ Status CheckProperty(const std::string& key, const std::string& value) {
   if (key.rfind(commit::kGroupMarkPrefix, 0) == 0) {
     return InvalidArgument(key, " is kept by group commit and cannot be set by hand");
   }
-  if (key == commit::kGroupRowsProperty && value != "true" && value != "false") {
-    return InvalidArgument("table property ", key, " must be \"true\" or \"false\", not \"", value, "\"");
-  }
-  if (key == commit::kGroupCommitProperty) {
+  if (key == commit::kGroupCommitProperty || key == commit::kGroupRowsProperty) {
     TableMetadata probe;
     probe.properties[key] = value;
-    return commit::GroupCommitEnabled(probe).status();
+    return (key == commit::kGroupCommitProperty ? commit::GroupCommitEnabled(probe) : commit::GroupRowsEnabled(probe))
+        .status();
   }
   if (key == "datashard.commit.durability") {
     TableMetadata probe;

@@ -216,9 +216,13 @@ Status Transaction::Append(const std::shared_ptr<arrow::Table>& data) {
   const Schema& schema = *metadata.CurrentSchema();
   ARROW_ASSIGN_OR_RAISE(auto conformed, format::ConformToSchema(data, schema));
   if (conformed->num_rows() == 0) return Status::OK();
-  ARROW_RETURN_NOT_OK(commit::DurabilityOf(metadata).status());
-  if (defer_small_append_ && !impl_->deferred && impl_->files.empty() &&
-      arrow::util::TotalBufferSize(*conformed) <= kMaxDeferredBytes) {
+  ARROW_ASSIGN_OR_RAISE(Durability durability, commit::DurabilityOf(metadata));
+  if (durability_) durability = *durability_;
+  ARROW_ASSIGN_OR_RAISE(bool rows_in_intents, commit::GroupRowsEnabled(metadata));
+  // Only where the rows may ride in an intent: otherwise the file is written
+  // now, as for any append.
+  if (defer_small_append_ && rows_in_intents && durability == Durability::kFsync && !impl_->deferred &&
+      impl_->files.empty() && arrow::util::TotalBufferSize(*conformed) <= kMaxDeferredBytes) {
     impl_->deferred = conformed;
     return Status::OK();
   }
@@ -532,13 +536,7 @@ Result<CommitInfo> Transaction::CommitOnce() {
   // queue, as any append does.
   std::shared_ptr<arrow::Table> own_rows;
   if (impl_->deferred) {
-    const std::string rows_in_intents = metadata->Property(commit::kGroupRowsProperty, "false");
-    if (rows_in_intents != "true" && rows_in_intents != "false") {
-      return InvalidArgument("table property ", commit::kGroupRowsProperty, " must be \"true\" or \"false\", not \"",
-                             rows_in_intents, "\"");
-    }
-    if (group && durability == Durability::kFsync && rows_in_intents == "true" &&
-        !table_->fs().TryLockFor(format::CommitQueuePath(table_->location()), 0)) {
+    if (group && !table_->fs().TryLockFor(format::CommitQueuePath(table_->location()), 0)) {
       own_rows = impl_->deferred;
     } else {
       ARROW_RETURN_NOT_OK(WriteRows(impl_->deferred));
