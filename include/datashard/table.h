@@ -67,6 +67,13 @@ class Table : public std::enable_shared_from_this<Table> {
   // backwards). Unlike Refresh() it does no I/O, so nothing after a commit
   // point can turn a published commit into a reported failure.
   void Adopt(int64_t version, std::shared_ptr<const TableMetadata> metadata);
+  // Moves the pinned version forward to one whose JSON text a commit of this
+  // process read without parsing it (another writer's group commit applied
+  // ours). It is parsed when first needed: a writer that keeps being settled
+  // by others never needs it, if `same_append_base` (SameAppendBase) found
+  // that an append can start from `compared_with` as well, and that is the
+  // metadata held now.
+  void AdoptUnparsed(int64_t version, std::string text, const TableMetadata& compared_with, bool same_append_base);
 
   // Commits `data` as one snapshot. A commit_key makes the append idempotent:
   // if a snapshot with that key is already in the table, nothing is written.
@@ -93,12 +100,31 @@ class Table : public std::enable_shared_from_this<Table> {
   Table(std::string location, std::shared_ptr<FileSystem> fs) : location_(std::move(location)), fs_(std::move(fs)) {}
   Result<std::shared_ptr<const TableMetadata>> MetadataFor(std::optional<int64_t> snapshot_id,
                                                            const Snapshot** snapshot);
+  // The parsed version and its metadata, without parsing a newer unparsed
+  // one, and the newest version known (a hint for finding the latest).
+  struct ParsedState {
+    int64_t version = 0;
+    std::shared_ptr<const TableMetadata> metadata;
+    int64_t newest_known = 0;
+  };
+  ParsedState Parsed() const;
+  // What an append starts from: the parsed metadata where the unparsed
+  // version changed nothing an append uses, else the newest.
+  std::shared_ptr<const TableMetadata> AppendBase() const;
+  void ParseUnparsedLocked() const;
+
+  struct Unparsed {
+    int64_t version = 0;
+    std::string text;
+    bool same_append_base = false;
+  };
 
   std::string location_;
   std::shared_ptr<FileSystem> fs_;
   mutable std::mutex mutex_;
-  int64_t version_ = 0;
-  std::shared_ptr<const TableMetadata> metadata_;
+  mutable int64_t version_ = 0;
+  mutable std::shared_ptr<const TableMetadata> metadata_;
+  mutable std::optional<Unparsed> unparsed_;  // newer than version_ when set
 };
 
 }  // namespace datashard

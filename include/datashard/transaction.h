@@ -77,6 +77,9 @@ class Transaction {
   std::optional<int64_t> base_snapshot_id() const;
 
  private:
+  friend class Table;
+  // Starts from `base` instead of the table's metadata (Table::Append).
+  Transaction(std::shared_ptr<Table> table, std::shared_ptr<const TableMetadata> base);
   struct Impl;
   Status CheckActive();
   Status AppendOneFile(const std::string& path);

@@ -80,20 +80,31 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
     // The hint is advisory; a failure to write it loses nothing.
     (void)UpdateVersionHint(fs, location, next);
     VersionedMetadata committed{next, std::make_shared<const TableMetadata>(std::move(metadata))};
-    return CommitOutcome{std::move(committed), attempt, false, snapshot_id, false};
+    return CommitOutcome{std::move(committed), attempt, false, snapshot_id, false, {}};
   };
   std::vector<std::string> unsynced = options.unsynced_files;
   bool joined = false;  // after_lost_race has run
-  // The newest version. Holding the queue with our intent out, a glance at
-  // its text first: if a leader applied the intent, the queue is released
-  // before the parse (the parsed version still decides, in `build`).
-  auto load_latest = [&]() -> Result<VersionedMetadata> {
-    if (!queue || !joined || !options.settled_in) return LoadLatest(fs, location, &base);
-    ARROW_ASSIGN_OR_RAISE(int64_t latest, FindLatestVersion(fs, location, base.version));
-    if (latest == base.version) return base;
+  std::optional<CommitOutcome> settled;
+  // Moves `base` to the newest version, unless (with our intent out) that
+  // version applied it: then `settled` is the outcome, from its text alone.
+  auto load_latest = [&](int attempt) -> Status {
+    ARROW_ASSIGN_OR_RAISE(int64_t latest, FindLatestVersion(fs, location, std::max(base.version, options.search_from)));
+    if (latest == base.version) return Status::OK();
+    if (latest == 0) return Status::KeyError("no table metadata under ", location);
     ARROW_ASSIGN_OR_RAISE(std::string text, fs.ReadFile(format::MetadataFilePath(location, latest)));
-    if (options.settled_in(text)) queue.reset();
-    return VersionFromText(location, latest, text);
+    if (joined && options.settled_by && (!options.maybe_settled || options.maybe_settled(text))) {
+      // Likely settled: leave the queue before the exact check, so the
+      // writers one group settled pass through it quickly.
+      const bool held = queue != nullptr;
+      queue.reset();
+      if (auto snapshot_id = options.settled_by(text)) {
+        settled = CommitOutcome{VersionedMetadata{latest, nullptr}, attempt, true, snapshot_id, true, std::move(text)};
+        return Status::OK();
+      }
+      if (held) queue = fs.TryLockFor(format::CommitQueuePath(location), options.queue_timeout_ms);
+    }
+    ARROW_ASSIGN_OR_RAISE(base, VersionFromText(location, latest, text));
+    return Status::OK();
   };
   if (options.after_lost_race && options.queue_timeout_ms > 0) {
     // Group commit: while another writer on this host is committing, an
@@ -107,15 +118,14 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
       options.after_lost_race();
       joined = true;
       queue = fs.TryLockFor(format::CommitQueuePath(location), options.queue_timeout_ms);
-      ARROW_ASSIGN_OR_RAISE(base, load_latest());
+      ARROW_RETURN_NOT_OK(load_latest(1));
+      if (settled) return std::move(*settled);
     }
   }
-  if (options.refresh_base && !joined) {
-    ARROW_ASSIGN_OR_RAISE(base, LoadLatest(fs, location, &base));
-  }
+  if (options.refresh_base && !joined) ARROW_RETURN_NOT_OK(load_latest(1));
   for (int attempt = 1;; ++attempt) {
     ARROW_ASSIGN_OR_RAISE(BuiltCommit built, build(base, attempt));
-    if (built.already_committed) return CommitOutcome{base, attempt, true, built.snapshot_id, built.by_group};
+    if (built.already_committed) return CommitOutcome{base, attempt, true, built.snapshot_id, built.by_group, {}};
     const int64_t next = base.version + 1;
     const std::string path = format::MetadataFilePath(location, next);
     const std::string json = format::TableMetadataToJson(built.metadata);
@@ -163,7 +173,8 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
       SleepWithJitter(backoff);
       backoff = std::min(options.max_backoff_ms, backoff * 2);
     }
-    ARROW_ASSIGN_OR_RAISE(base, load_latest());
+    ARROW_RETURN_NOT_OK(load_latest(attempt + 1));
+    if (settled) return std::move(*settled);
   }
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,15 +40,21 @@ struct CommitOptions {
   // queue is busy (the files are flushed first), since that attempt would
   // most likely lose. Setting it also makes the first attempt hold the queue.
   std::function<void()> after_lost_race;
-  // Once the intent is posted: whether a version's JSON text shows it
-  // applied (group_commit.h TextShowsMark). A writer that finds so on
-  // reaching the queue leaves it before parsing that version, so the writers
-  // a group settled do not hold up its next leader one after another.
-  std::function<bool(std::string_view)> settled_in;
+  // Once the intent is posted: the snapshot that applied it, if the version
+  // whose JSON text is given did (group_commit.h GlanceAtVersion). The
+  // commit then ends there, without parsing that version
+  // (CommitOutcome::committed_text).
+  std::function<std::optional<int64_t>(std::string_view)> settled_by;
+  // A quick filter run first, with the queue still held (a substring
+  // search); settled_by runs only where it says yes, after leaving it.
+  std::function<bool(std::string_view)> maybe_settled;
   // The base passed in may be stale: read the newest version before the
   // first attempt (after the wait when the writer joins a group, so a
-  // writer another commit settles never parses the version it started on).
+  // writer another commit settles never parses a version at all).
   bool refresh_base = false;
+  // A version known to exist, newer than the base, to search for the newest
+  // from (the base of a writer that keeps being settled by others grows old).
+  int64_t search_from = 0;
 };
 
 // Table property choosing how commits are flushed: "fsync" (default) or "process".
@@ -89,6 +96,9 @@ struct CommitOutcome {
   bool already_committed = false;
   std::optional<int64_t> snapshot_id;  // as in BuiltCommit
   bool by_group = false;               // as in BuiltCommit
+  // Set, with committed.metadata null, when settled_by decided from the
+  // version's text: that text, not parsed.
+  std::string committed_text;
 };
 
 Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& location, VersionedMetadata base,

@@ -256,15 +256,7 @@ Status PostIntent(FileSystem& fs, const std::string& location, const Intent& int
 std::optional<Mark> MarkOf(const TableMetadata& metadata, const std::string& writer) {
   auto it = metadata.properties.find(kGroupMarkPrefix + writer);
   if (it == metadata.properties.end()) return std::nullopt;
-  const std::string& value = it->second;
-  const size_t first = value.find(':');
-  const size_t second = first == std::string::npos ? std::string::npos : value.find(':', first + 1);
-  if (second == std::string::npos) return std::nullopt;
-  auto seq = ParseLong(std::string_view(value).substr(0, first));
-  auto id = ParseLong(std::string_view(value).substr(first + 1, second - first - 1));
-  auto ms = ParseLong(std::string_view(value).substr(second + 1));
-  if (!seq || !id || !ms) return std::nullopt;
-  return Mark{*seq, *id, *ms};
+  return ParseMark(it->second);
 }
 
 void SetMark(TableMetadata& metadata, const std::string& writer, const Mark& mark) {
@@ -289,6 +281,120 @@ bool TextShowsMark(std::string_view text, const std::string& writer, int64_t seq
   while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
   auto marked = ParseLong(text.substr(start, i - start));
   return marked && *marked >= seq;
+}
+
+namespace {
+
+// Collects a VersionGlance: top-level scalars and the members of the
+// top-level "properties" object; everything else is only lexed.
+class GlanceHandler final : public nlohmann::json_sax<json> {
+ public:
+  GlanceHandler(VersionGlance& out, const std::string& writer)
+      : out_(out), mark_key_(std::string(kGroupMarkPrefix) + writer) {}
+
+  bool null() override { return true; }
+  bool boolean(bool /*value*/) override { return true; }
+  bool number_integer(number_integer_t value) override { return Integer(value); }
+  bool number_unsigned(number_unsigned_t value) override {
+    return value > static_cast<number_unsigned_t>(std::numeric_limits<int64_t>::max())
+               ? true
+               : Integer(static_cast<int64_t>(value));
+  }
+  bool number_float(number_float_t /*value*/, const string_t& /*text*/) override { return true; }
+  bool string(string_t& value) override {
+    if (depth_ == 1 && key_ == "location") out_.location = value;
+    if (depth_ == 1 && key_ == "table-uuid") out_.table_uuid = value;
+    if (depth_ == 2 && in_properties_) {
+      if (key_ == mark_key_) {
+        out_.mark = ParseMark(value);
+      } else if (key_.compare(0, sizeof(kGroupMarkPrefix) - 1, kGroupMarkPrefix) != 0) {
+        out_.properties[key_] = value;
+      }
+    }
+    return true;
+  }
+  bool binary(binary_t& /*value*/) override { return true; }
+  bool start_object(std::size_t /*size*/) override {
+    if (depth_ == 1 && key_ == "properties") in_properties_ = true;
+    ++depth_;
+    return true;
+  }
+  bool key(string_t& value) override {
+    if (depth_ <= 2) key_ = value;
+    return true;
+  }
+  bool end_object() override {
+    --depth_;
+    if (depth_ == 1) in_properties_ = false;
+    return true;
+  }
+  bool start_array(std::size_t /*size*/) override {
+    ++depth_;
+    return true;
+  }
+  bool end_array() override {
+    --depth_;
+    return true;
+  }
+  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
+                   const nlohmann::detail::exception& /*error*/) override {
+    return false;
+  }
+
+ private:
+  bool Integer(int64_t value) {
+    if (depth_ != 1) return true;
+    if (key_ == "format-version") out_.format_version = value;
+    if (key_ == "current-schema-id") out_.current_schema_id = value;
+    if (key_ == "default-spec-id") out_.default_spec_id = value;
+    if (key_ == "default-sort-order-id") out_.default_sort_order_id = value;
+    return true;
+  }
+
+  VersionGlance& out_;
+  const std::string mark_key_;
+  int depth_ = 0;
+  bool in_properties_ = false;
+  std::string key_;
+};
+
+}  // namespace
+
+std::optional<Mark> ParseMark(std::string_view value) {
+  const size_t first = value.find(':');
+  const size_t second = first == std::string_view::npos ? std::string_view::npos : value.find(':', first + 1);
+  if (second == std::string_view::npos) return std::nullopt;
+  auto seq = ParseLong(value.substr(0, first));
+  auto id = ParseLong(value.substr(first + 1, second - first - 1));
+  auto ms = ParseLong(value.substr(second + 1));
+  if (!seq || !id || !ms) return std::nullopt;
+  return Mark{*seq, *id, *ms};
+}
+
+Result<VersionGlance> GlanceAtVersion(std::string_view text, const std::string& writer) {
+  VersionGlance glance;
+  GlanceHandler handler(glance, writer);
+  if (text.empty() || text.front() != '{' || !json::sax_parse(text, &handler)) {
+    return CorruptData("table metadata is not a well-formed JSON object");
+  }
+  return glance;
+}
+
+bool SameAppendBase(const VersionGlance& glance, const TableMetadata& base) {
+  if (glance.location != base.location || glance.table_uuid != base.table_uuid ||
+      glance.format_version != base.format_version || glance.current_schema_id != base.current_schema_id ||
+      glance.default_spec_id != base.default_spec_id || glance.default_sort_order_id != base.default_sort_order_id) {
+    return false;
+  }
+  const std::string prefix = kGroupMarkPrefix;
+  size_t matched = 0;
+  for (const auto& [key, value] : base.properties) {
+    if (key.compare(0, prefix.size(), prefix) == 0) continue;
+    auto it = glance.properties.find(key);
+    if (it == glance.properties.end() || it->second != value) return false;
+    ++matched;
+  }
+  return matched == glance.properties.size();
 }
 
 void PruneMarks(TableMetadata& metadata, int64_t now_ms) {

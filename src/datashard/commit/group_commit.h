@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -94,13 +95,36 @@ struct Mark {
   int64_t snapshot_id = 0;  // 0: withdrawn by its writer, not applied
   int64_t ms = 0;
 };
+// A mark's value, "<seq>:<snapshot id>:<ms>"; nullopt if malformed.
+std::optional<Mark> ParseMark(std::string_view value);
 std::optional<Mark> MarkOf(const TableMetadata& metadata, const std::string& writer);
 void SetMark(TableMetadata& metadata, const std::string& writer, const Mark& mark);
 // Whether the metadata JSON `text` seems to carry a mark of `writer` at or
-// past `seq`, read from the text without parsing it. A hint only (it lets a
-// waiting writer leave the commit queue before the full parse); MarkOf on
-// the parsed metadata decides.
+// past `seq`, from a substring search. A filter only, before
+// GlanceAtVersion, which decides.
 bool TextShowsMark(std::string_view text, const std::string& writer, int64_t seq);
+// What a writer waiting on a group reads from a version's JSON text in one
+// SAX pass, without building its TableMetadata (a 20-30 KB document whose
+// parse costs more than the rest of a settled writer's commit): its own
+// mark, and what an append takes from its base metadata.
+struct VersionGlance {
+  std::optional<Mark> mark;  // of the writer asked about
+  std::string location;
+  std::string table_uuid;
+  int64_t format_version = -1;
+  int64_t current_schema_id = -1;
+  int64_t default_spec_id = -1;
+  int64_t default_sort_order_id = -1;
+  std::map<std::string, std::string> properties;  // marks left out
+};
+// CorruptData if `text` is not one well-formed JSON object.
+Result<VersionGlance> GlanceAtVersion(std::string_view text, const std::string& writer);
+// Whether an append could start from `base` as well as from the version
+// glanced at: same table, format, schema, partition spec, sort order and
+// properties (marks aside). Ids of schemas, specs and orders are never
+// reused for different content, so equal ids mean equal definitions.
+bool SameAppendBase(const VersionGlance& glance, const TableMetadata& base);
+
 // Drops marks older than kMarkMaxAgeMs.
 void PruneMarks(TableMetadata& metadata, int64_t now_ms);
 

@@ -152,6 +152,54 @@ TEST(GroupCommitTest, MarksAreFoundInTheTextTheParseWouldRead) {
   EXPECT_FALSE(TextShowsMark(R"({"datashard.group.x":"99999999999999999999999:1:1"})", "x", 1));
 }
 
+// The SAX glance a settled writer decides by: its own mark in the top-level
+// properties only, and what an append takes from its base.
+TEST(GroupCommitTest, AGlanceFindsTheMarkAndWhatAnAppendStartsFrom) {
+  testing::TempDir dir;
+  CreateOptions options;
+  options.schema = CounterSchema();
+  DS_ASSIGN_OR_FAIL(auto table, Table::Create(dir.Join("t"), options));
+  DS_ASSERT_OK(table->Append(Row(1, 1)).status());
+  TableMetadata m = *table->metadata();
+  SetMark(m, "w12", Mark{41, 7, 1000});
+  m.properties["note"] = "\"datashard.group.w2\":\"99:1:1\"";  // a value, not a key
+  m.snapshots.back().summary["datashard.group.w3"] = "5:5:5";  // not in the properties
+  const std::string text = format::TableMetadataToJson(m);
+  DS_ASSIGN_OR_FAIL(VersionGlance glance, GlanceAtVersion(text, "w12"));
+  ASSERT_TRUE(glance.mark.has_value());
+  EXPECT_EQ(glance.mark->seq, 41);
+  EXPECT_EQ(glance.mark->snapshot_id, 7);
+  EXPECT_EQ(glance.location, m.location);
+  EXPECT_EQ(glance.properties.count("datashard.group.w12"), 0u);  // marks are left out
+  DS_ASSIGN_OR_FAIL(glance, GlanceAtVersion(text, "w2"));
+  EXPECT_FALSE(glance.mark.has_value());
+  DS_ASSIGN_OR_FAIL(glance, GlanceAtVersion(text, "w3"));
+  EXPECT_FALSE(glance.mark.has_value());
+
+  // Marks and snapshots differ freely; what an append uses may not.
+  const TableMetadata same = *table->metadata();  // no marks, no note
+  TableMetadata base = same;
+  EXPECT_FALSE(SameAppendBase(glance, base));  // the glance has a property more
+  base.properties["note"] = m.properties["note"];
+  EXPECT_TRUE(SameAppendBase(glance, base));
+  base.properties["datashard.commit.durability"] = "process";
+  EXPECT_FALSE(SameAppendBase(glance, base));
+  glance.properties.erase("note");
+  base = same;
+  EXPECT_TRUE(SameAppendBase(glance, base));
+  base.current_schema_id += 1;
+  EXPECT_FALSE(SameAppendBase(glance, base));
+  base = same;
+  base.location += "-copy";
+  EXPECT_FALSE(SameAppendBase(glance, base));
+
+  // Anything but one well-formed JSON object is an error, never a mark.
+  EXPECT_FALSE(GlanceAtVersion(text.substr(0, text.size() / 2), "w12").ok());
+  EXPECT_FALSE(GlanceAtVersion(text + "{}", "w12").ok());
+  EXPECT_FALSE(GlanceAtVersion("[1]", "w12").ok());
+  EXPECT_FALSE(GlanceAtVersion("", "w12").ok());
+}
+
 class ContendedWriters : public ::testing::TestWithParam<const char*> {};
 
 // Process durability: each writer writes its own data file and posts its
@@ -171,10 +219,16 @@ TEST_P(ContendedWriters, ShareCommitsAndLoseNothing) {
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&, w] {
       auto mine = Table::Load(table->location());
+      std::optional<int64_t> last;
       for (int i = 0; mine.ok() && i < kCommits; ++i) {
         auto info = (*mine)->Append(Row(w, i));
         if (!info.ok() || !info->snapshot_id) failures++;
+        if (info.ok()) last = info->snapshot_id;
       }
+      // Whether its last append was applied by another writer (the version
+      // that did kept as text) or by itself, the table object now holds a
+      // version with that snapshot.
+      if (!mine.ok() || !last || (*mine)->metadata()->SnapshotById(*last) == nullptr) failures++;
     });
   }
   for (auto& t : threads) t.join();

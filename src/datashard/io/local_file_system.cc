@@ -10,11 +10,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <set>
+#include <system_error>
 #include <thread>
 
 #include <arrow/io/file.h>
@@ -277,17 +281,45 @@ class PosixFileSystem final : public FileSystem {
   std::unique_ptr<Lock> TryLockFor(const std::string& path, double timeout_ms) override {
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) return nullptr;
-    // Poll rather than block: a stopped holder must not hang everyone else.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double, std::milli>(timeout_ms);
-    double pause_us = 50;
-    while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      if (errno != EWOULDBLOCK && errno != EINTR) break;
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::close(fd);
-        return nullptr;
-      }
-      std::this_thread::sleep_for(std::chrono::duration<double, std::micro>(pause_us));
-      pause_us = std::min(pause_us * 2, 1000.0);
+    // Where flock() itself fails (not for being held), the queue is off:
+    // the caller proceeds as the holder, unqueued.
+    auto try_lock = [fd] { return ::flock(fd, LOCK_EX | LOCK_NB) == 0 || (errno != EWOULDBLOCK && errno != EINTR); };
+    if (try_lock()) return std::make_unique<FlockLock>(fd);
+    if (timeout_ms <= 0) {
+      ::close(fd);
+      return nullptr;
+    }
+    // Wait in a blocking flock() (the kernel hands the lock over the moment
+    // it is released), but on a helper thread: a stopped holder must not hang
+    // everyone else, and flock() cannot time out. A helper whose caller gave
+    // up releases the lock as soon as it gets it.
+    struct Wait {
+      std::mutex mutex;
+      std::condition_variable done;
+      bool acquired = false;
+      bool abandoned = false;
+    };
+    auto wait = std::make_shared<Wait>();
+    try {
+      std::thread([wait, fd] {
+        while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+        }
+        std::lock_guard<std::mutex> lock(wait->mutex);
+        if (wait->abandoned) {
+          ::close(fd);
+          return;
+        }
+        wait->acquired = true;
+        wait->done.notify_one();
+      }).detach();
+    } catch (const std::system_error&) {  // no thread to spare: the caller proceeds unqueued
+      return std::make_unique<FlockLock>(fd);
+    }
+    std::unique_lock<std::mutex> lock(wait->mutex);
+    if (!wait->done.wait_for(lock, std::chrono::duration<double, std::milli>(timeout_ms),
+                             [&] { return wait->acquired; })) {
+      wait->abandoned = true;  // the helper closes fd
+      return nullptr;
     }
     return std::make_unique<FlockLock>(fd);
   }

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <thread>
 #include <vector>
@@ -106,6 +107,39 @@ TEST(LocalFileSystemTest, ReplaceFileCreatesGrowsAndShrinks) {
   DS_ASSIGN_OR_FAIL(text, fs->ReadFile(dir.Join("victim")));
   EXPECT_EQ(text, "x");
   EXPECT_FALSE(std::filesystem::is_symlink(hint));
+}
+
+// The commit queue: a waiter gets the lock the moment its holder lets go, a
+// waiter whose holder does not let go in time gives up (and takes nothing
+// with it: the lock is free again once the holder is done).
+TEST(LocalFileSystemTest, QueueWaitersGetTheLockWhenReleasedAndGiveUpInTime) {
+  testing::TempDir dir;
+  auto fs = LocalFileSystem();
+  const std::string queue = dir.Join("queue.lock");
+  auto held = fs->TryLockFor(queue, 0);
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(fs->TryLockFor(queue, 0), nullptr);  // busy: no wait asked for
+  std::atomic<bool> released{false};
+  std::atomic<bool> got_it_early{false};
+  std::thread waiter([&] {
+    auto lock = fs->TryLockFor(queue, 60'000);
+    got_it_early = lock != nullptr && !released.load();
+    EXPECT_NE(lock, nullptr);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  released = true;
+  held.reset();
+  waiter.join();
+  EXPECT_FALSE(got_it_early.load());
+
+  held = fs->TryLockFor(queue, 0);
+  ASSERT_NE(held, nullptr);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(fs->TryLockFor(queue, 150), nullptr);  // the holder keeps it: gives up
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(140));
+  held.reset();
+  // The waiter that gave up leaves nothing held behind.
+  EXPECT_NE(fs->TryLockFor(queue, 10'000), nullptr);
 }
 
 TEST(FileNamesTest, ContainmentRejectsEscapes) {

@@ -111,11 +111,36 @@ Result<std::shared_ptr<Table>> Table::Load(const std::string& path, std::shared_
 
 int64_t Table::version() const {
   std::lock_guard<std::mutex> lock(mutex_);
+  ParseUnparsedLocked();
   return version_;
 }
 
 std::shared_ptr<const TableMetadata> Table::metadata() const {
   std::lock_guard<std::mutex> lock(mutex_);
+  ParseUnparsedLocked();
+  return metadata_;
+}
+
+void Table::ParseUnparsedLocked() const {
+  if (!unparsed_) return;
+  auto parsed = commit::VersionFromText(location_, unparsed_->version, unparsed_->text);
+  // A version that does not parse stays unpinned: the next Refresh() reads
+  // the newest version again and reports what is wrong with it.
+  if (parsed.ok() && parsed->version > version_) {
+    version_ = parsed->version;
+    metadata_ = std::move(parsed->metadata);
+  }
+  unparsed_.reset();
+}
+
+Table::ParsedState Table::Parsed() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return ParsedState{version_, metadata_, unparsed_ ? unparsed_->version : version_};
+}
+
+std::shared_ptr<const TableMetadata> Table::AppendBase() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (unparsed_ && !unparsed_->same_append_base) ParseUnparsedLocked();
   return metadata_;
 }
 
@@ -127,26 +152,46 @@ void Table::Adopt(int64_t version, std::shared_ptr<const TableMetadata> metadata
     version_ = version;
     metadata_ = std::move(metadata);
   }
+  if (unparsed_ && unparsed_->version <= version_) unparsed_.reset();
+}
+
+void Table::AdoptUnparsed(int64_t version, std::string text, const TableMetadata& compared_with,
+                          bool same_append_base) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (version <= version_ || (unparsed_ && version <= unparsed_->version)) return;
+  // The verdict compared the version with what the commit started from; it
+  // holds for metadata_ only if that is what metadata_ still is.
+  unparsed_ = Unparsed{version, std::move(text), same_append_base && metadata_.get() == &compared_with};
 }
 
 Status Table::Refresh() {
-  commit::VersionedMetadata cached{version(), metadata()};
-  auto latest = commit::LoadLatest(*fs_, location_, &cached);
+  ParsedState state = Parsed();
+  auto latest = commit::FindLatestVersion(*fs_, location_, state.newest_known);
   if (!latest.ok()) {
     if (IsNotFound(latest.status())) return TableNotFound(location_);
     return latest.status();
   }
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (latest->version > version_) {
-    version_ = latest->version;
-    metadata_ = latest->metadata;
+  if (*latest == 0) return TableNotFound(location_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (unparsed_ && unparsed_->version == *latest) {
+      ParseUnparsedLocked();  // the newest is the one we hold as text
+      if (version_ == *latest) return Status::OK();
+    }
+    if (version_ >= *latest) return Status::OK();
   }
+  auto loaded = commit::LoadVersion(*fs_, location_, *latest);
+  if (!loaded.ok()) {
+    if (IsNotFound(loaded.status())) return TableNotFound(location_);
+    return loaded.status();
+  }
+  Adopt(loaded->version, loaded->metadata);
   return Status::OK();
 }
 
 Result<CommitInfo> Table::Append(const std::shared_ptr<arrow::Table>& data,
                                  const std::optional<std::string>& commit_key, std::optional<Durability> durability) {
-  Transaction tx(shared_from_this());
+  Transaction tx(shared_from_this(), AppendBase());
   if (commit_key) tx.SetCommitKey(*commit_key);
   if (durability) tx.SetDurability(*durability);
   tx.DeferSmallAppend();

@@ -179,6 +179,12 @@ Transaction::Transaction(std::shared_ptr<Table> table, Isolation isolation)
   impl_->base_snapshot = impl_->base->CurrentSnapshot();
 }
 
+Transaction::Transaction(std::shared_ptr<Table> table, std::shared_ptr<const TableMetadata> base)
+    : table_(std::move(table)), impl_(std::make_unique<Impl>()) {
+  impl_->base = std::move(base);
+  impl_->base_snapshot = impl_->base->CurrentSnapshot();
+}
+
 Status Transaction::SetBranch(const std::string& name) {
   if (!active_) return InvalidArgument("the transaction is no longer active (already committed or rolled back)");
   if (impl_->touched) return InvalidArgument("SetBranch must come before any other operation of the transaction");
@@ -575,6 +581,7 @@ Result<CommitInfo> Transaction::CommitOnce() {
   std::optional<commit::WriterSlot> slot;
   commit::Intent intent;
   bool posted = false;
+  std::optional<commit::VersionGlance> glance;  // of the version that settled us, if read unparsed
   if (group) {
     slot.emplace();
     pending.group = commit::PendingSnapshot::GroupMember{slot->writer(), slot->seq(), &posted};
@@ -611,15 +618,33 @@ Result<CommitInfo> Transaction::CommitOnce() {
         if (!left.ok() && IsNotFound(left.status())) posted = false;
       }
     };
-    options.settled_in = [&](std::string_view text) { return commit::TextShowsMark(text, intent.writer, intent.seq); };
+    options.maybe_settled = [&](std::string_view text) {
+      return commit::TextShowsMark(text, intent.writer, intent.seq);
+    };
+    options.settled_by = [&](std::string_view text) -> std::optional<int64_t> {
+      auto seen = commit::GlanceAtVersion(text, intent.writer);
+      // A withdrawn mark (snapshot id 0) cannot be ours here; the full path
+      // reports it.
+      if (!seen.ok() || seen->location != table_->location() || !seen->mark || seen->mark->seq < intent.seq ||
+          seen->mark->snapshot_id == 0) {
+        return std::nullopt;
+      }
+      glance = std::move(*seen);
+      return glance->mark->snapshot_id;
+    };
   }
-  // Start from the newest version: an attempt built on a stale one would only lose.
-  if (own_rows) {
-    options.refresh_base = true;  // read once the wait is over
+  // Start from the newest version: an attempt built on a stale one would only
+  // lose. A group member reads it once the wait is over, if at all.
+  commit::VersionedMetadata start;
+  if (group) {
+    options.refresh_base = true;
+    Table::ParsedState parsed = table_->Parsed();
+    start = commit::VersionedMetadata{parsed.version, std::move(parsed.metadata)};
+    options.search_from = parsed.newest_known;
   } else {
     ARROW_RETURN_NOT_OK(table_->Refresh());
+    start = commit::VersionedMetadata{table_->version(), table_->metadata()};
   }
-  commit::VersionedMetadata start{table_->version(), table_->metadata()};
   auto outcome = commit::CommitWithRetry(
       table_->fs(), table_->location(), start,
       [&](const commit::VersionedMetadata& latest, int attempt) {
@@ -638,7 +663,12 @@ Result<CommitInfo> Transaction::CommitOnce() {
     return outcome.status();
   }
   active_ = false;
-  table_->Adopt(outcome->committed.version, outcome->committed.metadata);
+  if (outcome->committed.metadata != nullptr) {
+    table_->Adopt(outcome->committed.version, outcome->committed.metadata);
+  } else {
+    table_->AdoptUnparsed(outcome->committed.version, std::move(outcome->committed_text), *metadata,
+                          glance && commit::SameAppendBase(*glance, *metadata));
+  }
   CommitInfo info;
   info.attempts = outcome->attempts;
   if (outcome->by_group) {
