@@ -315,7 +315,12 @@ class GlanceHandler final : public nlohmann::json_sax<json> {
   }
   bool binary(binary_t& /*value*/) override { return true; }
   bool start_object(std::size_t /*size*/) override {
-    if (depth_ == 1 && key_ == "properties") in_properties_ = true;
+    if (depth_ == 1 && key_ == "properties") {
+      // A repeated key replaces the earlier value, as in the full parse.
+      in_properties_ = true;
+      out_.properties.clear();
+      out_.mark.reset();
+    }
     ++depth_;
     return true;
   }
