@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -688,12 +689,42 @@ bool IsV1(const avro::ContainerFile& file) {
 
 }  // namespace
 
+namespace {
+
+struct WriterSchema {
+  std::string json;
+  avro::NodePtr root;
+};
+
+// The manifest-entry schema of a partition record, built and parsed once per
+// process: every small commit writes a manifest, and building the schema
+// JSON and parsing it back cost more than encoding a one-file manifest.
+Result<WriterSchema> EntrySchemaFor(ojson partition_record) {
+  static std::mutex mutex;
+  static std::map<std::string, WriterSchema> cache;
+  std::string key = Dump(partition_record);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  WriterSchema built;
+  built.json = Dump(ManifestEntrySchemaJson(std::move(partition_record)));
+  ARROW_ASSIGN_OR_RAISE(built.root, avro::ParseSchema(built.json));
+  std::lock_guard<std::mutex> lock(mutex);
+  if (cache.size() >= 64) cache.clear();  // many tables of many specs: start over
+  cache.emplace(std::move(key), built);
+  return built;
+}
+
+}  // namespace
+
 Result<std::string> EncodeManifest(const Schema& schema, const PartitionSpec& spec, ManifestContent content,
                                    const std::vector<ManifestEntry>& entries, AvroCodec codec) {
   std::vector<Type> types;
   ARROW_ASSIGN_OR_RAISE(ojson partition_record, PartitionRecordJson(schema, spec, &types));
-  const std::string schema_json = Dump(ManifestEntrySchemaJson(std::move(partition_record)));
-  ARROW_ASSIGN_OR_RAISE(avro::NodePtr root, avro::ParseSchema(schema_json));
+  ARROW_ASSIGN_OR_RAISE(WriterSchema writer_schema, EntrySchemaFor(std::move(partition_record)));
+  const std::string& schema_json = writer_schema.json;
+  const avro::NodePtr& root = writer_schema.root;
 
   std::vector<Value> records;
   records.reserve(entries.size());
@@ -795,8 +826,9 @@ Result<std::vector<ManifestEntry>> DecodeManifest(std::string_view bytes, const 
 
 Result<std::string> EncodeManifestList(const ManifestListInfo& info, const std::vector<ManifestFile>& manifests,
                                        AvroCodec codec) {
-  const std::string schema_json = Dump(ManifestFileSchemaJson());
-  ARROW_ASSIGN_OR_RAISE(avro::NodePtr root, avro::ParseSchema(schema_json));
+  static const std::string schema_json = Dump(ManifestFileSchemaJson());
+  static const Result<avro::NodePtr> parsed = avro::ParseSchema(schema_json);  // once per process
+  ARROW_ASSIGN_OR_RAISE(avro::NodePtr root, parsed);
   std::vector<Value> records;
   records.reserve(manifests.size());
   for (const ManifestFile& m : manifests) {
