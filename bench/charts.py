@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 COLORS = {
     "datashard": "#1f77b4",
     "datashard-process": "#aec7e8",
-    "datashard-rows": "#98df8a",
+    "datashard-files": "#98df8a",
     "original": "#9467bd",
     "pyiceberg": "#2ca02c",
     "deltalake": "#d62728",

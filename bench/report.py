@@ -13,7 +13,7 @@ from typing import Any
 
 BASE = "datashard"
 # Variants measured only in the commit workloads (see run.py).
-COMMIT_ONLY = {"datashard-process", "datashard-rows", "floor"}
+COMMIT_ONLY = {"datashard-process", "datashard-files", "floor"}
 
 
 def _num(x: Any, digits: int = 0) -> str:

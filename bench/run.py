@@ -39,13 +39,13 @@ sys.path.insert(0, HERE)
 
 import report
 
-SYSTEMS = ["datashard", "datashard-process", "datashard-rows", "original", "pyiceberg", "deltalake", "lance", "pyarrow", "floor"]
+SYSTEMS = ["datashard", "datashard-process", "datashard-files", "original", "pyiceberg", "deltalake", "lance", "pyarrow", "floor"]
 # Measured in the commit workload only: a variant of datashard, and the syscall floor.
-COMMIT_ONLY = {"datashard-process", "datashard-rows", "floor"}
+COMMIT_ONLY = {"datashard-process", "datashard-files", "floor"}
 LABELS = {
     "datashard": "datashard (this checkout)",
     "datashard-process": "datashard, durability=process",
-    "datashard-rows": "datashard, rows in group-commit intents",
+    "datashard-files": "datashard, rows in group-commit intents off",
     "original": "datashard 0.x (original, PyPI)",
     "pyiceberg": "PyIceberg + SQLite catalog",
     "deltalake": "deltalake (delta-rs)",
@@ -131,7 +131,7 @@ def system_command(system: str, cache: str, create: bool, upgrade: bool) -> tupl
     """(interpreter, environment) for the worker processes of ``system``."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    if system in ("datashard", "datashard-process", "datashard-rows"):
+    if system in ("datashard", "datashard-process", "datashard-files"):
         # This checkout's package when its extension is built in-tree (python/datashard/_core*.so,
         # the developer set-up), else the installed package (as in CI, which pip-installs it).
         # The versions reply records which one ran.

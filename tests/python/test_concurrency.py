@@ -60,5 +60,5 @@ def test_processes_appending_single_rows(tmp_path, group) -> None:
         assert all(int(h["summary"]["datashard.group-size"]) == h["rows_added"] for h in grouped)
     files = table.data_files()
     assert sum(f["record_count"] for f in files) == PROCESSES * COMMITS
-    # Rows in intents are off by default (datashard.commit.group-rows): one file per append.
+    # One file per append, whoever wrote it (rows in group-commit intents get files of their own).
     assert len(files) == PROCESSES * COMMITS

@@ -114,7 +114,7 @@ Result<bool> GroupCommitEnabled(const TableMetadata& metadata) {
 }
 
 Result<bool> GroupRowsEnabled(const TableMetadata& metadata) {
-  return BoolProperty(metadata, kGroupRowsProperty, "false");
+  return BoolProperty(metadata, kGroupRowsProperty, "true");
 }
 
 WriterSlot::WriterSlot() {

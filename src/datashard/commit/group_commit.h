@@ -31,10 +31,11 @@ namespace datashard::commit {
 // "true" (default) or "false".
 inline constexpr char kGroupCommitProperty[] = "datashard.commit.group";
 inline constexpr char kGroupMarkPrefix[] = "datashard.group.";
-// "true" or "false" (default): small durable appends may carry their rows in
-// their intents, and a leader writes several writers' rows into one file. Off
-// by default: rows of several writers then share a file, so later
-// copy-on-write deletes of different writers' rows conflict on that file.
+// "true" (default) or "false": a small durable append that joins a group
+// carries its rows in its intent, and the leader writes them, each append's
+// rows into a data file of their own (never several writers' rows in one
+// file: a copy-on-write delete of one writer's rows would then conflict with
+// a concurrent one of another's), flushed in its commit's one barrier.
 inline constexpr char kGroupRowsProperty[] = "datashard.commit.group-rows";
 // Leaders include at most this many intents per snapshot.
 inline constexpr size_t kMaxIntentsPerCommit = 64;

@@ -100,8 +100,8 @@ Result<format::ManifestFile> WriteAppendManifest(FileSystem& fs, const std::stri
 }
 
 // A group-commit attempt's data: this writer's own deferred rows (if any)
-// and the rows other writers' intents carry, in one set of data files and
-// one manifest. An intent written under another schema or spec, or whose rows
+// and the rows other writers' intents carry, each in data files of its own,
+// and one manifest naming them all. An intent written under another schema or spec, or whose rows
 // do not read back, is not taken: its writer commits by itself.
 Result<commit::PendingSnapshot::InlineWrite> WriteInline(FileSystem& fs, const std::string& location,
                                                          const TableMetadata& metadata,
@@ -123,10 +123,19 @@ Result<commit::PendingSnapshot::InlineWrite> WriteInline(FileSystem& fs, const s
     out.taken.push_back(taken);
   }
   if (parts.empty()) return out;
-  ARROW_ASSIGN_OR_RAISE(auto combined, arrow::ConcatenateTables(parts));
   ARROW_RETURN_NOT_OK(fs.CreateDir(format::DataDir(location)));
-  ARROW_ASSIGN_OR_RAISE(auto files, table::WriteDataFiles(fs, metadata, schema, *metadata.DefaultSpec(), *combined,
-                                                          Durability::kProcess));
+  // Each append's rows in files of their own, as if it had written them
+  // itself: a later copy-on-write delete of one writer's rows never touches
+  // a file another writer's rows are in.
+  std::vector<format::DataFile> files;
+  for (const auto& part : parts) {
+    auto written = table::WriteDataFiles(fs, metadata, schema, *metadata.DefaultSpec(), *part, Durability::kProcess);
+    if (!written.ok()) {
+      for (const auto& file : files) (void)fs.DeleteFile(file.file_path);
+      return written.status();
+    }
+    files.insert(files.end(), written->begin(), written->end());
+  }
   for (const auto& file : files) {
     out.files.push_back(file.file_path);
     out.added_files += 1;

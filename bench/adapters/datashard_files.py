@@ -1,7 +1,7 @@
-"""datashard (this checkout) with rows in group-commit intents on (table property
-``datashard.commit.group-rows=true``, off by default): a small durable append that finds other
-writers committing hands its rows to the next leader instead of writing and flushing a data
-file and manifest of its own. Measured in the commit workload only, beside the default mode."""
+"""datashard (this checkout) with rows in group-commit intents off (table property
+``datashard.commit.group-rows=false``; on by default): every append writes and flushes its own
+data file and manifest, even one that another writer's group commit applies. Measured in the
+commit workload only, beside the default mode."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pyarrow as pa
 import datashard
 from adapters.datashard import UNSUPPORTED, data_paths, open_writer, read, stream, versions  # noqa: F401
 
-PROPERTIES = {"datashard.commit.group-rows": "true"}
+PROPERTIES = {"datashard.commit.group-rows": "false"}
 
 
 def create(path: str, schema: pa.Schema) -> None:
