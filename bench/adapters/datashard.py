@@ -19,12 +19,12 @@ def versions() -> dict:
     }
 
 
-def create(path: str, schema: pa.Schema) -> None:
-    datashard.create_table(path, schema)
+def create(path: str, schema: pa.Schema, properties: dict | None = None) -> None:
+    datashard.create_table(path, schema, properties=properties)
 
 
-def bulk_write(path: str, table: pa.Table) -> None:
-    t = datashard.create_table(path, table.schema)
+def bulk_write(path: str, table: pa.Table, properties: dict | None = None) -> None:
+    t = datashard.create_table(path, table.schema, properties=properties)
     t.append(table)
 
 

@@ -5,18 +5,12 @@ commit workload only, beside the default mode."""
 
 from __future__ import annotations
 
-import pyarrow as pa
+import functools
 
-import datashard
+from adapters import datashard as _datashard
 from adapters.datashard import UNSUPPORTED, data_paths, open_writer, read, stream, versions  # noqa: F401
 
 PROPERTIES = {"datashard.commit.group-rows": "false"}
 
-
-def create(path: str, schema: pa.Schema) -> None:
-    datashard.create_table(path, schema, properties=PROPERTIES)
-
-
-def bulk_write(path: str, table: pa.Table) -> None:
-    t = datashard.create_table(path, table.schema, properties=PROPERTIES)
-    t.append(table)
+create = functools.partial(_datashard.create, properties=PROPERTIES)
+bulk_write = functools.partial(_datashard.bulk_write, properties=PROPERTIES)
