@@ -101,8 +101,9 @@ Result<format::ManifestFile> WriteAppendManifest(FileSystem& fs, const std::stri
 
 // A group-commit attempt's data: this writer's own deferred rows (if any)
 // and the rows other writers' intents carry, each in data files of its own,
-// and one manifest naming them all. An intent written under another schema or spec, or whose rows
-// do not read back, is not taken: its writer commits by itself.
+// and one manifest naming them all. An intent written under another schema
+// or spec, or whose rows do not read back, is not taken: its writer commits
+// by itself.
 Result<commit::PendingSnapshot::InlineWrite> WriteInline(FileSystem& fs, const std::string& location,
                                                          const TableMetadata& metadata,
                                                          const std::shared_ptr<arrow::Table>& own_rows,
@@ -115,7 +116,7 @@ Result<commit::PendingSnapshot::InlineWrite> WriteInline(FileSystem& fs, const s
     bool taken = false;
     if (intent->schema_id == metadata.current_schema_id && intent->spec_id == metadata.default_spec_id) {
       auto rows = table::DecodeIntentRows(intent->rows, schema);
-      if (rows.ok() && (*rows)->num_rows() > 0 && (parts.empty() || (*rows)->schema()->Equals(*parts[0]->schema()))) {
+      if (rows.ok() && (*rows)->num_rows() > 0) {  // conformed to `schema` by the decoder
         parts.push_back(*rows);
         taken = true;
       }
