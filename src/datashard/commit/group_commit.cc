@@ -260,6 +260,12 @@ std::optional<Mark> MarkOf(const TableMetadata& metadata, const std::string& wri
 }
 
 void SetMark(TableMetadata& metadata, const std::string& writer, const Mark& mark) {
+  // Never back: a leader may take two intents of one writer id (one left by
+  // a commit that failed, one from the next commit that borrowed the id),
+  // and in either order; the lower mark would make the higher intent look
+  // pending, and the next leader would apply it again.
+  auto current = MarkOf(metadata, writer);
+  if (current && current->seq >= mark.seq) return;
   metadata.properties[kGroupMarkPrefix + writer] =
       std::to_string(mark.seq) + ":" + std::to_string(mark.snapshot_id) + ":" + std::to_string(mark.ms);
 }

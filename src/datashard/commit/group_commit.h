@@ -99,6 +99,7 @@ struct Mark {
 // A mark's value, "<seq>:<snapshot id>:<ms>"; nullopt if malformed.
 std::optional<Mark> ParseMark(std::string_view value);
 std::optional<Mark> MarkOf(const TableMetadata& metadata, const std::string& writer);
+// Sets `writer`'s mark, unless it already stands at `mark.seq` or later.
 void SetMark(TableMetadata& metadata, const std::string& writer, const Mark& mark);
 // Whether the metadata JSON `text` seems to carry a mark of `writer` at or
 // past `seq`, from a substring search. A filter only, before

@@ -127,6 +127,23 @@ TEST(GroupCommitTest, MarksParseAndOldOnesArePruned) {
   EXPECT_TRUE(MarkOf(m, "b").has_value());
 }
 
+// A leader that takes two intents of one writer id (one left behind by a
+// commit that failed, one from the next commit that borrowed the id) marks
+// the higher seq whichever order it takes them in: a mark that moved back
+// would make the higher intent look pending, and it would be applied twice.
+TEST(GroupCommitTest, AMarkNeverMovesBack) {
+  TableMetadata m;
+  SetMark(m, "w", Mark{5, 42, 1000});
+  SetMark(m, "w", Mark{4, 43, 1000});
+  auto w = MarkOf(m, "w");
+  ASSERT_TRUE(w.has_value());
+  EXPECT_EQ(w->seq, 5);
+  EXPECT_EQ(w->snapshot_id, 42);
+  SetMark(m, "w", Mark{6, 44, 1001});
+  EXPECT_EQ(MarkOf(m, "w")->seq, 6);
+  EXPECT_EQ(MarkOf(m, "w")->snapshot_id, 44);
+}
+
 // The glance a waiting writer takes at a version's text agrees with MarkOf
 // on real metadata JSON, and finds nothing it should not.
 TEST(GroupCommitTest, MarksAreFoundInTheTextTheParseWouldRead) {
