@@ -306,6 +306,19 @@ std::unique_ptr<FileSystem::Lock> FaultInjectionFileSystem::TryLockFor(const std
   return lock;
 }
 
+std::unique_ptr<FileSystem::Lock> FaultInjectionFileSystem::LockOrAwaitRelease(const std::string& path,
+                                                                               double timeout_ms, bool* look_again) {
+  *look_again = false;
+  Verdict verdict = Begin(FsOp::kLock, path);
+  if (verdict.fail || verdict.crash) {
+    (void)Finish(verdict, Status::OK());
+    return nullptr;
+  }
+  auto lock = base_->LockOrAwaitRelease(path, timeout_ms, look_again);
+  (void)Finish(verdict, lock ? Status::OK() : IOError("no lock"));
+  return lock;
+}
+
 // --- writes: counted, failable, and tracked for durability
 
 Status FaultInjectionFileSystem::CreateDir(const std::string& dir) {

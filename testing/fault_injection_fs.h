@@ -36,7 +36,7 @@ enum class FsOp {
   kWrite,      // WriteNewFile
   kSync,       // Sync
   kPublish,    // PublishIfAbsent (write temp, fsync, link)
-  kLock,       // TryLockFor (a failure returns no lock, not an error)
+  kLock,       // TryLockFor, LockOrAwaitRelease (a failure returns no lock, not an error)
   kReplace,    // ReplaceFile (temp + rename)
   kDelete,     // DeleteFile
   kSyncDir,    // SyncDir
@@ -131,6 +131,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   Status PublishIfAbsent(const std::string& path, std::string_view data, Durability durability,
                          const std::vector<std::string>& sync_first) override;
   std::unique_ptr<Lock> TryLockFor(const std::string& path, double timeout_ms) override;
+  std::unique_ptr<Lock> LockOrAwaitRelease(const std::string& path, double timeout_ms, bool* look_again) override;
   Status ReplaceFile(const std::string& path, std::string_view data) override;
   Status DeleteFile(const std::string& path) override;
   Status SyncDir(const std::string& dir) override;

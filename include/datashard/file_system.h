@@ -72,6 +72,18 @@ class FileSystem {
     virtual ~Lock() = default;
   };
   virtual std::unique_ptr<Lock> TryLockFor(const std::string& path, double timeout_ms) = 0;
+  // For a writer whose work the holder may do for it (group commit): the
+  // lock if it is free now; otherwise waits, up to `timeout_ms`, until the
+  // holder releases it, and returns nullptr without taking it, with
+  // `*look_again` set: the caller looks at what the holder did and asks
+  // again. Every waiter wakes at a release, instead of taking the lock one
+  // after another only to find its work done. nullptr with `*look_again`
+  // false: no lock here, or the timeout passed; proceed without. By default,
+  // waits for the lock itself (TryLockFor).
+  virtual std::unique_ptr<Lock> LockOrAwaitRelease(const std::string& path, double timeout_ms, bool* look_again) {
+    *look_again = false;
+    return TryLockFor(path, timeout_ms);
+  }
   // Replaces the content of `path` (creating it if absent). Only for small
   // advisory files such as version-hint.text, never for anything a commit
   // depends on: a reader sees the old or the new content, and for an instant

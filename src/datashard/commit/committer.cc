@@ -83,15 +83,59 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
     return CommitOutcome{std::move(committed), attempt, false, snapshot_id, false, {}};
   };
   std::vector<std::string> unsynced = options.unsynced_files;
+  const std::string queue_path = format::CommitQueuePath(location);
   bool joined = false;  // after_lost_race has run
   std::optional<CommitOutcome> settled;
+  // The newest version a waiting group member looked at, and its text.
+  int64_t glanced = 0;
+  std::string glanced_text;
+  // With our intent out: whether the newest version applied it (then
+  // `settled` is the outcome), from its text alone.
+  auto glance_latest = [&](int attempt) -> Status {
+    ARROW_ASSIGN_OR_RAISE(int64_t latest,
+                          FindLatestVersion(fs, location, std::max({base.version, options.search_from, glanced})));
+    if (latest == 0) return Status::KeyError("no table metadata under ", location);
+    if (latest == base.version || latest == glanced) return Status::OK();
+    ARROW_ASSIGN_OR_RAISE(glanced_text, fs.ReadFile(format::MetadataFilePath(location, latest)));
+    glanced = latest;
+    if (!options.maybe_settled || options.maybe_settled(glanced_text)) {
+      if (auto snapshot_id = options.settled_by(glanced_text)) {
+        settled = CommitOutcome{
+            VersionedMetadata{latest, nullptr}, attempt, true, snapshot_id, true, std::move(glanced_text)};
+      }
+    }
+    return Status::OK();
+  };
+  // With our intent out, while other writers lead: at each release, look
+  // whether the leader applied the intent, and take the queue once it is
+  // free. Leaves the queue held, or `settled` set, or (the wait timed out)
+  // neither: the writer then goes on unqueued.
+  auto await_group = [&](int attempt) -> Status {
+    const auto started_waiting = std::chrono::steady_clock::now();
+    for (;;) {
+      const double left =
+          options.queue_timeout_ms -
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_waiting).count();
+      bool look_again = false;
+      queue = fs.LockOrAwaitRelease(queue_path, left, &look_again);
+      if (queue || !look_again) return Status::OK();
+      ARROW_RETURN_NOT_OK(glance_latest(attempt));
+      if (settled) return Status::OK();
+    }
+  };
   // Moves `base` to the newest version, unless (with our intent out) that
   // version applied it: then `settled` is the outcome, from its text alone.
   auto load_latest = [&](int attempt) -> Status {
     ARROW_ASSIGN_OR_RAISE(int64_t latest, FindLatestVersion(fs, location, std::max(base.version, options.search_from)));
     if (latest == base.version) return Status::OK();
     if (latest == 0) return Status::KeyError("no table metadata under ", location);
-    ARROW_ASSIGN_OR_RAISE(std::string text, fs.ReadFile(format::MetadataFilePath(location, latest)));
+    std::string text;
+    if (latest == glanced) {
+      text = std::move(glanced_text);
+      glanced = 0;
+    } else {
+      ARROW_ASSIGN_OR_RAISE(text, fs.ReadFile(format::MetadataFilePath(location, latest)));
+    }
     if (joined && options.settled_by && (!options.maybe_settled || options.maybe_settled(text))) {
       // Likely settled: leave the queue before the exact check, so the
       // writers one group settled pass through it quickly.
@@ -101,7 +145,7 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
         settled = CommitOutcome{VersionedMetadata{latest, nullptr}, attempt, true, snapshot_id, true, std::move(text)};
         return Status::OK();
       }
-      if (held) queue = fs.TryLockFor(format::CommitQueuePath(location), options.queue_timeout_ms);
+      if (held) queue = fs.TryLockFor(queue_path, options.queue_timeout_ms);
     }
     ARROW_ASSIGN_OR_RAISE(base, VersionFromText(location, latest, text));
     return Status::OK();
@@ -109,16 +153,20 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
   if (options.after_lost_race && options.queue_timeout_ms > 0) {
     // Group commit: while another writer on this host is committing, an
     // attempt of ours would most likely lose. Join its group instead: make
-    // our files durable, post the intent, and wait for the queue; whoever
-    // holds it next applies the intent (or we do, if nobody did).
-    queue = fs.TryLockFor(format::CommitQueuePath(location), 0);
+    // our files durable, post the intent, and wait; whoever leads next
+    // applies the intent (or we do, once the queue is free).
+    queue = fs.TryLockFor(queue_path, 0);
     if (!queue) {
       if (options.durability == Durability::kFsync && !unsynced.empty()) ARROW_RETURN_NOT_OK(fs.Sync(unsynced));
       unsynced.clear();
       options.after_lost_race();
       joined = true;
-      queue = fs.TryLockFor(format::CommitQueuePath(location), options.queue_timeout_ms);
-      ARROW_RETURN_NOT_OK(load_latest(1));
+      if (options.settled_by) {
+        ARROW_RETURN_NOT_OK(await_group(1));
+      } else {
+        queue = fs.TryLockFor(queue_path, options.queue_timeout_ms);
+      }
+      if (!settled) ARROW_RETURN_NOT_OK(load_latest(1));
       if (settled) return std::move(*settled);
     }
   }
@@ -167,7 +215,12 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
     if (!queue && options.queue_timeout_ms > 0) {
       // Contention: queue behind the other committers on this host instead
       // of racing them again (on few cores, doomed attempts starve winners).
-      queue = fs.TryLockFor(format::CommitQueuePath(location), options.queue_timeout_ms);
+      if (joined && options.settled_by) {
+        ARROW_RETURN_NOT_OK(await_group(attempt + 1));
+        if (settled) return std::move(*settled);
+      } else {
+        queue = fs.TryLockFor(queue_path, options.queue_timeout_ms);
+      }
     }
     if (!queue) {
       SleepWithJitter(backoff);
