@@ -203,7 +203,9 @@ TEST(LocalFileSystemTest, AQueueHolderKilledHoldingItHoldsUpNobody) {
   while (mine == nullptr && std::chrono::steady_clock::now() - start < std::chrono::seconds(30)) {
     bool look_again = false;
     mine = fs->LockOrAwaitRelease(queue, 60'000, &look_again);
-    if (mine == nullptr) EXPECT_TRUE(look_again);
+    if (mine == nullptr) {
+      EXPECT_TRUE(look_again);
+    }
   }
   EXPECT_NE(mine, nullptr);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
