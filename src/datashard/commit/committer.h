@@ -27,7 +27,9 @@ struct CommitOptions {
   double max_backoff_ms = 64.0;
   double total_timeout_ms = 600'000;
   // After a lost race, wait for the table's host-local commit queue
-  // (FileSystem::TryLockFor) instead of racing again; 0 disables it.
+  // (FileSystem::TryLockFor; a group member with its intent out waits with
+  // LockOrAwaitRelease, looking at each release whether the holder applied
+  // it) instead of racing again; 0 disables it.
   double queue_timeout_ms = 5'000;
   // Files written before the race (data files, manifests) and not flushed
   // yet. With kFsync they are flushed in the same barrier as the first
