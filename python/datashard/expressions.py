@@ -22,6 +22,7 @@ they mix with ``(column, op, value)`` tuples in a list.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
 from .errors import InvalidArgumentError
@@ -341,7 +342,12 @@ class _Parser:
         kind, text = tok
         self.i += 1
         if kind == "num":
-            return float(text) if any(c in text for c in ".eE") else int(text)
+            if not any(c in text for c in ".eE"):
+                return int(text)
+            # A float, unless it would not give back the digits written (more than a double
+            # holds): then the exact Decimal, which decimal columns compare exactly.
+            number = float(text)
+            return number if Decimal(repr(number)) == Decimal(text) else Decimal(text)
         if kind == "str":
             return text[1:-1].replace("''", "'")
         if kind == "dq":  # a value position: "x" is a string here, since columns never compare with columns

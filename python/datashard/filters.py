@@ -29,6 +29,7 @@ the C++ side free of Python-object handling.
 
 from __future__ import annotations
 
+import decimal
 import math
 import uuid as _uuid
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ __all__ = [
     "parse_filter_dict",
     "parse_filter",
     "to_core_filters",
+    "to_pyarrow_compute_expression",
+    "prune_files_by_bounds",
 ]
 
 
@@ -126,12 +129,16 @@ class FilterExpression:
                 raise InvalidArgumentError(
                     f'filter on "{self.column}": "{op.value}" needs a list of values, got {self.value!r}'
                 )
-            object.__setattr__(self, "value", tuple(self.value))
+            object.__setattr__(self, "value", list(self.value))  # a list, as the original kept it
         elif self.value is None:
             raise InvalidArgumentError(
                 f'filter on "{self.column}": cannot compare with None; use ("is_null", None) or '
                 '("is_not_null", None) to test for missing values'
             )
+
+    def __hash__(self) -> int:  # the value of in/not_in is a list
+        value = tuple(self.value) if isinstance(self.value, list) else self.value
+        return hash((self.column, self.op, value))
 
 
 FilterLike = Union[
@@ -264,20 +271,32 @@ def _to_array(column: str, values: list[Any], arrow_type: pa.DataType) -> pa.Arr
     )
 
 
+def _integral(v: Any) -> Any:
+    """A Decimal literal for an integer column: an int if it is one, a float if NaN or infinite
+    (Arrow would truncate ``Decimal("1.5")`` to 1 on its own)."""
+    if isinstance(v, decimal.Decimal):
+        if not v.is_finite():
+            return float(v)
+        if v == v.to_integral_value():
+            return int(v)
+    return v
+
+
 def _int_comparison(column: str, op: FilterOp, v: Any, arrow_type: pa.DataType) -> CoreFilter | None:
     """Rewrite a comparison of an integer column with a non-integral or out-of-range number
     into one the engine can evaluate exactly (``x > 2.5`` is ``x >= 3``). None: no rewrite needed."""
     lo, hi = _INT_RANGES[arrow_type]
     nothing: CoreFilter = (column, FilterOp.IN.value, pa.array([], type=arrow_type))
     every_non_null: CoreFilter = (column, FilterOp.IS_NOT_NULL.value, None)
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
+    v = _integral(v)
+    if isinstance(v, bool) or not isinstance(v, (int, float, decimal.Decimal)):
         return None
     if isinstance(v, float):
         if math.isnan(v):
             return every_non_null if op == FilterOp.NE else nothing
         if v.is_integer() and lo <= v <= hi:
             return (column, op.value, pa.array([int(v)], type=arrow_type))
-    elif lo <= v <= hi:
+    elif isinstance(v, int) and lo <= v <= hi:
         return None
     # v is not an integer the column can hold.
     if v > hi or v < lo:
@@ -295,6 +314,62 @@ def _int_comparison(column: str, op: FilterOp, v: Any, arrow_type: pa.DataType) 
     if op in (FilterOp.LT, FilterOp.LE):
         return (column, FilterOp.LE.value, pa.array([math.floor(v)], type=arrow_type))
     return (column, FilterOp.GE.value, pa.array([math.ceil(v)], type=arrow_type))
+
+
+def _exact_decimal(column: str, v: Any, arrow_type: pa.DataType) -> decimal.Decimal:
+    """A literal for a decimal column as the exact number it means: a float as its shortest
+    decimal text (``99.99`` is ``Decimal("99.99")``, not the binary fraction nearest it)."""
+    if isinstance(v, decimal.Decimal):
+        return v
+    if isinstance(v, int) and not isinstance(v, bool):
+        return decimal.Decimal(v)
+    if isinstance(v, float):
+        return decimal.Decimal(repr(v))
+    if isinstance(v, str):
+        try:
+            return decimal.Decimal(v.strip())
+        except decimal.InvalidOperation:
+            pass
+    raise FilterTypeError(f'filter on "{column}" ({arrow_type}): cannot compare with {type(v).__name__} {v!r}')
+
+
+def _decimal_in_column(d: decimal.Decimal, arrow_type: pa.DataType) -> decimal.Decimal | None:
+    """``d`` at the column's scale if the column can hold it exactly, else None."""
+    if not d.is_finite() or abs(d) >= decimal.Decimal(10) ** (arrow_type.precision - arrow_type.scale):
+        return None
+    with decimal.localcontext() as ctx:
+        ctx.prec = arrow_type.precision + 2  # |d| < 10**(precision - scale): no rounding below
+        at_scale = d.quantize(decimal.Decimal(1).scaleb(-arrow_type.scale), rounding=decimal.ROUND_FLOOR)
+    return at_scale if at_scale == d else None
+
+
+def _decimal_comparison(column: str, op: FilterOp, d: decimal.Decimal, arrow_type: pa.DataType) -> CoreFilter:
+    """``column op d`` for a decimal column and a number it cannot hold (more fractional digits
+    than its scale, beyond its precision, or NaN/infinity), rewritten into an exact comparison
+    with one it can hold: on decimal(10,2), ``x > 99.995`` is ``x >= 100.00`` and ``x <= 99.995``
+    is ``x <= 99.99``. The engine prunes with the rewritten literal, which is exact too."""
+    nothing: CoreFilter = (column, FilterOp.IN.value, pa.array([], type=arrow_type))
+    every_non_null: CoreFilter = (column, FilterOp.IS_NOT_NULL.value, None)
+    if op == FilterOp.EQ:
+        return nothing
+    if op == FilterOp.NE:
+        return every_non_null
+    if d.is_nan():
+        return nothing
+    below = op in (FilterOp.LT, FilterOp.LE)  # the rows wanted lie below d
+    limit = decimal.Decimal(10) ** (arrow_type.precision - arrow_type.scale)  # |x| < limit for every x
+    if d >= limit:
+        return every_non_null if below else nothing
+    if d <= -limit:
+        return nothing if below else every_non_null
+    with decimal.localcontext() as ctx:
+        ctx.prec = arrow_type.precision + 2
+        bound = d.quantize(decimal.Decimal(1).scaleb(-arrow_type.scale),
+                           rounding=decimal.ROUND_FLOOR if below else decimal.ROUND_CEILING)
+    if abs(bound) >= limit:  # d lies between the column's largest (smallest) value and the limit
+        return every_non_null if below == (bound > 0) else nothing
+    rewritten = FilterOp.LE if below else FilterOp.GE
+    return (column, rewritten.value, pa.array([bound], type=arrow_type))
 
 
 def to_core_filters(
@@ -326,13 +401,28 @@ def to_core_filters(
         values = [v for v in values if v is not None]  # a null never matches (SQL semantics)
         if e.column in uuids:
             values = [_uuid_bytes(e.column, v) for v in values]
+        if pa.types.is_floating(t):  # the double nearest a Decimal, as for a float literal
+            values = [float(v) if isinstance(v, decimal.Decimal) else v for v in values]
+        if pa.types.is_decimal(t):  # exactly, whatever the literal's type and number of digits
+            if any(isinstance(v, bool) for v in values):
+                raise FilterTypeError(f'filter on "{e.column}" ({t}): cannot compare with a boolean')
+            exact = [_exact_decimal(e.column, v, t) for v in values]
+            held = [_decimal_in_column(d, t) for d in exact]
+            if op in _SET_OPS:  # a number the column cannot hold matches no row
+                values = [d for d in held if d is not None]
+            elif held[0] is None:
+                out.append(_decimal_comparison(e.column, op, exact[0], t))
+                continue
+            else:
+                values = held
         if t in _INT_RANGES:
             if op in _SET_OPS:
                 lo, hi = _INT_RANGES[t]
                 values = [
                     int(v) if isinstance(v, float) else v
-                    for v in values
+                    for v in map(_integral, values)
                     if not (isinstance(v, float) and not v.is_integer())
+                    and not isinstance(v, decimal.Decimal)  # not integral: matches no row
                     and not (isinstance(v, (int, float)) and not isinstance(v, bool) and not lo <= v <= hi)
                 ]
             else:
@@ -342,3 +432,82 @@ def to_core_filters(
                     continue
         out.append((e.column, op.value, _to_array(e.column, values, t)))
     return out
+
+
+# -- the original package's helpers over pyarrow.compute and DataFile bounds -------------------
+
+
+def to_pyarrow_compute_expression(expressions: Sequence[FilterExpression]) -> Any:
+    """The AND of ``expressions`` as a ``pyarrow.compute.Expression`` (None for an empty list),
+    with the same null semantics as a scan: comparisons and ``in``/``not_in`` never match a
+    null. For filtering Arrow data outside datashard (``pyarrow.dataset``, ``Table.filter``)."""
+    import pyarrow.compute as pc
+
+    combined = None
+    for e in expressions:
+        field = pc.field(e.column)
+        if e.op == FilterOp.IS_NULL:
+            condition = field.is_null()
+        elif e.op == FilterOp.IS_NOT_NULL:
+            condition = field.is_valid()
+        elif e.op in _SET_OPS:
+            values = [v for v in e.value if v is not None]
+            if not values:
+                condition = pc.scalar(False) if e.op == FilterOp.IN else field.is_valid()
+            else:
+                found = pc.is_in(field, value_set=pa.array(values))
+                condition = (found if e.op == FilterOp.IN else ~found) & field.is_valid()
+        else:
+            condition = {
+                FilterOp.EQ: field.__eq__, FilterOp.NE: field.__ne__, FilterOp.LT: field.__lt__,
+                FilterOp.LE: field.__le__, FilterOp.GT: field.__gt__, FilterOp.GE: field.__ge__,
+            }[e.op](e.value)
+        combined = condition if combined is None else combined & condition
+    return combined
+
+
+def prune_files_by_bounds(data_files: Sequence[Any], expressions: Sequence[FilterExpression], schema: Any) -> list[Any]:
+    """The files of ``data_files`` (objects with ``lower_bounds``/``upper_bounds`` dicts keyed
+    by field id, such as :class:`~datashard.DataFile`) that may hold rows matching all of
+    ``expressions``; ``schema`` (a :class:`~datashard.Schema`) maps column names to field ids.
+    Conservative: a file without bounds for a column, or whose bounds do not compare with the
+    value, is kept. Scans prune by themselves; this is the original package's helper for
+    callers that hold file lists of their own."""
+    ids = {f["name"]: f["id"] for f in schema.fields if isinstance(f, Mapping)}
+
+    def may_match(lo: Any, hi: Any, e: FilterExpression) -> bool:
+        v = e.value
+        if e.op == FilterOp.EQ:
+            return lo <= v <= hi
+        if e.op == FilterOp.NE:
+            return not (lo == hi == v)
+        if e.op == FilterOp.GT:
+            return hi > v
+        if e.op == FilterOp.GE:
+            return hi >= v
+        if e.op == FilterOp.LT:
+            return lo < v
+        if e.op == FilterOp.LE:
+            return lo <= v
+        if e.op == FilterOp.IN and v:
+            return any(lo <= x <= hi for x in v if x is not None)
+        return True
+
+    kept = []
+    for f in data_files:
+        lower, upper = getattr(f, "lower_bounds", None) or {}, getattr(f, "upper_bounds", None) or {}
+        keep = True
+        for e in expressions:
+            fid = ids.get(e.column)
+            lo, hi = lower.get(fid), upper.get(fid)
+            if fid is None or lo is None or hi is None:
+                continue
+            try:
+                keep = may_match(lo, hi, e)
+            except TypeError:
+                keep = True
+            if not keep:
+                break
+        if keep:
+            kept.append(f)
+    return kept
