@@ -16,18 +16,20 @@ their own SQL afterwards.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+import dataclasses
+from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 import pyarrow as pa
 
 from .errors import SchemaError, typed_batches
+from .filters import FilterExpression
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from .table import Table
 
-__all__ = ["Scan"]
+__all__ = ["Scan", "SnapshotNames"]
 
 _METRIC_KEYS = (
     "manifests_total",
@@ -246,3 +248,79 @@ def projected_schema(schema: pa.Schema, columns: Sequence[str] | None, location:
             f'unknown column "{missing[0]}" in table {location} (columns: {", ".join(schema.names)})'
         )
     return pa.schema([schema.field(c) for c in columns])
+
+
+# -- time travel: the caller's column names, resolved against the snapshot's schema -------------
+
+_FIELD_ID = b"PARQUET:field_id"  # how the engine's Arrow schemas carry Iceberg field ids
+
+
+class ArrowView(NamedTuple):
+    """A schema as a scan needs it: Arrow, and which fixed[16] columns hold UUIDs."""
+
+    arrow: pa.Schema
+    uuid_columns: tuple[str, ...]
+
+
+def _field_ids(schema: pa.Schema) -> dict[int, str]:
+    """Field id -> name, for the fields of an Arrow schema that carry their Iceberg id."""
+    out: dict[int, str] = {}
+    for field in schema:
+        if field.metadata and _FIELD_ID in field.metadata:
+            out[int(field.metadata[_FIELD_ID])] = field.name
+    return out
+
+
+class SnapshotNames:
+    """Resolves the column names of a time-travel read (``filter=``, ``columns=``) by field id.
+
+    The engine reads an old snapshot as it was written, with its own schema, so it binds
+    names against that schema. A name is looked up there first; a name the snapshot does
+    not have is then looked up in the table's current schema and mapped by field id onto
+    the snapshot's column (after ``rename_column("cat", "category")``, a read of an older
+    snapshot accepts ``"cat"`` and ``"category"`` alike). The rows keep the snapshot's names.
+    A name in neither schema, or one for a column added after the snapshot, is a
+    :class:`SchemaError` that lists the snapshot's columns.
+
+    ``read`` without field ids (an engine that does not expose the snapshot's schema
+    with its ids) resolves by the snapshot's names only.
+    """
+
+    __slots__ = ("_read", "_current", "_snapshot_id", "_location")
+
+    def __init__(self, read: pa.Schema, current: pa.Schema, snapshot_id: int, location: str) -> None:
+        self._read = read
+        self._current = current
+        self._snapshot_id = snapshot_id
+        self._location = location
+
+    def name(self, name: str, what: str = "column") -> str:
+        """The snapshot's name for ``name`` (``what`` says where it came from, for errors)."""
+        if self._read.get_field_index(name) >= 0:
+            return name
+        read_ids = _field_ids(self._read)
+        field_id = {n: i for i, n in _field_ids(self._current).items()}.get(name)
+        if field_id is not None and field_id in read_ids:
+            return read_ids[field_id]
+        columns = ", ".join(self._read.names)
+        where = f"snapshot {self._snapshot_id} of table {self._location}"
+        if field_id is not None and read_ids:
+            raise SchemaError(
+                f'{what} "{name}" did not exist in {where} (the column was added later); '
+                f"the snapshot's columns: {columns}"
+            )
+        if field_id is not None:
+            raise SchemaError(
+                f'{what} "{name}" is not in {where}, which is read with its own schema: '
+                f"use the snapshot's column names: {columns}"
+            )
+        renamed = [f"{new} (then {read_ids[i]})" for i, new in _field_ids(self._current).items()
+                   if i in read_ids and read_ids[i] != new]
+        also = f"; current names of its columns work too: {', '.join(renamed)}" if renamed else ""
+        raise SchemaError(f"unknown {what} \"{name}\" in {where} (the snapshot's columns: {columns}{also})")
+
+    def columns(self, columns: Sequence[str] | None) -> list[str] | None:
+        return None if columns is None else [self.name(c) for c in columns]
+
+    def filters(self, expressions: Sequence[FilterExpression]) -> list[FilterExpression]:
+        return [dataclasses.replace(e, column=self.name(e.column, "filter column")) for e in expressions]

@@ -139,6 +139,7 @@ class TableSchemaEvolution:
 
     def drop_column(self, name: str) -> Schema:
         """Drop a column in one commit; returns the new schema. The data stays in the files
-        (nothing is rewritten), but reads, time-travel reads included, use the current schema."""
+        (nothing is rewritten); reads of the current data no longer show it, while a time-travel
+        read of an older snapshot does (it reads with that snapshot's schema)."""
         return self.update_schema().drop_column(name).commit()
 
