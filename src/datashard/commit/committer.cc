@@ -37,6 +37,18 @@ Result<bool> PublishedByUs(FileSystem& fs, const std::string& location, int64_t 
 
 }  // namespace
 
+namespace {
+
+// A flush that failed for a missing file (NotFound) fails the commit the way
+// CheckFilesPresent does, if one of `files` is what went missing.
+Status NameMissingFile(FileSystem& fs, const Status& failed, const std::vector<std::string>& files) {
+  if (failed.ok() || !IsNotFound(failed)) return failed;
+  Status gone = CheckFilesPresent(fs, files, 0, 0);
+  return gone.ok() ? failed : gone;
+}
+
+}  // namespace
+
 Result<Durability> ParseDurability(const std::string& mode) {
   if (mode == "fsync") return Durability::kFsync;
   if (mode == "process") return Durability::kProcess;
@@ -47,6 +59,34 @@ Result<Durability> DurabilityOf(const TableMetadata& metadata) {
   auto mode = ParseDurability(metadata.Property(kDurabilityProperty, "fsync"));
   if (!mode.ok()) return InvalidArgument("table property ", kDurabilityProperty, ": ", mode.status().message());
   return mode;
+}
+
+int64_t MaxFileAgeOf(const TableMetadata& metadata) {
+  return metadata.PropertyLong(kMaxFileAgeProperty, kDefaultMaxFileAgeMs);
+}
+
+Status CheckFilesPresent(FileSystem& fs, const std::vector<std::string>& paths, int64_t max_age_ms, int64_t now_ms) {
+  for (const auto& path : paths) {
+    auto info = fs.GetFileInfo(path);
+    if (!info.ok()) {
+      if (!IsNotFound(info.status())) return info.status();
+      return MakeError(ErrorKind::kConcurrentModification,
+                       "commit refused: " + path +
+                           ", a file it adds, is gone (orphan-file cleanup, remove_orphan_files or "
+                           "garbage_collect, deleted it while the commit was open); nothing was committed: "
+                           "write the data again");
+    }
+    if (max_age_ms > 0 && now_ms - info->mtime_ms > max_age_ms) {
+      return MakeError(ErrorKind::kConcurrentModification,
+                       "commit refused: " + path + ", a file it adds, was written " +
+                           std::to_string((now_ms - info->mtime_ms) / 1000) + " s ago, longer than table property " +
+                           kMaxFileAgeProperty + " (" + std::to_string(max_age_ms) +
+                           " ms) allows where orphan cleanup on another host could have deleted it; nothing was "
+                           "committed: write the data again (or raise the property along with the cleanup's grace "
+                           "period)");
+    }
+  }
+  return Status::OK();
 }
 
 void FollowVersion(TableMetadata& next, const VersionedMetadata& parent) {
@@ -157,7 +197,9 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
     // applies the intent (or we do, once the queue is free).
     queue = fs.TryLockFor(queue_path, 0);
     if (!queue) {
-      if (options.durability == Durability::kFsync && !unsynced.empty()) ARROW_RETURN_NOT_OK(fs.Sync(unsynced));
+      if (options.durability == Durability::kFsync && !unsynced.empty()) {
+        ARROW_RETURN_NOT_OK(NameMissingFile(fs, fs.Sync(unsynced), options.new_files));
+      }
       unsynced.clear();
       options.after_lost_race();
       joined = true;
@@ -170,12 +212,31 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
       if (settled) return std::move(*settled);
     }
   }
+  // Build and publish holding the queue: orphan cleanup deletes under it, so
+  // the files this commit (and a leader, the intents it takes) checks are
+  // still there when the version naming them appears. A commit that cannot
+  // take it in time goes on without (CommitOptions::new_files).
+  if (!queue && !joined && options.queue_timeout_ms > 0) queue = fs.TryLockFor(queue_path, options.queue_timeout_ms);
   if (options.refresh_base && !joined) ARROW_RETURN_NOT_OK(load_latest(1));
   for (int attempt = 1;; ++attempt) {
     ARROW_ASSIGN_OR_RAISE(BuiltCommit built, build(base, attempt));
     if (built.already_committed) return CommitOutcome{base, attempt, true, built.snapshot_id, built.by_group, {}};
     const int64_t next = base.version + 1;
     const std::string path = format::MetadataFilePath(location, next);
+    {
+      // Exact under the queue on a shared file system; otherwise (no queue,
+      // or one that only this host's writers share) also bounded by age.
+      // Without the queue, this attempt's own files were written where a
+      // cleanup could see them too.
+      const bool exact = queue != nullptr && !IsS3Path(location);
+      std::vector<std::string> added = options.new_files;
+      if (!queue) added.insert(added.end(), built.attempt_files.begin(), built.attempt_files.end());
+      Status present = CheckFilesPresent(fs, added, exact ? 0 : options.max_file_age_ms, NowMs());
+      if (!present.ok()) {
+        DeleteQuietly(fs, built.attempt_files);
+        return present;
+      }
+    }
     const std::string json = format::TableMetadataToJson(built.metadata);
     std::vector<std::string> sync_first = unsynced;
     sync_first.insert(sync_first.end(), built.attempt_files.begin(), built.attempt_files.end());
@@ -190,8 +251,13 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
       // landed says so (kAmbiguousCommit): a request still in flight may land
       // later, so its files must stay even though the version is absent now.
       if (ours.ok() && !*ours && !IsKind(published, ErrorKind::kAmbiguousCommit)) {
+        // Definitely not published: a plain I/O error, or the flush before
+        // the link found a file gone (said as CheckFilesPresent says it).
+        std::vector<std::string> added = options.new_files;
+        added.insert(added.end(), built.attempt_files.begin(), built.attempt_files.end());
+        Status failed = NameMissingFile(fs, published, added);
         DeleteQuietly(fs, built.attempt_files);
-        return published;  // definitely not published: a plain I/O error
+        return failed;
       }
       if (ours.ok()) return published;
       return MakeError(ErrorKind::kAmbiguousCommit,

@@ -57,6 +57,17 @@ struct CommitOptions {
   // A version known to exist, newer than the base, to search for the newest
   // from (the base of a writer that keeps being settled by others grows old).
   int64_t search_from = 0;
+  // Files the commit adds that were written before it began (data files,
+  // manifests, files registered in place). Orphan cleanup may have deleted
+  // them since: every attempt checks they are all there before it publishes,
+  // holding the commit queue, under which RemoveOrphanFiles deletes, so the
+  // check and a delete never interleave. A commit that could not take the
+  // queue (or whose queue is host-local, as for object stores: cleanup on
+  // another host does not take it) also refuses files older than
+  // max_file_age_ms, the contract orphan cleanup's grace period must exceed
+  // (docs/architecture.md, "Orphan cleanup and open commits").
+  std::vector<std::string> new_files;
+  int64_t max_file_age_ms = 0;  // <= 0: no age limit
 };
 
 // Table property choosing how commits are flushed: "fsync" (default) or "process".
@@ -65,6 +76,20 @@ inline constexpr char kDurabilityProperty[] = "datashard.commit.durability";
 Result<Durability> ParseDurability(const std::string& mode);
 // The table's durability mode (ParseDurability of the property).
 Result<Durability> DurabilityOf(const TableMetadata& metadata);
+
+// Table property: the oldest a file a commit adds may be (ms since it was
+// last written) where the commit cannot check it under a queue that orphan
+// cleanup shares (CommitOptions::new_files); <= 0 lifts the limit. Orphan
+// cleanup's grace period must be longer than this, with room for clock skew.
+inline constexpr char kMaxFileAgeProperty[] = "datashard.commit.max-file-age-ms";
+inline constexpr int64_t kDefaultMaxFileAgeMs = 30 * 60 * 1000;
+int64_t MaxFileAgeOf(const TableMetadata& metadata);
+
+// OK if every file in `paths` exists and, with max_age_ms > 0, was last
+// written at most that long before `now_ms`. Otherwise a ConcurrentModification
+// error naming the first that is not: no commit may publish a reference to
+// it (the files must be written again).
+Status CheckFilesPresent(FileSystem& fs, const std::vector<std::string>& paths, int64_t max_age_ms, int64_t now_ms);
 
 struct BuiltCommit {
   TableMetadata metadata;

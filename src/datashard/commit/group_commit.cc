@@ -15,6 +15,7 @@
 
 #include "datashard/commit/committer.h"
 #include "datashard/format/file_names.h"
+#include "datashard/format/manifest_reader.h"
 #include "datashard/util/uuid.h"
 
 namespace datashard::commit {
@@ -170,6 +171,7 @@ std::string EncodeIntent(const Intent& intent) {
               {"added-records", intent.added_records},
               {"added-files-size", intent.added_files_size},
               {"manifests", std::move(manifests)}};
+  if (!intent.files.empty()) out["files"] = intent.files;
   if (intent.rows.empty()) return out.dump();
   // The rows follow the JSON line as raw bytes (dump() escapes every newline
   // inside strings, so the first newline ends the JSON).
@@ -216,6 +218,9 @@ Result<Intent> DecodeIntent(std::string_view text) {
         manifest.partitions.push_back(std::move(summary));
       }
       intent.manifests.push_back(std::move(manifest));
+    }
+    if (in.contains("files")) {
+      for (const auto& path : in.at("files")) intent.files.push_back(path.get<std::string>());
     }
     const std::string_view tail = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
     if (in.contains("rows-bytes")) {
@@ -484,6 +489,21 @@ Result<std::vector<Intent>> CollectIntents(FileSystem& fs, const TableMetadata& 
   std::sort(out.begin(), out.end(), [](const Intent& a, const Intent& b) { return a.created_ms < b.created_ms; });
   if (out.size() > kMaxIntentsPerCommit) out.resize(kMaxIntentsPerCommit);
   return out;
+}
+
+Result<std::vector<std::string>> FilesOfIntent(FileSystem& fs, const TableMetadata& metadata, const Intent& intent) {
+  if (!intent.files.empty() || intent.manifests.empty()) return intent.files;
+  std::vector<std::string> files;
+  for (const auto& manifest : intent.manifests) {
+    files.push_back(manifest.manifest_path);
+    auto entries = format::ReadManifestEntries(fs, metadata, manifest);
+    if (!entries.ok()) {
+      if (IsNotFound(entries.status())) continue;  // the check of the manifest's path reports it
+      return entries.status();
+    }
+    for (const auto& entry : *entries) files.push_back(entry.data_file.file_path);
+  }
+  return files;
 }
 
 Result<std::vector<Intent>> RecentIntents(FileSystem& fs, const std::string& location, int64_t now_ms) {

@@ -72,6 +72,11 @@ struct Intent {
   Durability durability = Durability::kFsync;
   int64_t created_ms = 0;
   std::vector<format::ManifestFile> manifests;
+  // Every file the manifests add to the table (the manifests and the data
+  // files they list): a leader checks they are all still there before it
+  // publishes them. Intents posted before this field existed leave it empty;
+  // FilesOfIntent then reads the manifests.
+  std::vector<std::string> files;
   int64_t added_files = 0;
   int64_t added_records = 0;
   int64_t added_files_size = 0;
@@ -137,6 +142,10 @@ void PruneMarks(TableMetadata& metadata, int64_t now_ms);
 // are deleted on the way. Intents carrying rows only with `take_rows`.
 Result<std::vector<Intent>> CollectIntents(FileSystem& fs, const TableMetadata& base, const std::string& self,
                                            Durability durability, int64_t now_ms, bool take_rows);
+
+// The files an intent adds (Intent::files, or for an intent without that
+// list, its manifests and the data files they list).
+Result<std::vector<std::string>> FilesOfIntent(FileSystem& fs, const TableMetadata& metadata, const Intent& intent);
 
 // Every readable intent younger than kMarkMaxAgeMs, settled or not, for orphan
 // removal: a leader may still reference their files.

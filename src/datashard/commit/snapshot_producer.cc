@@ -180,6 +180,16 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
     }
     ARROW_ASSIGN_OR_RAISE(intents, CollectIntents(fs, parent_metadata, pending.group->writer, pending.durability,
                                                   now_ms, static_cast<bool>(pending.write_inline)));
+    // Never publish another writer's files that are gone (orphan cleanup
+    // deletes under the commit queue, which the committer holds while it
+    // builds and publishes) or that are old enough for a cleanup elsewhere
+    // to take (the age limit applies to intents always: leaving one pending
+    // is never wrong, its writer then commits, or fails, by itself).
+    const int64_t max_age_ms = MaxFileAgeOf(parent_metadata);
+    std::erase_if(intents, [&](const Intent& intent) {
+      auto files = FilesOfIntent(fs, parent_metadata, intent);
+      return !files.ok() || !CheckFilesPresent(fs, *files, max_age_ms, now_ms).ok();
+    });
   }
   // Rows carried in intents go into data files of this attempt, with this
   // commit's own rows; an intent whose rows the writer could not take stays

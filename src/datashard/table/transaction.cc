@@ -586,6 +586,11 @@ Result<CommitInfo> Transaction::CommitOnce() {
       options.unsynced_files.push_back(file.file_path);
     }
   }
+  // The same files must still be there when the version naming them is
+  // published: orphan cleanup may have taken them while the transaction was
+  // open (the committer checks them, under the commit queue).
+  options.new_files = options.unsynced_files;
+  options.max_file_age_ms = commit::MaxFileAgeOf(*metadata);
   // Group commit: a plain append to main that loses a race posts an intent;
   // whoever commits next applies it too (commit/group_commit.h).
   std::optional<commit::WriterSlot> slot;
@@ -599,6 +604,7 @@ Result<CommitInfo> Transaction::CommitOnce() {
     intent.seq = slot->seq();
     intent.durability = durability;
     intent.manifests = pending.new_manifests;
+    intent.files = options.new_files;
     intent.added_files = pending.added_files;
     intent.added_records = pending.added_records;
     intent.added_files_size = pending.added_files_size;

@@ -2,13 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
+#include <iostream>
 #include <thread>
 
 #include <arrow/api.h>
 
+#include "datashard/commit/committer.h"
 #include "datashard/commit/group_commit.h"
+#include "datashard/commit/version_resolver.h"
 #include "datashard/format/file_names.h"
 #include "datashard/format/manifest.h"
 #include "datashard/schema_update.h"
@@ -226,6 +230,194 @@ TEST(MaintenanceTest, OrphanRemovalKeepsWhatAPendingGroupCommitIntentNames) {
   ASSERT_TRUE(mark.has_value());
   EXPECT_EQ(mark->seq, 1);
   EXPECT_EQ(mark->snapshot_id, *mark_table->metadata()->current_snapshot_id);
+}
+
+std::shared_ptr<Table> NewTableWithDurability(const testing::TempDir& dir, const std::string& durability) {
+  CreateOptions options;
+  options.schema = IdSchema();
+  options.properties["datashard.commit.durability"] = durability;
+  return *Table::Create(dir.Join("t"), options);
+}
+
+// The issue-20 defect: a transaction whose data file orphan cleanup deleted
+// while it was open used to publish a reference to the missing file.
+TEST(MaintenanceTest, CommitRefusesFilesOrphanCleanupDeletedWhileItWasOpen) {
+  for (const std::string durability : {"process", "fsync"}) {
+    SCOPED_TRACE(durability);
+    testing::TempDir dir;
+    auto table = NewTableWithDurability(dir, durability);
+    DS_ASSERT_OK(table->Append(Ids(0, 10)).status());
+    const auto before = table->metadata()->current_snapshot_id;
+    auto tx = table->NewTransaction();
+    DS_ASSERT_OK(tx->Append(Ids(10, 5)));
+    DS_ASSIGN_OR_FAIL(auto other, Table::Load(table->location()));
+    OrphanOptions gc;
+    gc.older_than_ms = NowMs() + 1000;  // grace period 0: the open transaction's file is fair game
+    DS_ASSIGN_OR_FAIL(auto removed, RemoveOrphanFiles(*other, gc));
+    EXPECT_EQ(removed.data_files, 1);
+    auto committed = tx->Commit();
+    ASSERT_FALSE(committed.ok());
+    EXPECT_TRUE(IsKind(committed.status(), ErrorKind::kConcurrentModification)) << committed.status().ToString();
+    EXPECT_NE(committed.status().message().find("is gone"), std::string::npos) << committed.status().ToString();
+    DS_ASSERT_OK(table->Refresh());
+    EXPECT_EQ(table->metadata()->current_snapshot_id, before);  // nothing published
+    EXPECT_EQ(Rows(*table), 10);
+    DS_ASSIGN_OR_FAIL(auto report, Verify(*table, std::nullopt));
+    EXPECT_TRUE(report.problems.empty());
+    // The table takes the next commit as usual.
+    DS_ASSERT_OK(table->Append(Ids(10, 5)).status());
+    EXPECT_EQ(Rows(*table), 15);
+  }
+}
+
+// A group-commit leader never publishes another writer's intent whose files
+// are gone: it leaves the intent pending, so that its writer gets the error.
+TEST(MaintenanceTest, LeaderSkipsAnIntentWhoseFilesAreGone) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  DS_ASSERT_OK(table->Append(Ids(0, 1)).status());
+  auto writer = table->NewTransaction();
+  DS_ASSERT_OK(writer->Append(Ids(100, 1)));
+  // Post the intent this writer would post on losing a race, with its files.
+  DS_ASSIGN_OR_FAIL(auto files, table->DataFiles(std::nullopt));
+  auto data_dir = LocalFileSystem()->ListDir(format::DataDir(table->location()));
+  ASSERT_TRUE(data_dir.ok());
+  std::string pending_file;
+  for (const auto& entry : *data_dir) {
+    const std::string path = format::DataDir(table->location()) + "/" + entry.path;
+    if (path != files[0].file_path) pending_file = path;
+  }
+  ASSERT_FALSE(pending_file.empty());
+  format::ManifestEntry entry;
+  entry.data_file.file_path = pending_file;
+  entry.data_file.record_count = 1;
+  entry.data_file.file_size_in_bytes = LocalFileSystem()->GetFileInfo(pending_file).ValueOrDie().size;
+  auto metadata = table->metadata();
+  DS_ASSIGN_OR_FAIL(std::string manifest_bytes,
+                    format::EncodeManifest(*metadata->CurrentSchema(), *metadata->DefaultSpec(),
+                                           format::ManifestContent::kData, {entry}));
+  const std::string manifest_path = format::NewManifestPath(table->location());
+  DS_ASSERT_OK(LocalFileSystem()->WriteNewFile(manifest_path, manifest_bytes, Durability::kProcess));
+  commit::Intent intent;
+  intent.writer = "writer-whose-file-is-gone";
+  intent.seq = 1;
+  intent.durability = Durability::kProcess;
+  intent.created_ms = NowMs();
+  intent.added_files = 1;
+  intent.added_records = 1;
+  format::ManifestFile manifest;
+  manifest.manifest_path = manifest_path;
+  manifest.manifest_length = static_cast<int64_t>(manifest_bytes.size());
+  manifest.added_files_count = 1;
+  manifest.added_rows_count = 1;
+  intent.manifests = {manifest};
+  intent.files = {pending_file, manifest_path};
+  DS_ASSERT_OK(commit::PostIntent(*LocalFileSystem(), table->location(), intent));
+  DS_ASSERT_OK(LocalFileSystem()->DeleteFile(pending_file));  // as a cleanup would
+
+  DS_ASSERT_OK(table->Append(Ids(1, 1)).status());
+  EXPECT_EQ(table->metadata()->CurrentSnapshot()->summary.at("added-records"), "1");
+  EXPECT_FALSE(commit::MarkOf(*table->metadata(), intent.writer).has_value());
+  EXPECT_TRUE(*LocalFileSystem()->Exists(commit::IntentPath(table->location(), intent.writer, intent.seq)));
+  EXPECT_EQ(Rows(*table), 2);
+  DS_ASSIGN_OR_FAIL(auto report, Verify(*table, std::nullopt));
+  EXPECT_TRUE(report.problems.empty());
+  (void)writer->Rollback();
+}
+
+// Where the check cannot be exact (no commit queue, or one only this host
+// shares), files older than datashard.commit.max-file-age-ms are refused.
+TEST(MaintenanceTest, CommitWithoutTheQueueRefusesFilesOlderThanTheMaxAge) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  auto fs = LocalFileSystem();
+  const std::string path = format::DataDir(table->location()) + "/old.parquet";
+  DS_ASSERT_OK(fs->WriteNewFile(path, "x", Durability::kProcess));
+  const int64_t now = NowMs();
+  DS_ASSERT_OK(commit::CheckFilesPresent(*fs, {path}, 60'000, now));
+  DS_ASSERT_OK(commit::CheckFilesPresent(*fs, {path}, 0, now + 3'600'000));  // no limit
+  Status old = commit::CheckFilesPresent(*fs, {path}, 60'000, now + 3'600'000);
+  EXPECT_TRUE(IsKind(old, ErrorKind::kConcurrentModification)) << old.ToString();
+  EXPECT_NE(old.message().find(commit::kMaxFileAgeProperty), std::string::npos);
+  Status gone = commit::CheckFilesPresent(*fs, {path + ".missing"}, 0, now);
+  EXPECT_TRUE(IsKind(gone, ErrorKind::kConcurrentModification)) << gone.ToString();
+
+  // A commit that goes without the queue applies the limit (here a
+  // negative age: every file is too old) and publishes nothing.
+  commit::CommitOptions options;
+  options.durability = Durability::kProcess;
+  options.queue_timeout_ms = 0;
+  options.new_files = {path};
+  options.max_file_age_ms = 1;
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const int64_t version = table->version();
+  auto outcome = commit::CommitWithRetry(
+      *fs, table->location(), commit::VersionedMetadata{version, table->metadata()},
+      [&](const commit::VersionedMetadata& latest, int) -> Result<commit::BuiltCommit> {
+        commit::BuiltCommit built;
+        built.metadata = *latest.metadata;
+        commit::FollowVersion(built.metadata, latest);
+        return built;
+      },
+      options);
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_TRUE(IsKind(outcome.status(), ErrorKind::kConcurrentModification));
+  DS_ASSIGN_OR_FAIL(int64_t latest, commit::FindLatestVersion(*fs, table->location(), version));
+  EXPECT_EQ(latest, version);
+}
+
+// Orphan cleanup with no grace period at all, in a loop, racing writers that
+// hold transactions open: every commit either succeeds with all its files
+// there or fails with a typed error, and the table verifies afterwards.
+TEST(MaintenanceTest, OrphanCleanupWithoutGraceRacingOpenTransactions) {
+  for (const std::string durability : {"process", "fsync"}) {
+    SCOPED_TRACE(durability);
+    testing::TempDir dir;
+    auto table = NewTableWithDurability(dir, durability);
+    constexpr int kWriters = 3;
+    constexpr int kCommits = 25;
+    std::atomic<bool> stop{false};
+    std::atomic<int64_t> rows_committed{0};
+    std::atomic<int> refused{0};
+    std::vector<std::string> unexpected(kWriters + 1);
+    std::thread cleaner([&] {
+      auto handle = *Table::Load(table->location());
+      while (!stop) {
+        OrphanOptions gc;
+        gc.older_than_ms = NowMs() + 1;
+        auto removed = RemoveOrphanFiles(*handle, gc);
+        if (!removed.ok()) unexpected[kWriters] = removed.status().ToString();
+      }
+    });
+    std::vector<std::thread> writers;
+    for (int w = 0; w < kWriters; ++w) {
+      writers.emplace_back([&, w] {
+        auto handle = *Table::Load(table->location());
+        for (int i = 0; i < kCommits; ++i) {
+          auto tx = handle->NewTransaction();
+          Status appended = tx->Append(Ids(w * 1000 + i * 10, 3));
+          if (appended.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(i % 4));
+          auto committed = appended.ok() ? tx->Commit().status() : appended;
+          if (committed.ok()) {
+            rows_committed += 3;
+          } else if (IsKind(committed, ErrorKind::kConcurrentModification)) {
+            refused++;
+          } else {
+            unexpected[static_cast<size_t>(w)] = committed.ToString();
+          }
+        }
+      });
+    }
+    for (auto& t : writers) t.join();
+    stop = true;
+    cleaner.join();
+    for (const auto& error : unexpected) EXPECT_EQ(error, "");
+    DS_ASSERT_OK(table->Refresh());
+    EXPECT_EQ(Rows(*table), rows_committed.load());
+    DS_ASSIGN_OR_FAIL(auto report, Verify(*table, std::nullopt));
+    EXPECT_TRUE(report.problems.empty()) << report.problems[0].path << ": " << report.problems[0].problem;
+    std::cout << durability << ": " << rows_committed / 3 << " commits, " << refused << " refused\n";
+  }
 }
 
 TEST(MaintenanceTest, CompactionKeepsRowsAndShrinksFileCount) {
