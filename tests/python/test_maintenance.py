@@ -191,6 +191,31 @@ def test_compact_rewrites_small_files_and_keeps_every_row(filled: Table) -> None
         filled.compact(target_file_size=0)
 
 
+@pytest.mark.parametrize("codec", ["zstd", "snappy", "gzip", "uncompressed"])
+@pytest.mark.parametrize("target", [4 << 10, 16 << 10, 64 << 10, 1 << 20])
+def test_compact_twice_in_a_row_commits_nothing_the_second_time(table: Table, codec: str, target: int) -> None:
+    """Compaction bins by the size its output will have, so it converges in one pass: a second
+    compaction right after the first rewrites nothing and commits nothing (issue 20: binning by
+    the small files' on-disk sizes went 30 -> 15 -> 7 files over three passes)."""
+    table.set_properties({"write.parquet.compression-codec": codec, "datashard.commit.durability": "process"})
+    start = 0
+    for k in range(30):
+        n = 20 + (k % 5) * 25
+        table.append_records(make_rows(start, n))
+        start += n
+    before = table.to_arrow().sort_by("id")
+    first = table.compact(target_file_size=target, manifests=False)
+    assert first["rewritten_files"] > 0 and first["snapshot_id"] is not None
+    files_after_first = table.data_files()
+    version, snapshots = table.version, len(table.snapshots())
+    second = table.compact(target_file_size=target, manifests=False)
+    assert second == {"rewritten_files": 0, "added_files": 0, "snapshot_id": None, "manifests_snapshot_id": None}
+    assert table.version == version and len(table.snapshots()) == snapshots
+    assert table.data_files() == files_after_first
+    assert table.to_arrow().sort_by("id").equals(before)
+    assert table.verify()["ok"]
+
+
 # -- verify ----------------------------------------------------------------------------------------
 
 

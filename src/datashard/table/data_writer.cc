@@ -56,14 +56,10 @@ bool IsNaNScalar(const arrow::Scalar& scalar) {
   return false;
 }
 
-Result<format::DataFile> WriteOneFile(FileSystem& fs, const TableMetadata& metadata, const Schema& schema,
-                                      const arrow::Table& data, const std::string& dir,
-                                      std::vector<std::optional<std::string>> partition, Durability durability) {
-  format::DataFile file;
-  file.file_path = dir + "/" + NewUuid() + ".parquet";
-  file.partition = std::move(partition);
-  file.record_count = data.num_rows();
-
+// The Parquet bytes of one data file holding `data`, as every data file of
+// the table is encoded; the footer comes back through `footer`.
+Result<std::shared_ptr<arrow::Buffer>> EncodeDataFile(const TableMetadata& metadata, const arrow::Table& data,
+                                                      std::shared_ptr<parquet::FileMetaData>* footer) {
   // Rows per row group: smaller groups let selective scans skip more.
   const int64_t row_group_rows = std::max<int64_t>(1, metadata.PropertyLong(kRowGroupLimitProperty, 1 << 20));
   parquet::WriterProperties::Builder builder;
@@ -83,8 +79,19 @@ Result<format::DataFile> WriteOneFile(FileSystem& fs, const TableMetadata& metad
                                                          parquet::default_arrow_writer_properties()));
   ARROW_RETURN_NOT_OK(writer->WriteTable(data, row_group_rows));
   ARROW_RETURN_NOT_OK(writer->Close());
-  std::shared_ptr<parquet::FileMetaData> footer = writer->metadata();
-  ARROW_ASSIGN_OR_RAISE(auto buffer, sink->Finish());
+  if (footer != nullptr) *footer = writer->metadata();
+  return sink->Finish();
+}
+
+Result<format::DataFile> WriteOneFile(FileSystem& fs, const TableMetadata& metadata, const Schema& schema,
+                                      const arrow::Table& data, const std::string& dir,
+                                      std::vector<std::optional<std::string>> partition, Durability durability) {
+  format::DataFile file;
+  file.file_path = dir + "/" + NewUuid() + ".parquet";
+  file.partition = std::move(partition);
+  file.record_count = data.num_rows();
+  std::shared_ptr<parquet::FileMetaData> footer;
+  ARROW_ASSIGN_OR_RAISE(auto buffer, EncodeDataFile(metadata, data, &footer));
 
   for (int i = 0; i < data.num_columns(); ++i) {
     ARROW_RETURN_NOT_OK(CollectColumnStats(schema.fields[static_cast<size_t>(i)], *data.column(i), &file));
@@ -99,6 +106,11 @@ Result<format::DataFile> WriteOneFile(FileSystem& fs, const TableMetadata& metad
 }
 
 }  // namespace
+
+Result<int64_t> EncodedFileSize(const TableMetadata& metadata, const arrow::Table& data) {
+  ARROW_ASSIGN_OR_RAISE(auto buffer, EncodeDataFile(metadata, data, nullptr));
+  return buffer->size();
+}
 
 Status CollectColumnStats(const NestedField& field, const arrow::ChunkedArray& column, format::DataFile* file) {
   const int32_t id = field.id;

@@ -23,6 +23,10 @@ Result<std::vector<format::DataFile>> WriteDataFiles(FileSystem& fs, const Table
                                                      const Schema& schema, const PartitionSpec& spec,
                                                      const arrow::Table& data, Durability durability);
 
+// The size a data file holding `data` (conformed, of one partition) gets:
+// the bytes WriteDataFiles would write for it, encoded the same way.
+Result<int64_t> EncodedFileSize(const TableMetadata& metadata, const arrow::Table& data);
+
 // Fills `file`'s value/null/NaN counts and truncated lower/upper bounds for
 // the column `column` of field `field`.
 Status CollectColumnStats(const NestedField& field, const arrow::ChunkedArray& column, format::DataFile* file);

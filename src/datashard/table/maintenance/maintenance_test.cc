@@ -436,6 +436,46 @@ TEST(MaintenanceTest, CompactionKeepsRowsAndShrinksFileCount) {
   EXPECT_EQ(Rows(*table), 100);
 }
 
+// Compaction converges: it bins by the size the output will have, so a
+// second pass over a compacted table finds nothing to do (issue 20: binning
+// by the inputs' on-disk sizes went 30 -> 15 -> 7 files over three passes).
+TEST(MaintenanceTest, CompactionTwiceInARowCommitsNothingTheSecondTime) {
+  for (const std::string codec : {"zstd", "snappy", "gzip", "uncompressed"}) {
+    for (const int64_t target : {int64_t{3} << 10, int64_t{8} << 10, int64_t{24} << 10, int64_t{1} << 20}) {
+      SCOPED_TRACE(codec + " target " + std::to_string(target));
+      testing::TempDir dir;
+      CreateOptions options;
+      options.schema = IdSchema();
+      options.properties["datashard.commit.durability"] = "process";
+      options.properties["write.parquet.compression-codec"] = codec;
+      DS_ASSIGN_OR_FAIL(auto table, Table::Create(dir.Join("t"), options));
+      int64_t rows = 0;
+      for (int i = 0; i < 30; ++i) {
+        const int64_t count = 40 + (i % 7) * 60;
+        DS_ASSERT_OK(table->Append(Ids(rows, count)).status());
+        rows += count;
+      }
+      DS_ASSIGN_OR_FAIL(auto first, RewriteDataFiles(*table, target));
+      EXPECT_GT(first.rewritten_files, 0);
+      EXPECT_EQ(Rows(*table), rows);
+      DS_ASSIGN_OR_FAIL(auto after_first, table->DataFiles(std::nullopt));
+      const auto snapshots = table->metadata()->snapshots.size();
+      const int64_t version = table->version();
+      DS_ASSIGN_OR_FAIL(auto second, RewriteDataFiles(*table, target));
+      EXPECT_EQ(second.rewritten_files, 0);
+      EXPECT_FALSE(second.snapshot_id.has_value());
+      EXPECT_EQ(table->version(), version);
+      EXPECT_EQ(table->metadata()->snapshots.size(), snapshots);
+      EXPECT_EQ(Rows(*table), rows);
+      // No two files left below the target would have fit in one.
+      int64_t small = 0;
+      for (const auto& file : after_first) small += file.file_size_in_bytes < target;
+      std::cout << codec << " target " << target << ": 30 files -> " << after_first.size() << " (" << small
+                << " under the target)\n";
+    }
+  }
+}
+
 TEST(MaintenanceTest, VerifyFindsCorruption) {
   testing::TempDir dir;
   auto table = NewTable(dir);

@@ -1,5 +1,5 @@
-// Compaction: RewriteDataFiles bins small files per partition and rewrites
-// each bin as one file; RewriteManifests merges all manifests. Both are
+// Compaction: RewriteDataFiles bins small files per partition by the size
+// their output will have and rewrites each bin as one file; RewriteManifests merges all manifests. Both are
 // ordinary commits (operation "replace"): a concurrent append lands on top,
 // and a concurrent delete of a file being compacted is a conflict.
 #include <algorithm>
@@ -10,13 +10,140 @@
 
 #include "datashard/commit/committer.h"
 #include "datashard/commit/snapshot_producer.h"
+#include "datashard/format/arrow_schema.h"
 #include "datashard/format/manifest_reader.h"
 #include "datashard/maintenance.h"
 #include "datashard/scan/file_reader.h"
 #include "datashard/scan/table_scan.h"
+#include "datashard/table/data_writer.h"
 #include "datashard/transaction.h"
 
 namespace datashard {
+
+namespace {
+
+// Plans and rewrites the small files (below the target size) of one
+// partition.
+//
+// Bins are sized by what the output will really take, not by the inputs'
+// sizes on disk: small appends are written without a codec and each file
+// carries its own footer, so files whose sizes add up to the target shrink to
+// a fraction of it when rewritten together, and binning by the on-disk sum
+// left outputs so far under the target that the next compaction rewrote them
+// again (30 -> 15 -> 7 files). Here the files are taken in ascending size and
+// each bin is the longest run that still fits: a run whose on-disk sum fits
+// certainly does (rewriting never grows rows), and past that the run is
+// encoded exactly as the output file will be (table::EncodedFileSize) to
+// see whether it fits, the end found by bisection guided by the compression
+// ratio measured so far. A bin ends only where adding the next file was
+// measured not to fit; once two single files cannot share one file, no
+// later (larger) pair can, and the partition is done. So a second pass finds
+// nothing: its two smallest files were measured not to fit together, and it
+// costs reading those two files per partition.
+class PartitionRewriter {
+ public:
+  PartitionRewriter(Table& table, const Schema& schema, int64_t target, std::vector<const scan::FileScanTask*> files)
+      : table_(table), schema_(schema), target_(target), files_(std::move(files)) {
+    std::sort(files_.begin(), files_.end(), [](const scan::FileScanTask* a, const scan::FileScanTask* b) {
+      if (a->file.file_size_in_bytes != b->file.file_size_in_bytes) {
+        return a->file.file_size_in_bytes < b->file.file_size_in_bytes;
+      }
+      if (a->sequence_number != b->sequence_number) return a->sequence_number < b->sequence_number;
+      return a->file.file_path < b->file.file_path;
+    });
+    disk_prefix_.push_back(0);
+    for (const auto* task : files_) disk_prefix_.push_back(disk_prefix_.back() + task->file.file_size_in_bytes);
+    rows_.resize(files_.size());
+  }
+
+  Status Run(Transaction& tx, RewriteResult* result) {
+    size_t first = 0;
+    while (first + 1 < files_.size()) {
+      ARROW_ASSIGN_OR_RAISE(size_t end, BinEnd(first));
+      if (end - first < 2) break;  // two single files that cannot share one: nor can any larger pair
+      ARROW_ASSIGN_OR_RAISE(auto combined, Rows(first, end));
+      std::vector<std::string> paths;
+      for (size_t i = first; i < end; ++i) paths.push_back(files_[i]->file.file_path);
+      ARROW_RETURN_NOT_OK(tx.DeleteFiles(paths));
+      ARROW_RETURN_NOT_OK(tx.Append(combined));
+      result->rewritten_files += static_cast<int64_t>(end - first);
+      result->added_files += 1;
+      for (size_t i = first; i < end; ++i) rows_[i].reset();
+      first = end;
+    }
+    return Status::OK();
+  }
+
+ private:
+  // The rows of files [first, end), read once each, in commit order.
+  Result<std::shared_ptr<arrow::Table>> Rows(size_t first, size_t end) {
+    std::vector<size_t> order;
+    for (size_t i = first; i < end; ++i) order.push_back(i);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return files_[a]->sequence_number < files_[b]->sequence_number; });
+    std::vector<std::shared_ptr<arrow::Table>> parts;
+    for (size_t i : order) {
+      if (!rows_[i]) {
+        ARROW_ASSIGN_OR_RAISE(rows_[i], scan::ReadDataFile(table_.fs(), files_[i]->file.file_path, schema_.fields));
+      }
+      parts.push_back(rows_[i]);
+    }
+    ARROW_ASSIGN_OR_RAISE(auto combined, arrow::ConcatenateTables(parts));
+    // Measured as the transaction will write it.
+    return format::ConformToSchema(combined, schema_);
+  }
+
+  int64_t Disk(size_t first, size_t end) const { return disk_prefix_[end] - disk_prefix_[first]; }
+
+  // Whether files [first, end) fit in one file of the target size.
+  Result<bool> Fits(size_t first, size_t end) {
+    if (Disk(first, end) <= target_) return true;
+    ARROW_ASSIGN_OR_RAISE(auto rows, Rows(first, end));
+    ARROW_ASSIGN_OR_RAISE(int64_t size, table::EncodedFileSize(*table_.metadata(), *rows));
+    ratio_ = static_cast<double>(size) / static_cast<double>(std::max<int64_t>(1, Disk(first, end)));
+    return size <= target_;
+  }
+
+  // The end of the bin that starts at `first`: the largest `end` such that
+  // files [first, end) fit, found knowing that [first, end + 1) does not (or
+  // that `end` is the last file).
+  Result<size_t> BinEnd(size_t first) {
+    const size_t n = files_.size();
+    size_t fits = first + 1;  // a single file: never rewritten alone
+    while (fits < n && Disk(first, fits + 1) <= target_) ++fits;
+    size_t fails = n + 1;  // none known
+    ratio_ = 0;
+    while (fails - fits > 1) {
+      size_t guess = fits + 1;
+      if (fails <= n) {
+        guess = fits + (fails - fits) / 2;
+      } else if (ratio_ > 0) {
+        // The longest run the compression measured so far would fit.
+        while (guess < n && ratio_ * static_cast<double>(Disk(first, guess + 1)) <= static_cast<double>(target_)) {
+          ++guess;
+        }
+      }
+      ARROW_ASSIGN_OR_RAISE(bool ok, Fits(first, guess));
+      if (ok) {
+        fits = guess;
+        if (fits == n) break;
+      } else {
+        fails = guess;
+      }
+    }
+    return fits;
+  }
+
+  Table& table_;
+  const Schema& schema_;
+  const int64_t target_;
+  std::vector<const scan::FileScanTask*> files_;
+  std::vector<int64_t> disk_prefix_;
+  std::vector<std::shared_ptr<arrow::Table>> rows_;
+  double ratio_ = 0;  // output bytes per on-disk input byte, last measured
+};
+
+}  // namespace
 
 Result<RewriteResult> RewriteDataFiles(Table& table, int64_t target_file_size) {
   if (target_file_size <= 0) return InvalidArgument("target_file_size must be positive, got ", target_file_size);
@@ -33,34 +160,8 @@ Result<RewriteResult> RewriteDataFiles(Table& table, int64_t target_file_size) {
   auto tx = std::make_unique<Transaction>(table.shared_from_this());
   tx->MarkAsRewrite();
   for (auto& [partition, files] : partitions) {
-    std::sort(files.begin(), files.end(), [](auto* a, auto* b) { return a->sequence_number < b->sequence_number; });
-    std::vector<const scan::FileScanTask*> bin;
-    int64_t bin_size = 0;
-    auto flush = [&]() -> Status {
-      if (bin.size() >= 2) {
-        std::vector<std::shared_ptr<arrow::Table>> parts;
-        std::vector<std::string> paths;
-        for (const auto* task : bin) {
-          ARROW_ASSIGN_OR_RAISE(auto rows, scan::ReadDataFile(table.fs(), task->file.file_path, schema.fields));
-          parts.push_back(std::move(rows));
-          paths.push_back(task->file.file_path);
-        }
-        ARROW_ASSIGN_OR_RAISE(auto combined, arrow::ConcatenateTables(parts));
-        ARROW_RETURN_NOT_OK(tx->DeleteFiles(paths));
-        ARROW_RETURN_NOT_OK(tx->Append(combined));
-        result.rewritten_files += static_cast<int64_t>(bin.size());
-        result.added_files += 1;
-      }
-      bin.clear();
-      bin_size = 0;
-      return Status::OK();
-    };
-    for (const auto* task : files) {
-      if (bin_size + task->file.file_size_in_bytes > target_file_size && !bin.empty()) ARROW_RETURN_NOT_OK(flush());
-      bin.push_back(task);
-      bin_size += task->file.file_size_in_bytes;
-    }
-    ARROW_RETURN_NOT_OK(flush());
+    PartitionRewriter rewriter(table, schema, target_file_size, std::move(files));
+    ARROW_RETURN_NOT_OK(rewriter.Run(*tx, &result));
   }
   if (result.rewritten_files == 0) {
     ARROW_RETURN_NOT_OK(tx->Rollback());
