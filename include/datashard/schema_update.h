@@ -29,6 +29,15 @@ struct SchemaUpdate {
 // nothing. Returns the new schema.
 Result<Schema> UpdateSchema(Table& table, const std::vector<SchemaUpdate>& updates);
 
+// Schema on write: gives a table created without a schema (CreateOptions)
+// its first schema, field ids as given, in a metadata-only commit; the
+// partition spec waiting in kPendingPartitionSpecProperty is checked against
+// it (SchemaError, nothing committed) and applied in the same commit. A table
+// that has a schema already (another writer's first append won the race) is
+// left as it is. Returns the table's schema afterwards, which the caller
+// compares with its own.
+Result<Schema> SetInitialSchema(Table& table, const Schema& schema);
+
 // Tags and branches (Iceberg refs). A tag pins a snapshot (it survives
 // expiry); a branch is a line of snapshots that transactions can write to
 // (Transaction::SetBranch). "main" always follows the current snapshot.

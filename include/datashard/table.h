@@ -28,7 +28,14 @@ class Transaction;
 // How a transaction is validated against concurrent commits (transaction.h).
 enum class Isolation { kSnapshot, kSerializable };
 
+// Table property holding the partition spec (Iceberg JSON) of a table created
+// without a schema, until SetInitialSchema checks it and applies it.
+inline constexpr char kPendingPartitionSpecProperty[] = "datashard.schema-on-write.partition-spec";
+
 struct CreateOptions {
+  // An empty schema creates a table whose schema its first append sets
+  // (SetInitialSchema); a partition spec given with it waits in the table
+  // property kPendingPartitionSpecProperty until then.
   Schema schema;
   PartitionSpec partition_spec;
   std::map<std::string, std::string> properties;
@@ -58,6 +65,9 @@ class Table : public std::enable_shared_from_this<Table> {
   static Result<std::shared_ptr<Table>> Load(const std::string& path, std::shared_ptr<FileSystem> fs = nullptr);
 
   const std::string& location() const { return location_; }
+  // True when Create() published this table's first version, false when it
+  // opened a table that was there (a creator that lost the race included).
+  bool created() const { return created_; }
   // The pinned version and its metadata.
   int64_t version() const;
   std::shared_ptr<const TableMetadata> metadata() const;
@@ -85,6 +95,9 @@ class Table : public std::enable_shared_from_this<Table> {
 
   // Streams rows of a snapshot (default: the pinned current one).
   Result<std::shared_ptr<arrow::RecordBatchReader>> Scan(const ScanOptions& options);
+  // The schema a Scan of this snapshot binds column names against (its own
+  // for time travel, the current one for the head of a branch).
+  Result<Schema> ReadSchema(std::optional<int64_t> snapshot_id);
   // Rows in a snapshot, from metadata alone.
   Result<int64_t> RowCount(std::optional<int64_t> snapshot_id);
   Result<std::vector<DataFileInfo>> DataFiles(std::optional<int64_t> snapshot_id);
@@ -121,6 +134,7 @@ class Table : public std::enable_shared_from_this<Table> {
 
   std::string location_;
   std::shared_ptr<FileSystem> fs_;
+  bool created_ = false;
   mutable std::mutex mutex_;
   mutable int64_t version_ = 0;
   mutable std::shared_ptr<const TableMetadata> metadata_;

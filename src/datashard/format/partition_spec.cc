@@ -19,7 +19,7 @@ Status PartitionSpec::Validate(const Schema& schema) const {
   for (const auto& field : fields) {
     if (schema.FindField(field.source_id) == nullptr) {
       return SchemaError("partition field \"", field.name, "\" refers to source column id ", field.source_id,
-                         " which is not in the schema");
+                         ", which is not a column of the schema");
     }
     if (field.field_id < format::kFirstPartitionFieldId) {
       return SchemaError("partition field ids start at 1000, got ", field.field_id);

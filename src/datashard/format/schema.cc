@@ -89,8 +89,9 @@ int32_t Schema::HighestFieldId() const {
   return highest;
 }
 
+// An empty schema is valid: it is the schema of a table created without one,
+// until its first append sets it (SetInitialSchema).
 Status Schema::Validate() const {
-  if (fields.empty()) return SchemaError("a schema needs at least one field");
   std::set<int32_t> ids;
   std::set<std::string> names;
   for (const auto& field : fields) {

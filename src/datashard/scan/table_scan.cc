@@ -282,22 +282,22 @@ Result<std::vector<FileScanTask>> KeepOnlyFiles(FileSystem& fs, const TableMetad
 
 }  // namespace
 
+const Schema& ReadSchema(const TableMetadata& metadata, const Snapshot* snapshot, bool time_travel) {
+  // As Iceberg engines do for snapshot ids, timestamps and tags.
+  const Schema* schema = metadata.CurrentSchema();
+  if (!time_travel || snapshot == nullptr || !snapshot->schema_id) return *schema;
+  bool branch_head = metadata.current_snapshot_id == snapshot->snapshot_id;
+  for (const auto& [name, ref] : metadata.refs) {
+    branch_head = branch_head || (ref.type == "branch" && ref.snapshot_id == snapshot->snapshot_id);
+  }
+  const Schema* then = metadata.SchemaById(*snapshot->schema_id);
+  return then != nullptr && !branch_head ? *then : *schema;
+}
+
 Result<std::shared_ptr<arrow::RecordBatchReader>> ScanSnapshot(std::shared_ptr<FileSystem> fs,
                                                                std::shared_ptr<const TableMetadata> metadata,
                                                                const Snapshot* snapshot, const ScanOptions& options) {
-  // Time travel reads a snapshot as it was written, with its own schema (as
-  // Iceberg engines do for snapshot ids, timestamps and tags); the head of a
-  // branch (main's is the current snapshot) reads with the current schema.
-  const Schema* schema = metadata->CurrentSchema();
-  if (options.snapshot_id && snapshot != nullptr && snapshot->schema_id) {
-    bool branch_head = metadata->current_snapshot_id == snapshot->snapshot_id;
-    for (const auto& [name, ref] : metadata->refs) {
-      branch_head = branch_head || (ref.type == "branch" && ref.snapshot_id == snapshot->snapshot_id);
-    }
-    if (const Schema* then = metadata->SchemaById(*snapshot->schema_id); then != nullptr && !branch_head) {
-      schema = then;
-    }
-  }
+  const Schema* schema = &ReadSchema(*metadata, snapshot, options.snapshot_id.has_value());
   std::vector<NestedField> projected;
   if (options.columns.empty()) {
     projected = schema->fields;

@@ -30,7 +30,13 @@ Result<std::vector<FileScanTask>> PlanFiles(FileSystem& fs, const TableMetadata&
                                             const Schema& schema, const std::vector<Predicate>& filter,
                                             ScanMetrics* metrics = nullptr);
 
-// Streams the rows of `snapshot` (nullptr = empty table) under `schema`.
+// The schema a scan of `snapshot` binds column names against: a time-travel
+// read (`time_travel`: the snapshot was named by id) sees the snapshot as it was
+// written, with its own schema; the head of a branch (main's is the current
+// snapshot) is read with the current schema.
+const Schema& ReadSchema(const TableMetadata& metadata, const Snapshot* snapshot, bool time_travel);
+
+// Streams the rows of `snapshot` (nullptr = empty table) under ReadSchema().
 Result<std::shared_ptr<arrow::RecordBatchReader>> ScanSnapshot(std::shared_ptr<FileSystem> fs,
                                                                std::shared_ptr<const TableMetadata> metadata,
                                                                const Snapshot* snapshot, const ScanOptions& options);

@@ -4,12 +4,15 @@
 #include <charconv>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "datashard/commit/commit_keys.h"
 #include "datashard/commit/committer.h"
 #include "datashard/commit/group_commit.h"
 #include "datashard/commit/snapshot_producer.h"
 #include "datashard/commit/version_resolver.h"
 #include "datashard/format/file_names.h"
+#include "datashard/format/partition_spec.h"
 
 namespace datashard {
 namespace {
@@ -85,6 +88,7 @@ Result<Schema> Apply(const TableMetadata& metadata, const std::vector<SchemaUpda
       }
     }
   }
+  if (schema.fields.empty()) return SchemaError("a table keeps at least one column; the last one cannot be dropped");
   ARROW_RETURN_NOT_OK(schema.Validate());
   return schema;
 }
@@ -107,6 +111,33 @@ Result<commit::CommitOutcome> CommitMetadataChange(
                             options));
   table.Adopt(outcome.committed.version, outcome.committed.metadata);
   return outcome;
+}
+
+// The table metadata `latest` with its first schema: `schema` replaces the
+// empty schema 0 (no snapshot refers to it) and a pending partition spec
+// becomes spec 0.
+Result<TableMetadata> WithInitialSchema(const TableMetadata& latest, const Schema& schema) {
+  TableMetadata m = latest;
+  Schema first = schema;
+  first.schema_id = latest.current_schema_id;
+  for (auto& s : m.schemas) {
+    if (s.schema_id == first.schema_id) s = first;
+  }
+  m.last_column_id = std::max(m.last_column_id, first.HighestFieldId());
+  auto pending = m.properties.find(kPendingPartitionSpecProperty);
+  if (pending != m.properties.end()) {
+    auto parsed = nlohmann::json::parse(pending->second, nullptr, false);
+    if (parsed.is_discarded()) return CorruptData("table property ", kPendingPartitionSpecProperty, " is not JSON");
+    ARROW_ASSIGN_OR_RAISE(PartitionSpec spec, format::PartitionSpecFromJson(parsed));
+    ARROW_RETURN_NOT_OK(spec.Validate(first));
+    spec.spec_id = m.default_spec_id;
+    for (auto& s : m.partition_specs) {
+      if (s.spec_id == spec.spec_id) s = spec;
+    }
+    m.last_partition_id = std::max(m.last_partition_id, spec.LastFieldId());
+    m.properties.erase(pending);
+  }
+  return m;
 }
 
 Status SetRef(Table& table, const std::string& name, int64_t snapshot_id, const std::string& type) {
@@ -196,6 +227,28 @@ Status SetProperties(Table& table, const std::map<std::string, std::string>& set
                                 return m;
                               })
       .status();
+}
+
+Result<Schema> SetInitialSchema(Table& table, const Schema& schema) {
+  ARROW_RETURN_NOT_OK(table.Refresh());
+  if (!table.metadata()->CurrentSchema()->fields.empty()) return *table.metadata()->CurrentSchema();
+  if (schema.fields.empty()) return SchemaError("the first schema of a table needs at least one column");
+  ARROW_RETURN_NOT_OK(schema.Validate());
+  ARROW_RETURN_NOT_OK(WithInitialSchema(*table.metadata(), schema).status());  // fail fast, before any I/O
+  bool lost_race = false;
+  auto outcome = CommitMetadataChange(table, [&](const TableMetadata& latest) -> Result<TableMetadata> {
+    if (!latest.CurrentSchema()->fields.empty()) {
+      lost_race = true;  // another writer's first append set it: theirs stands
+      return Status::Cancelled("the table has a schema already");
+    }
+    return WithInitialSchema(latest, schema);
+  });
+  if (lost_race) {
+    ARROW_RETURN_NOT_OK(table.Refresh());
+  } else {
+    ARROW_RETURN_NOT_OK(outcome.status());
+  }
+  return *table.metadata()->CurrentSchema();
 }
 
 Result<Schema> UpdateSchema(Table& table, const std::vector<SchemaUpdate>& updates) {

@@ -142,5 +142,72 @@ TEST(RefsTest, SnapshotAsOfFindsTheStateAtATime) {
   EXPECT_FALSE(before.has_value());
 }
 
+TEST(SchemaUpdateTest, SchemaOnWriteFirstSchemaWinsAndAPendingSpecIsApplied) {
+  testing::TempDir dir;
+  CreateOptions options;
+  PartitionField by_id;
+  by_id.source_id = 5;
+  by_id.field_id = 1000;
+  by_id.name = "id";
+  by_id.transform = "identity";
+  options.partition_spec.fields = {by_id};
+  auto created = Table::Create(dir.Join("t"), options);  // no schema: the spec waits
+  DS_ASSERT_OK(created.status());
+  auto table = *created;
+  EXPECT_TRUE(table->metadata()->CurrentSchema()->fields.empty());
+  EXPECT_TRUE(table->metadata()->DefaultSpec()->fields.empty());
+  EXPECT_EQ(table->metadata()->properties.count(kPendingPartitionSpecProperty), 1u);
+
+  Schema wrong;
+  wrong.fields = {{1, "other", Type::Of(TypeId::kLong), false, ""}};
+  auto refused = SetInitialSchema(*table, wrong);  // the spec's source column 5 is not in it
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(IsKind(refused.status(), ErrorKind::kSchema)) << refused.status().ToString();
+  EXPECT_EQ(table->version(), 1);  // nothing committed
+
+  Schema first;
+  first.fields = {{5, "id", Type::Of(TypeId::kLong), true, ""}, {6, "v", Type::Of(TypeId::kDouble), false, ""}};
+  auto set = SetInitialSchema(*table, first);
+  DS_ASSERT_OK(set.status());
+  EXPECT_EQ(set->fields.size(), 2u);
+  auto reloaded = *Table::Load(dir.Join("t"));
+  EXPECT_EQ(reloaded->metadata()->last_column_id, 6);
+  ASSERT_EQ(reloaded->metadata()->DefaultSpec()->fields.size(), 1u);
+  EXPECT_EQ(reloaded->metadata()->properties.count(kPendingPartitionSpecProperty), 0u);
+
+  // A later first schema finds the table's and changes nothing.
+  auto second = SetInitialSchema(*reloaded, wrong);
+  DS_ASSERT_OK(second.status());
+  EXPECT_EQ(second->fields.front().name, "id");
+  EXPECT_EQ(reloaded->version(), 2);
+}
+
+TEST(SchemaUpdateTest, TheLastColumnCannotBeDropped) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  std::vector<SchemaUpdate> drops = {{SchemaUpdate::Kind::kDropColumn, "id", "", {}, ""},
+                                     {SchemaUpdate::Kind::kDropColumn, "x", "", {}, ""}};
+  auto dropped = UpdateSchema(*table, drops);
+  ASSERT_FALSE(dropped.ok());
+  EXPECT_TRUE(IsKind(dropped.status(), ErrorKind::kSchema));
+}
+
+TEST(SchemaUpdateTest, ReadSchemaIsTheSnapshotsOwnForTimeTravel) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  auto first = table->Append(
+      Batch({"id", "x"}, {Array<arrow::Int32Builder, int32_t>({1}), Array<arrow::FloatBuilder, float>({0.5f})}));
+  DS_ASSERT_OK(first.status());
+  std::vector<SchemaUpdate> rename = {{SchemaUpdate::Kind::kRenameColumn, "x", "score", {}, ""}};
+  DS_ASSERT_OK(UpdateSchema(*table, rename).status());
+  auto then = table->ReadSchema(first->snapshot_id);  // named by id: time travel, its own schema
+  DS_ASSERT_OK(then.status());
+  EXPECT_EQ(then->fields.at(1).name, "x");
+  EXPECT_EQ(then->fields.at(1).id, 2);
+  auto now = table->ReadSchema(std::nullopt);  // the current snapshot: the current schema
+  DS_ASSERT_OK(now.status());
+  EXPECT_EQ(now->fields.at(1).name, "score");
+}
+
 }  // namespace
 }  // namespace datashard

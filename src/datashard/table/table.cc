@@ -3,6 +3,7 @@
 #include <set>
 
 #include <arrow/compute/api.h>
+#include <nlohmann/json.hpp>
 
 #include "datashard/commit/committer.h"
 #include "datashard/commit/snapshot_producer.h"
@@ -12,6 +13,7 @@
 #include "datashard/format/partition_spec.h"
 #include "datashard/format/table_metadata.h"
 #include "datashard/scan/table_scan.h"
+#include "datashard/schema_update.h"
 #include "datashard/transaction.h"
 #include "datashard/util/uuid.h"
 
@@ -51,6 +53,8 @@ Result<std::shared_ptr<Table>> Table::Create(const std::string& path, CreateOpti
     }
     ARROW_ASSIGN_OR_RAISE(auto table, Load(location, fs));
     if (!options.schema.fields.empty()) {
+      // A table created without a schema takes the first one a creator gives.
+      ARROW_RETURN_NOT_OK(SetInitialSchema(*table, options.schema).status());
       std::string difference = table->metadata()->CurrentSchema()->DescribeDifference(options.schema);
       if (!difference.empty()) {
         return MakeError(ErrorKind::kTableExists,
@@ -62,10 +66,13 @@ Result<std::shared_ptr<Table>> Table::Create(const std::string& path, CreateOpti
   ARROW_ASSIGN_OR_RAISE(int64_t existing, commit::FindLatestVersion(*fs, location, 0));
   if (existing > 0) return open_existing();
 
-  if (options.schema.fields.empty()) {
-    return SchemaError("creating a new table at ", location, " needs a schema");
-  }
   ARROW_RETURN_NOT_OK(options.schema.Validate());
+  if (options.schema.fields.empty() && !options.partition_spec.fields.empty()) {
+    // No columns to check the spec against yet: it waits for the first
+    // append's schema, which SetInitialSchema checks it against and applies.
+    options.properties[kPendingPartitionSpecProperty] = format::PartitionSpecToJson(options.partition_spec).dump();
+    options.partition_spec = PartitionSpec{};
+  }
   ARROW_RETURN_NOT_OK(options.partition_spec.Validate(options.schema));
   for (const auto& [key, value] : options.properties) {
     if (key == "format-version" && value != "2") return InvalidArgument("datashard writes format-version 2 only");
@@ -90,6 +97,7 @@ Result<std::shared_ptr<Table>> Table::Create(const std::string& path, CreateOpti
   ARROW_RETURN_NOT_OK(published);
   auto table = std::shared_ptr<Table>(new Table(location, fs));
   table->version_ = 1;
+  table->created_ = true;
   table->metadata_ = std::make_shared<const TableMetadata>(std::move(metadata));
   return table;
 }
@@ -256,6 +264,12 @@ Result<std::shared_ptr<arrow::RecordBatchReader>> Table::Scan(const ScanOptions&
   const Snapshot* snapshot = nullptr;
   ARROW_ASSIGN_OR_RAISE(auto metadata, MetadataFor(options.snapshot_id, &snapshot));
   return scan::ScanSnapshot(fs_, metadata, snapshot, options);
+}
+
+Result<Schema> Table::ReadSchema(std::optional<int64_t> snapshot_id) {
+  const Snapshot* snapshot = nullptr;
+  ARROW_ASSIGN_OR_RAISE(auto metadata, MetadataFor(snapshot_id, &snapshot));
+  return scan::ReadSchema(*metadata, snapshot, snapshot_id.has_value());
 }
 
 Result<int64_t> Table::RowCount(std::optional<int64_t> snapshot_id) {
