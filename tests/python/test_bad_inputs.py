@@ -490,8 +490,9 @@ def _path_case_empty_dir_load(tmp_path: Path) -> Callable[[], Any]:
     return lambda: load_table(str(tmp_path / "empty"))
 
 
-def _path_case_missing_create_no_schema(tmp_path: Path) -> Callable[[], Any]:
-    return lambda: create_table(str(tmp_path / "missing"))
+def _path_case_first_append_all_none(tmp_path: Path) -> Callable[[], Any]:
+    table = create_table(str(tmp_path / "schema-on-write"))
+    return lambda: table.append_records([{"id": 1, "note": None}, {"id": 2}])
 
 
 def _path_case_empty_create(tmp_path: Path) -> Callable[[], Any]:
@@ -527,7 +528,7 @@ PATH_CASES = [
     ("load-metadata-is-a-file", _path_case_metadata_is_file_load, DatashardIOError, ["metadata"], ()),
     ("load-missing-path", _path_case_missing_load, TableNotFoundError, ["no table at", "deeper"], ()),
     ("load-empty-metadata-dir", _path_case_empty_dir_load, TableNotFoundError, ["no table at"], ()),
-    ("create-missing-without-schema", _path_case_missing_create_no_schema, SchemaError, ["no schema"], ()),
+    ("first-append-all-none", _path_case_first_append_all_none, SchemaError, ['"note"', "None in every row"], ()),
     ("create-empty-path", _path_case_empty_create, InvalidArgumentError, ["path is empty"], ()),
     ("load-empty-path", _path_case_empty_load, InvalidArgumentError, ["path is empty"], ()),
     ("Table()-empty-path", _path_case_empty_table_ctor, InvalidArgumentError, ["path is empty"], ()),
@@ -888,6 +889,27 @@ def test_damaged_data_file_gives_typed_error(filled: Table, damage) -> None:
     damage(filled.parquet_paths()[0])
     with pytest.raises(DatashardError):
         filled.scan()
+
+
+@pytest.mark.parametrize("codec", ["uncompressed", "zstd"])
+def test_a_flipped_byte_in_a_data_page_is_caught_by_its_checksum(tmp_path: Path, codec: str) -> None:
+    """A bit flipped on disk inside a page's values must not come back as quietly wrong rows:
+    the writer stores a CRC per page and every scan checks it."""
+    import pyarrow.parquet as pq
+
+    table = create_table(str(tmp_path / "t"), pa.schema([("id", pa.int64())]),
+                         properties={"write.parquet.compression-codec": codec})
+    table.append(pa.table({"id": pa.array(range(2000), pa.int64())}))
+    path = table.parquet_paths()[0]
+    chunk = pq.ParquetFile(path).metadata.row_group(0).column(0)
+    start = chunk.dictionary_page_offset or chunk.data_page_offset
+    data = bytearray(Path(path).read_bytes())
+    data[start + chunk.total_compressed_size - 8] ^= 0x5A  # inside the last page's values
+    Path(path).write_bytes(bytes(data))
+    with pytest.raises(CorruptDataError, match="could not be read"):
+        table.scan()
+    with pytest.raises(CorruptDataError):
+        table.to_arrow()
 
 
 # -- 8. symlinks ---------------------------------------------------------------------------------

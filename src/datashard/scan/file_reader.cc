@@ -239,7 +239,11 @@ class DataFileReader final : public arrow::RecordBatchReader {
     // (a page header's uncompressed size is as untrusted as a row count).
     arrow::MemoryPool* pool = DecodePoolForFile(file_size);
     parquet::arrow::FileReaderBuilder builder;
-    Status opened = builder.Open(input, parquet::ReaderProperties(pool));
+    // Pages carry a CRC (the writer enables it): a flipped bit in a page is a
+    // CorruptDataError, not rows that are quietly wrong.
+    parquet::ReaderProperties properties(pool);
+    properties.set_page_checksum_verification(true);
+    Status opened = builder.Open(input, properties);
     if (opened.ok()) opened = builder.memory_pool(pool)->Build(&reader_);
     if (!opened.ok()) return CorruptData("data file ", path_, " is not readable Parquet: ", opened.message());
     std::shared_ptr<arrow::Schema> file_schema;
