@@ -27,6 +27,7 @@ from s3_support import FaultProxy, S3Server
 import datashard
 from datashard import (
     AmbiguousCommitError,
+    ConcurrentModificationException,
     CorruptDataError,
     DatashardIOError,
     TableNotFoundError,
@@ -124,6 +125,34 @@ def test_a_table_on_s3_works_like_one_on_disk(s3):
     )
     assert info.returncode == 0, info.stderr
     assert json.loads(info.stdout)["rows"] == 3
+
+
+def test_a_commit_never_names_an_object_orphan_cleanup_deleted(s3):
+    """Issue 20 on S3: the commit checks its objects (under this host's commit queue, where the
+    cleanup deletes) and, since cleanup on another host shares no queue, refuses objects older
+    than datashard.commit.max-file-age-ms. Either way it raises and publishes nothing."""
+    url = f"{s3.url}/warehouse/gc"
+    table = datashard.create_table(url, SCHEMA)
+    table.append(pa.table({"writer": [0], "seq": [0]}))
+    tx = table.new_transaction()
+    tx.begin()
+    tx.append(pa.table({"writer": [0], "seq": [1]}))
+    assert datashard.load_table(url).garbage_collect(grace_period_ms=0)["data_files"] == 1
+    with pytest.raises(ConcurrentModificationException, match="is gone"):
+        tx.commit()
+
+    table.set_properties({"datashard.commit.max-file-age-ms": "500"})
+    tx = table.new_transaction()
+    tx.begin()
+    tx.append(pa.table({"writer": [0], "seq": [2]}))
+    time.sleep(2.1)  # Last-Modified has whole seconds
+    with pytest.raises(ConcurrentModificationException, match="max-file-age-ms"):
+        tx.commit()
+    again = datashard.load_table(url)
+    assert _rows(again) == [(0, 0)]
+    assert again.verify()["ok"]
+    again.append(pa.table({"writer": [0], "seq": [3]}))  # a fresh write commits as usual
+    assert _rows(datashard.load_table(url)) == [(0, 0), (0, 3)]
 
 
 def _pyiceberg(s3, table):

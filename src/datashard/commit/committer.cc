@@ -76,7 +76,10 @@ Status CheckFilesPresent(FileSystem& fs, const std::vector<std::string>& paths, 
                            "garbage_collect, deleted it while the commit was open); nothing was committed: "
                            "write the data again");
     }
-    if (max_age_ms > 0 && now_ms - info->mtime_ms > max_age_ms) {
+    // Object stores give Last-Modified in whole seconds (an HTTP date): the
+    // write may have ended up to a second after such a stamp.
+    const int64_t written_ms = info->mtime_ms % 1000 == 0 ? info->mtime_ms + 999 : info->mtime_ms;
+    if (max_age_ms > 0 && now_ms - written_ms > max_age_ms) {
       return MakeError(ErrorKind::kConcurrentModification,
                        "commit refused: " + path + ", a file it adds, was written " +
                            std::to_string((now_ms - info->mtime_ms) / 1000) + " s ago, longer than table property " +
