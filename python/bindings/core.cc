@@ -13,15 +13,18 @@
 #include <nanobind/stl/unique_ptr.h>
 #include <nanobind/stl/vector.h>
 
+#include <arrow/api.h>
 #include <arrow/c/abi.h>
 #include <arrow/c/bridge.h>
 #include <arrow/table.h>
 #include <nlohmann/json.hpp>
 
 #include "datashard/commit/committer.h"
+#include "datashard/files_table.h"
 #include "datashard/format/arrow_schema.h"
 #include "datashard/format/partition_spec.h"
 #include "datashard/format/schema.h"
+#include "datashard/format/transforms.h"
 #include "datashard/maintenance.h"
 #include "datashard/schema_update.h"
 #include "datashard/table.h"
@@ -299,10 +302,21 @@ class CoreTable {
 
   std::string location() const { return table_->location(); }
   int64_t version() const { return table_->version(); }
+  bool Created() const { return table_->created(); }
   void Refresh() {
     CheckWithoutGil([&] { return table_->Refresh(); });
   }
   std::string SchemaJson() const { return format::SchemaToJsonString(*table_->metadata()->CurrentSchema()); }
+  // The schema a scan of this snapshot reads with: the Python layer resolves a
+  // time-travel read's column names against it by field id.
+  std::string ReadSchemaJson(std::optional<int64_t> snapshot_id) {
+    Result<Schema> schema;
+    {
+      nb::gil_scoped_release release;
+      schema = table_->ReadSchema(snapshot_id);
+    }
+    return format::SchemaToJsonString(Unwrap(std::move(schema)));
+  }
   std::string PartitionSpecJson() const {
     return format::PartitionSpecToJson(*table_->metadata()->DefaultSpec()).dump();
   }
@@ -432,6 +446,18 @@ class CoreTable {
     return out;
   }
 
+  // Schema on write: the table's schema afterwards (the caller's, or the one
+  // another writer set first).
+  std::string SetInitialSchema(const std::string& schema_json) {
+    Schema schema = ParseSchema(schema_json);
+    Result<Schema> result;
+    {
+      nb::gil_scoped_release release;
+      result = datashard::SetInitialSchema(*table_, schema);
+    }
+    return format::SchemaToJsonString(Unwrap(std::move(result)));
+  }
+
   std::string UpdateSchema(
       const std::vector<std::tuple<std::string, std::string, std::string, std::string, std::string>>& updates) {
     std::vector<SchemaUpdate> parsed;
@@ -540,6 +566,18 @@ class CoreTable {
     return out;
   }
 
+  // The snapshot's data files with partition values and column bounds
+  // (datashard/files_table.h), as an Arrow stream.
+  CoreStream* FilesTable(std::optional<int64_t> snapshot_id) {
+    Result<std::shared_ptr<arrow::Table>> files;
+    {
+      nb::gil_scoped_release release;
+      files = datashard::FilesTable(*table_, snapshot_id);
+    }
+    auto table = Unwrap(std::move(files));
+    return new CoreStream(std::make_shared<arrow::TableBatchReader>(table));
+  }
+
  private:
   std::shared_ptr<Table> table_;
 };
@@ -607,7 +645,9 @@ NB_MODULE(_core, m) {
       .def_prop_ro("location", &CoreTable::location)
       .def_prop_ro("version", &CoreTable::version)
       .def("refresh", &CoreTable::Refresh)
+      .def("created", &CoreTable::Created)
       .def("schema_json", &CoreTable::SchemaJson)
+      .def("read_schema_json", &CoreTable::ReadSchemaJson, "snapshot_id"_a = nb::none())
       .def("partition_spec_json", &CoreTable::PartitionSpecJson)
       .def("properties", &CoreTable::Properties)
       .def("current_snapshot_id", &CoreTable::CurrentSnapshotId)
@@ -624,6 +664,7 @@ NB_MODULE(_core, m) {
            "target_file_size given: compact data files; None: rewrite manifests")
       .def("verify", &CoreTable::Verify, "snapshot_id"_a = nb::none())
       .def("all_snapshots", &CoreTable::AllSnapshots)
+      .def("set_initial_schema", &CoreTable::SetInitialSchema, "schema_json"_a)
       .def("update_schema", &CoreTable::UpdateSchema, "updates"_a,
            "updates: (kind, column, new_name, type, doc); kind in add|rename|drop|widen|make_optional")
       .def("set_properties", &CoreTable::SetProperties, "set"_a, "remove"_a)
@@ -635,11 +676,35 @@ NB_MODULE(_core, m) {
            "threads"_a = 1, "batch_size"_a = 65536, "limit"_a = nb::none(), "files"_a = nb::none(),
            nb::rv_policy::take_ownership)
       .def("row_count", &CoreTable::RowCount, "snapshot_id"_a = nb::none())
-      .def("data_files", &CoreTable::DataFiles, "snapshot_id"_a = nb::none());
+      .def("data_files", &CoreTable::DataFiles, "snapshot_id"_a = nb::none())
+      .def("files_table", &CoreTable::FilesTable, "snapshot_id"_a = nb::none(), nb::rv_policy::take_ownership);
 
   m.def("create_table", &CreateTable, "path"_a, "schema_json"_a, "partition_spec_json"_a = nb::none(),
         "properties"_a = std::map<std::string, std::string>{}, "exist_ok"_a = true, nb::rv_policy::take_ownership);
   m.def("load_table", &LoadTable, "path"_a, nb::rv_policy::take_ownership);
+  // Iceberg's partition transforms and bucket hash, for the original package's
+  // datashard.partitioning helpers (values in, partition values out).
+  m.def(
+      "apply_transform",
+      [](const std::string& transform, const std::string& source_type, const nb::object& data) -> CoreStream* {
+        auto table = ImportTable(data);
+        if (table->num_columns() != 1) Raise(datashard::InvalidArgument("apply_transform takes one column"));
+        datashard::Type type = Unwrap(datashard::Type::Parse(source_type));
+        const auto& chunks = table->column(0)->chunks();
+        auto column = chunks.empty() ? Unwrap(arrow::MakeEmptyArray(table->column(0)->type()))
+                                     : Unwrap(arrow::Concatenate(chunks));
+        auto result = Unwrap(datashard::format::TransformToArrow(transform, type, *column));
+        auto out = arrow::Table::Make(arrow::schema(arrow::FieldVector{arrow::field("value", result->type())}),
+                                      arrow::ArrayVector{result});
+        return new CoreStream(std::make_shared<arrow::TableBatchReader>(out));
+      },
+      "transform"_a, "source_type"_a, "data"_a, nb::rv_policy::take_ownership);
+  m.def(
+      "murmur3_32",
+      [](const nb::bytes& data) {
+        return datashard::format::Murmur3Hash32(std::string_view(data.c_str(), data.size()));
+      },
+      "data"_a);
   m.def(
       "arrow_schema_capsule",
       [](const std::string& schema_json) {

@@ -1,7 +1,9 @@
 #include "datashard/format/arrow_schema.h"
 
 #include <charconv>
+#include <optional>
 #include <set>
+#include <string_view>
 
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
@@ -173,6 +175,56 @@ ValueKind KindOf(const arrow::DataType& type) {
   }
 }
 
+// A uuid given as text (what DuckDB, pandas and JSON hand over) becomes its
+// 16 bytes. Accepted as Python's uuid.UUID accepts it: 32 hex digits, with or
+// without dashes, braces or a "urn:uuid:" prefix.
+std::optional<std::string> ParseUuid(std::string_view text) {
+  if (text.substr(0, 9) == "urn:uuid:") text.remove_prefix(9);
+  if (text.size() >= 2 && text.front() == '{' && text.back() == '}') text = text.substr(1, text.size() - 2);
+  std::string bytes;
+  int high = -1;
+  for (char c : text) {
+    if (c == '-') continue;
+    int digit = -1;
+    if (c >= '0' && c <= '9') digit = c - '0';
+    if (c >= 'a' && c <= 'f') digit = c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') digit = c - 'A' + 10;
+    if (digit < 0) return std::nullopt;
+    if (high < 0) {
+      high = digit;
+    } else {
+      bytes.push_back(static_cast<char>(high * 16 + digit));
+      high = -1;
+    }
+  }
+  if (high >= 0 || bytes.size() != 16) return std::nullopt;
+  return bytes;
+}
+
+Result<std::shared_ptr<arrow::ChunkedArray>> UuidTextToBytes(const std::shared_ptr<arrow::ChunkedArray>& column,
+                                                             const std::string& name) {
+  ARROW_ASSIGN_OR_RAISE(auto text, arrow::compute::Cast(arrow::Datum(column), arrow::utf8()));
+  arrow::FixedSizeBinaryBuilder builder(arrow::fixed_size_binary(16));
+  int64_t row = 0;
+  for (const auto& chunk : text.chunked_array()->chunks()) {
+    const auto& strings = static_cast<const arrow::StringArray&>(*chunk);
+    for (int64_t i = 0; i < strings.length(); ++i, ++row) {
+      if (strings.IsNull(i)) {
+        ARROW_RETURN_NOT_OK(builder.AppendNull());
+        continue;
+      }
+      auto bytes = ParseUuid(strings.GetView(i));
+      if (!bytes) {
+        return SchemaError("row ", row, ", field \"", name, "\": \"", strings.GetView(i),
+                           "\" is not a uuid (expected text such as 6ba7b810-9dad-11d1-80b4-00c04fd430c8)");
+      }
+      ARROW_RETURN_NOT_OK(builder.Append(*bytes));
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto array, builder.Finish());
+  return std::make_shared<arrow::ChunkedArray>(array);
+}
+
 bool CastKeepsMeaning(const arrow::DataType& from, const arrow::DataType& to) {
   const ValueKind a = KindOf(from), b = KindOf(to);
   if (a == ValueKind::kNull) return true;                            // an all-null column
@@ -188,7 +240,10 @@ Result<std::shared_ptr<arrow::Table>> ConformToSchema(const std::shared_ptr<arro
   std::set<std::string> seen;
   for (const auto& field : data->schema()->fields()) {
     if (!known.count(field->name())) {
-      return SchemaError("unknown column \"", field->name(), "\": the table has no such field");
+      // "not in the table schema", "type families" and "not compatible" are the
+      // original package's wording, which its users match on.
+      return SchemaError("unknown column \"", field->name(),
+                         "\": the table has no such field (not in the table schema)");
     }
     if (!seen.insert(field->name()).second) {
       return SchemaError("duplicate column \"", field->name(), "\": it appears more than once in the data");
@@ -206,16 +261,20 @@ Result<std::shared_ptr<arrow::Table>> ConformToSchema(const std::shared_ptr<arro
       columns.push_back(std::make_shared<arrow::ChunkedArray>(nulls));
       continue;
     }
+    if (field.type.id == TypeId::kUuid && KindOf(*column->type()) == ValueKind::kText) {
+      ARROW_ASSIGN_OR_RAISE(column, UuidTextToBytes(column, field.name));
+    }
     if (!column->type()->Equals(*arrow_field->type())) {
       if (!CastKeepsMeaning(*column->type(), *arrow_field->type())) {
         return SchemaError("field \"", field.name, "\": cannot store ", column->type()->ToString(), " as ",
-                           field.type.ToString(), " (a different kind of value; convert it explicitly)");
+                           field.type.ToString(),
+                           " (a different kind of value; convert it explicitly: no cast across type families)");
       }
       arrow::compute::CastOptions options = arrow::compute::CastOptions::Safe(arrow_field->type());
       auto cast = arrow::compute::Cast(arrow::Datum(column), options);
       if (!cast.ok()) {
         return SchemaError("field \"", field.name, "\": cannot store ", column->type()->ToString(), " as ",
-                           field.type.ToString(), " (", cast.status().message(), ")");
+                           field.type.ToString(), " (the values are not compatible: ", cast.status().message(), ")");
       }
       column = cast->chunked_array();
     }

@@ -22,7 +22,7 @@ Status PartitionSpec::Validate(const Schema& schema) const {
                          ", which is not a column of the schema");
     }
     if (field.field_id < format::kFirstPartitionFieldId) {
-      return SchemaError("partition field ids start at 1000, got ", field.field_id);
+      return SchemaError("partition field ids count from 1000, got ", field.field_id);
     }
     if (!names.insert(field.name).second) return SchemaError("duplicate partition field name \"", field.name, "\"");
     if (!ids.insert(field.field_id).second) return SchemaError("duplicate partition field id ", field.field_id);
@@ -44,15 +44,24 @@ Result<Type> PartitionResultType(const Schema& schema, const PartitionField& fie
   const bool has_time = id == TypeId::kTimestamp || id == TypeId::kTimestampTz;
   static const std::regex kBucket(R"(^bucket\[(\d+)\]$)");
   static const std::regex kTruncate(R"(^truncate\[(\d+)\]$)");
+  // The parameter as the transforms parse it: 1..999,999,999 (0 would divide by zero).
+  auto positive = [](const std::smatch& match) {
+    const std::string digits = match[1].str();
+    return digits.size() <= 9 && std::stoll(digits) > 0;
+  };
+  std::smatch match;
   if (t == "identity") return source->type;
   if (t == "void") return source->type;
-  if (std::regex_match(t, kBucket)) {
+  if (std::regex_match(t, match, kBucket)) {
+    if (!positive(match)) return SchemaError(t, " needs a positive modulus (a bucket count from 1 to 999999999)");
     if (id == TypeId::kBoolean || id == TypeId::kFloat || id == TypeId::kDouble) {
-      return SchemaError("bucket cannot partition ", source->type.ToString(), " column \"", source->name, "\"");
+      return SchemaError("bucket cannot partition ", source->type.ToString(), " column \"", source->name,
+                         "\" (bucket is not defined for type ", source->type.ToString(), ")");
     }
     return Type::Of(TypeId::kInt);
   }
-  if (std::regex_match(t, kTruncate)) {
+  if (std::regex_match(t, match, kTruncate)) {
+    if (!positive(match)) return SchemaError(t, " needs a positive width (from 1 to 999999999)");
     if (id != TypeId::kInt && id != TypeId::kLong && id != TypeId::kString && id != TypeId::kBinary &&
         id != TypeId::kDecimal) {
       return SchemaError("truncate cannot partition ", source->type.ToString(), " column \"", source->name, "\"");
@@ -67,7 +76,8 @@ Result<Type> PartitionResultType(const Schema& schema, const PartitionField& fie
     if (!has_time) return SchemaError("hour needs a timestamp column, \"", source->name, "\" is not");
     return Type::Of(TypeId::kInt);
   }
-  return SchemaError("unknown partition transform \"", t, "\"");
+  return SchemaError("unsupported partition transform \"", t,
+                     "\" (identity, bucket[N], truncate[W], year, month, day, hour or void)");
 }
 
 namespace {

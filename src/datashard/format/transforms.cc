@@ -8,6 +8,8 @@
 #include <arrow/api.h>
 #include <arrow/util/decimal.h>
 
+#include "datashard/format/arrow_schema.h"
+#include "datashard/format/partition_spec.h"
 #include "datashard/format/single_value.h"
 
 namespace datashard::format {
@@ -253,6 +255,25 @@ std::string PartitionValueToPathSegment(const Type& type, const std::optional<st
   }
   if (out.empty() || out == "." || out == "..") out = "%2E" + out;
   return out.substr(0, 128);
+}
+
+Result<std::shared_ptr<arrow::Array>> TransformToArrow(const std::string& transform, const Type& source_type,
+                                                       const arrow::Array& source) {
+  Schema schema;
+  schema.fields = {NestedField{1, "source", source_type, false, ""}};
+  PartitionField field{1, kFirstPartitionFieldId, "value", transform};
+  ARROW_ASSIGN_OR_RAISE(Type result_type, PartitionResultType(schema, field));
+  ARROW_ASSIGN_OR_RAISE(auto values, ApplyTransform(transform, source_type, source));
+  ARROW_ASSIGN_OR_RAISE(auto builder, arrow::MakeBuilder(ToArrowType(result_type)));
+  for (const auto& value : values) {
+    if (!value) {
+      ARROW_RETURN_NOT_OK(builder->AppendNull());
+      continue;
+    }
+    ARROW_ASSIGN_OR_RAISE(auto scalar, DeserializeValue(result_type, *value));
+    ARROW_RETURN_NOT_OK(builder->AppendScalar(*scalar));
+  }
+  return builder->Finish();
 }
 
 }  // namespace datashard::format

@@ -5,10 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <memory>
 
 #include <arrow/type_fwd.h>
 
@@ -22,6 +25,12 @@ int32_t Murmur3Hash32(std::string_view data);
 // The partition value of every row of `source` (a column of type `source_type`).
 Result<std::vector<std::optional<std::string>>> ApplyTransform(const std::string& transform, const Type& source_type,
                                                                const arrow::Array& source);
+
+// The partition values of `source` as an Arrow array of the transform's
+// result type (null where the value is null), e.g. for callers outside the
+// engine that compare transforms with other implementations.
+Result<std::shared_ptr<arrow::Array>> TransformToArrow(const std::string& transform, const Type& source_type,
+                                                       const arrow::Array& source);
 
 // Human-readable form of a partition value, for data file directory names.
 std::string PartitionValueToPathSegment(const Type& result_type, const std::optional<std::string>& value);

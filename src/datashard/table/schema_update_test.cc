@@ -200,6 +200,11 @@ TEST(SchemaUpdateTest, ReadSchemaIsTheSnapshotsOwnForTimeTravel) {
   DS_ASSERT_OK(first.status());
   std::vector<SchemaUpdate> rename = {{SchemaUpdate::Kind::kRenameColumn, "x", "score", {}, ""}};
   DS_ASSERT_OK(UpdateSchema(*table, rename).status());
+  // A later snapshot: the first is no longer the head (a head reads with the current schema).
+  DS_ASSERT_OK(table
+                   ->Append(Batch({"id", "score"}, {Array<arrow::Int32Builder, int32_t>({2}),
+                                                    Array<arrow::FloatBuilder, float>({1.5f})}))
+                   .status());
   auto then = table->ReadSchema(first->snapshot_id);  // named by id: time travel, its own schema
   DS_ASSERT_OK(then.status());
   EXPECT_EQ(then->fields.at(1).name, "x");
