@@ -35,6 +35,7 @@ from .errors import (
     GarbageCollectionAborted,
     InvalidArgumentError,
     SchemaError,
+    SchemaMismatchError,
     TableExistsError,
     TableNotFoundError,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "TableExistsError",
     "TableNotFoundError",
     "SchemaError",
+    "SchemaMismatchError",
     "InvalidArgumentError",
     "FilterTypeError",
     "ConcurrentModificationException",

@@ -133,9 +133,11 @@ def _check_uuid(v: Any) -> Any:
         try:
             return _uuid.UUID(v).bytes
         except ValueError:
-            raise _Reject(f"{v!r} is not a UUID") from None
-    if isinstance(v, (bytes, bytearray)) and len(v) == 16:
-        return bytes(v)
+            raise _Reject(f"{v!r} is not a uuid") from None
+    if isinstance(v, (bytes, bytearray)):
+        if len(v) == 16:
+            return bytes(v)
+        raise _Reject(f"{_describe(v)} is not a uuid: a uuid as bytes is 16 bytes, got {len(v)}")
     raise _Reject()
 
 
@@ -227,3 +229,125 @@ def records_to_arrow(records: Sequence[Mapping[str, Any]], schema: Schema, arrow
         return pa.Table.from_arrays(arrays, schema=arrow_schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as e:
         raise SchemaError(f"records do not fit the table schema: {e}") from None
+
+
+# -- schema on write -----------------------------------------------------------------------------
+
+# The Iceberg type each Python value kind infers (docs/compatibility.md, "Schema on write").
+# Order matters: bool before int (bool is an int), datetime before date (a datetime is a date).
+_INFERRED = (
+    (bool, "boolean"),
+    (int, "long"),
+    (float, "double"),
+    (str, "string"),
+    (_dt.datetime, "timestamp"),  # "timestamptz" when it carries a tzinfo
+    (_dt.date, "date"),
+    (_dt.time, "time"),
+    (_decimal.Decimal, "decimal"),
+    (_uuid.UUID, "uuid"),
+    ((bytes, bytearray, memoryview), "binary"),
+)
+_NUMPY_KINDS = {"b": "boolean", "i": "long", "u": "long", "f": "double"}
+_MAX_DECIMAL_PRECISION = 38
+
+
+def _value_kind(v: Any) -> str:
+    for py_type, kind in _INFERRED:
+        if isinstance(v, py_type):
+            if kind == "timestamp" and v.utcoffset() is not None:
+                return "timestamptz"
+            return kind
+    kind = _NUMPY_KINDS.get(_numpy_kind(v) or "")
+    if kind is not None:
+        return kind
+    if isinstance(v, (list, tuple, dict, set)):
+        raise _Reject(f"{type(v).__name__} values are not supported yet (nested types); give a schema or flatten it")
+    raise _Reject(f"cannot infer a column type from {_describe(v)}")
+
+
+def _decimal_shape(v: _decimal.Decimal) -> tuple[int, int]:
+    """(integer digits, fraction digits) of a finite Decimal."""
+    if not v.is_finite():
+        raise _Reject(f"{v} is not a finite decimal")
+    sign, digits, exponent = v.as_tuple()
+    assert isinstance(exponent, int)
+    fraction = max(0, -exponent)
+    integer = max(0, len(digits) + exponent)
+    return integer, fraction
+
+
+def infer_schema(records: Sequence[Mapping[str, Any]]) -> Schema:
+    """The schema a table created without one takes from its first records.
+
+    Columns come in the order their keys first appear; field ids are 1..n in that order;
+    every column is optional. Python int -> long (float in the same column -> double),
+    float -> double, str -> string, bool -> boolean, datetime -> timestamp (naive) or
+    timestamptz (aware), date -> date, time -> time, Decimal -> decimal(P, S) wide enough for
+    every value, bytes -> binary, uuid.UUID -> uuid; numpy scalars as their Python kinds.
+
+    Raises:
+        SchemaError: naming the column for a column that is None in every row (its type
+            cannot be known), values of two kinds in one column (other than int and float),
+            naive and aware datetimes together, nested values, or an int beyond 64 bits.
+    """
+    if isinstance(records, Mapping) or isinstance(records, (str, bytes)):
+        raise SchemaError("records must be a list of dicts (one dict per row)")
+    kinds: dict[str, str | None] = {}
+    first_row: dict[str, int] = {}
+    decimal_digits: dict[str, tuple[int, int]] = {}
+    for row_index, row in enumerate(records):
+        if not isinstance(row, Mapping):
+            raise SchemaError(f"row {row_index}: expected a dict, got {_describe(row)}")
+        for name, v in row.items():
+            if not isinstance(name, str) or not name:
+                raise SchemaError(f"row {row_index}: column names must be non-empty strings, got {name!r}")
+            if name not in kinds:
+                kinds[name] = None
+            if v is None:
+                continue
+            try:
+                kind = _value_kind(v)
+                if kind == "long":
+                    _check_long_range(v)
+                if kind == "decimal":
+                    integer, fraction = _decimal_shape(v)
+                    old_integer, old_fraction = decimal_digits.get(name, (0, 0))
+                    decimal_digits[name] = (max(integer, old_integer), max(fraction, old_fraction))
+            except _Reject as r:
+                raise SchemaError(f'row {row_index}, field "{name}": {r}') from None
+            known = kinds[name]
+            if known is None or known == kind:
+                kinds[name] = kind
+                first_row.setdefault(name, row_index)
+            elif {known, kind} == {"long", "double"}:
+                kinds[name] = "double"
+            else:
+                raise SchemaError(
+                    f'row {row_index}, field "{name}": {_describe(v)} is {kind}, but row {first_row[name]} '
+                    f"made the column {known}; one column holds one type (give a schema to say which)"
+                )
+    if not kinds:
+        raise SchemaError("the first append has no columns, so the table's schema cannot be inferred from it")
+    fields: list[dict[str, Any]] = []
+    for field_id, (name, kind) in enumerate(kinds.items(), start=1):
+        if kind is None:
+            raise SchemaError(
+                f'field "{name}": None in every row of the first append, so its type cannot be inferred; '
+                "give a value in at least one row, or create the table with a schema"
+            )
+        if kind == "decimal":
+            integer, fraction = decimal_digits[name]
+            precision = max(1, integer + fraction)
+            if precision > _MAX_DECIMAL_PRECISION:
+                raise SchemaError(
+                    f'field "{name}": its Decimal values need {precision} digits; Iceberg decimals hold at most 38'
+                )
+            kind = f"decimal({precision}, {fraction})"
+        fields.append({"id": field_id, "name": name, "type": kind, "required": False})
+    return Schema(0, fields)
+
+
+def _check_long_range(v: Any) -> None:
+    lo, hi = _INT_LIMITS["long"]
+    if isinstance(v, int) and not lo <= v <= hi:
+        raise _Reject(f"{v} is out of range for long ({lo}..{hi})")

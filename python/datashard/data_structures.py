@@ -14,6 +14,7 @@ from .snapshot import Snapshot
 __all__ = [
     "DataFile",
     "FileFormat",
+    "ManifestContent",
     "PartitionField",
     "PartitionSpec",
     "Schema",
@@ -21,6 +22,13 @@ __all__ = [
     "SortField",
     "SortOrder",
 ]
+
+
+class ManifestContent(Enum):
+    """What an Iceberg manifest lists (spec: ``content`` of a manifest file)."""
+
+    DATA = 0
+    DELETES = 1
 
 
 class FileFormat(str, Enum):
@@ -33,10 +41,16 @@ class FileFormat(str, Enum):
 
 @dataclass
 class DataFile:
-    """A data file of a snapshot (see ``Table.data_files()``)."""
+    """A data file of a snapshot (see ``Table.data_files()``).
+
+    ``lower_bounds``/``upper_bounds`` (column bounds by field id) are what the original's
+    ``prune_files_by_bounds`` reads; files datashard reports leave them None (scans prune by
+    the manifests' own bounds)."""
 
     file_path: str
     file_format: FileFormat = FileFormat.PARQUET
     partition_values: dict[str, Any] = field(default_factory=dict)
     record_count: int = 0
     file_size_in_bytes: int = 0
+    lower_bounds: dict[int, Any] | None = None
+    upper_bounds: dict[int, Any] | None = None

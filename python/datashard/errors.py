@@ -18,6 +18,7 @@ from typing import Any, Iterator
 __all__ = [
     "DatashardError",
     "TableExistsError",
+    "SchemaMismatchError",
     "TableNotFoundError",
     "SchemaError",
     "InvalidArgumentError",
@@ -48,6 +49,11 @@ class TableNotFoundError(DatashardError, FileNotFoundError, ValueError):
 
 class SchemaError(DatashardError, ValueError):
     """Data or a schema does not fit: wrong type, missing required field, unknown column."""
+
+
+class SchemaMismatchError(TableExistsError, SchemaError):
+    """``create_table`` found a table at the path whose schema differs from the one given
+    (0.11.2's name): both a :class:`TableExistsError`, as there, and a :class:`SchemaError`."""
 
 
 class InvalidArgumentError(DatashardError, ValueError):

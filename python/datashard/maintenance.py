@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from ._when import NO_AGE_LIMIT_MS, When, epoch_ms, now_ms
+from .compat import CompactManifestsResult, ExpireSnapshotsResult
 from .progress import activity
 from .errors import CorruptDataError, DatashardIOError, GarbageCollectionAborted, InvalidArgumentError
 
@@ -35,6 +36,10 @@ def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
     return value
 
 
+# expire_snapshots() with no criterion: what 0.11.2 expired (snapshots older than five days).
+_DEFAULT_MAX_SNAPSHOT_AGE = timedelta(days=5)
+
+
 class TableMaintenance:
     """Maintenance operations; mixed into :class:`~datashard.table.Table`."""
 
@@ -42,35 +47,60 @@ class TableMaintenance:
     location: str
 
     def expire_snapshots(
-        self, older_than: When | None = None, retain_last: int = 1, dry_run: bool = False
-    ) -> dict[str, Any]:
+        self,
+        older_than: When | None = None,
+        retain_last: int | None = None,
+        dry_run: bool = False,
+        *,
+        older_than_ms: int | None = None,
+        compact_manifests: bool = False,
+    ) -> ExpireSnapshotsResult:
         """Forget old snapshots and delete the files only they used, in one commit.
 
         A snapshot expires when it was committed before ``older_than`` *and* is not among the
         newest ``retain_last``; the current snapshot, tagged snapshots and branch heads never
         expire. ``older_than``: a datetime (naive = local time), epoch milliseconds, an ISO
-        string, or a ``timedelta`` meaning "older than now minus this"; ``None`` (the default)
-        sets no age limit, so ``expire_snapshots(retain_last=10)`` keeps exactly the newest 10
-        (the 0.11.2 call). Expired versions can no longer be read (time travel stops at the
-        oldest snapshot kept).
+        string, or a ``timedelta`` meaning "older than now minus this"; ``None`` sets no age
+        limit when ``retain_last`` is given, so ``expire_snapshots(retain_last=10)`` keeps
+        exactly the newest 10 (the 0.11.2 call). With neither (``expire_snapshots()``), as in
+        0.11.2: snapshots older than five days expire, the newest always stays. Expired versions
+        can no longer be read (time travel stops at the oldest snapshot kept).
 
         ``dry_run``: report what would expire and be deleted, change nothing.
 
-        Returns ``{"expired_snapshot_ids": [...], "deleted_data_files", "deleted_manifests",
-        "deleted_manifest_lists", "deleted_metadata_files"}`` (counts; on a dry run, what
-        would be deleted, old metadata files excepted). Once the expiry is committed nothing
-        raises: if the expired snapshots' manifests cannot be read then, no file is deleted and
-        the result carries ``"cleanup_skipped"`` (why); ``remove_orphan_files`` collects them
-        later.
+        0.11.2's keywords: ``older_than_ms`` (an absolute epoch-ms cut-off, instead of
+        ``older_than``), ``retain_last=None`` (no count limit: the current snapshot still
+        stays), and ``compact_manifests=True``, which then merges the manifests
+        (:meth:`compact_manifests`, a commit of its own; 0.11.2 did it by default, in the same
+        commit) and adds its ``"manifests_snapshot_id"`` to the result.
+
+        Returns the report ``{"expired_snapshot_ids": [...], "deleted_data_files",
+        "deleted_manifests", "deleted_manifest_lists", "deleted_metadata_files"}`` (counts; on
+        a dry run, what would be deleted, old metadata files excepted), which is also the
+        ``int`` 0.11.2 returned, the number of snapshots expired
+        (:class:`~datashard.compat.ExpireSnapshotsResult`). Once the expiry is committed
+        nothing raises: if the expired snapshots' manifests cannot be read then, no file is
+        deleted and the report carries ``"cleanup_skipped"`` (why); ``remove_orphan_files``
+        collects them later.
         """
-        retain_last = _positive_int(retain_last, "retain_last")
+        if older_than_ms is not None:
+            if older_than is not None:
+                raise InvalidArgumentError("give older_than or older_than_ms (0.11.2's name), not both")
+            if isinstance(older_than_ms, bool) or not isinstance(older_than_ms, (int, float)):
+                raise InvalidArgumentError(f"older_than_ms must be epoch milliseconds, got {older_than_ms!r}")
+            older_than = int(older_than_ms)
+        if older_than is None and retain_last is None:
+            older_than = _DEFAULT_MAX_SNAPSHOT_AGE  # 0.11.2's default: older than five days
+        retain_last = 1 if retain_last is None else _positive_int(retain_last, "retain_last")
         cutoff = NO_AGE_LIMIT_MS if older_than is None else epoch_ms(older_than, "older_than")
         with activity("expiring snapshots"):
             result = dict(self._core.expire_snapshots(cutoff, retain_last, bool(dry_run)))
         result["expired_snapshot_ids"] = [int(i) for i in result["expired_snapshot_ids"]]
         if not result["cleanup_skipped"]:
             del result["cleanup_skipped"]
-        return result
+        if compact_manifests and not dry_run:
+            result["manifests_snapshot_id"] = self.compact_manifests()["snapshot_id"]
+        return ExpireSnapshotsResult(result)
 
     def remove_orphan_files(
         self, older_than: When = timedelta(days=3), dry_run: bool = False
@@ -94,9 +124,12 @@ class TableMaintenance:
         with activity("looking for orphan files"):
             return self._core.remove_orphan_files(cutoff_ms, dry_run)
 
-    def garbage_collect(self, grace_period_ms: int = 3600000) -> dict[str, int]:
+    def garbage_collect(self, grace_period_ms: int = 3600000, allow_short_grace: bool = False) -> dict[str, int]:
         """The original package's name for :meth:`remove_orphan_files`: delete unreachable files
         older than ``grace_period_ms`` (default one hour).
+
+        ``allow_short_grace`` is 0.11.2's opt-in for a grace period under five minutes; it is
+        accepted and not needed here (docs/compatibility.md says why).
 
         Returns ``{"data_files": n, "manifest_files": n, "manifest_lists": n, "other_files": n}``
         (the original's three keys, with manifest lists now counted apart). Raises
@@ -127,32 +160,73 @@ class TableMaintenance:
         result["manifests_snapshot_id"] = self.compact_manifests()["snapshot_id"] if manifests else None
         return result
 
-    def rewrite_data_files(self, target_file_size: int = DEFAULT_TARGET_FILE_SIZE) -> dict[str, Any]:
+    def rewrite_data_files(
+        self,
+        target_file_size: int = DEFAULT_TARGET_FILE_SIZE,
+        *,
+        target_file_size_bytes: int | None = None,
+        partition: Any = None,
+        min_input_files: int | None = None,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
         """The data-file half of :meth:`compact` (the 0.11.2 name). Returns
-        ``{"rewritten_files", "added_files", "snapshot_id"}``."""
+        ``{"rewritten_files", "added_files", "snapshot_id"}``.
+
+        0.11.2's keywords: ``target_file_size_bytes`` is ``target_file_size``;
+        ``min_input_files`` is accepted and not needed (the engine leaves files already near
+        the target alone, so a second pass commits nothing); ``partition=`` and
+        ``dry_run=True`` raise ``NotImplementedError`` (the engine rewrites every partition and
+        has no plan-only mode) rather than rewriting more than asked."""
+        if target_file_size_bytes is not None:
+            target_file_size = target_file_size_bytes
+        if partition is not None or dry_run:
+            raise NotImplementedError(
+                "rewrite_data_files(partition=..., dry_run=True) is not supported: the rewrite "
+                "covers every partition and commits; a second pass over a compacted table commits nothing"
+            )
+        if min_input_files is not None:
+            _positive_int(min_input_files, "min_input_files")
         size = _positive_int(target_file_size, "target_file_size")
         with activity("compacting data files"):
             result = dict(self._core.rewrite(size))
-        return {k: result[k] for k in ("rewritten_files", "added_files", "snapshot_id")}
+        report = {k: result[k] for k in ("rewritten_files", "added_files", "snapshot_id")}
+        report["committed"] = report["snapshot_id"] is not None  # 0.11.2's key
+        return report
 
-    def compact_manifests(self) -> dict[str, Any]:
+    def compact_manifests(self) -> CompactManifestsResult:
         """Merge the current snapshot's manifests into one per partition spec, in one commit.
         Returns ``{"snapshot_id", "rewritten_manifests", "added_manifests"}``; when there is
         nothing to merge (one manifest per spec already, or an empty table) nothing is
-        committed and ``snapshot_id`` is None."""
+        committed and ``snapshot_id`` is None. The result is true exactly when a merge was
+        committed, as 0.11.2's bool (:class:`~datashard.compat.CompactManifestsResult`)."""
         with activity("merging manifests"):
             result = self._core.rewrite(None)
-        return {k: result[k] for k in ("snapshot_id", "rewritten_manifests", "added_manifests")}
+        return CompactManifestsResult(
+            {k: result[k] for k in ("snapshot_id", "rewritten_manifests", "added_manifests")}
+        )
 
-    def verify(self, snapshot_id: int | None = None, raise_on_error: bool = True) -> dict[str, Any]:
+    def verify(
+        self,
+        snapshot_id: int | None = None,
+        raise_on_error: bool = True,
+        *,
+        deep: bool = False,
+        limit: int | None = None,
+    ) -> dict[str, Any]:
         """Re-read every file of a snapshot (default: the current one), all of it, with Parquet
         page checksums, and check sizes and row counts against what the metadata recorded.
 
         Returns ``{"snapshot_id", "data_files", "manifests", "rows", "bytes", "problems": [{"path",
-        "problem"}], "ok"}``. With problems and ``raise_on_error`` (default) it raises
-        :class:`CorruptDataError` naming each damaged file instead (``e.problems``,
-        ``e.report``, ``e.path``: the first damaged file).
+        "problem"}], "ok"}`` plus 0.11.2's ``"errors"`` (``"path: problem"`` strings),
+        ``"checked_files"`` and ``"deep"``. With problems and ``raise_on_error`` (default) it
+        raises :class:`CorruptDataError` naming each damaged file instead (``e.problems``,
+        ``e.report``, ``e.path``: the first damaged file); 0.11.2 never raised, pass
+        ``raise_on_error=False`` for that. 0.11.2's ``deep`` and ``limit`` are accepted: every
+        file is always read in full (what ``deep`` asked for, short of re-hashing it against a
+        checksum datashard does not record), and ``limit`` does not shorten the check.
         """
+        if limit is not None:
+            _positive_int(limit, "limit", minimum=0)
         if snapshot_id is not None and (isinstance(snapshot_id, bool) or not isinstance(snapshot_id, int)):
             raise InvalidArgumentError(f"snapshot_id must be an int, got {snapshot_id!r}")
         self._core.refresh()
@@ -161,6 +235,9 @@ class TableMaintenance:
         report = {k: v for k, v in raw.items() if k != "problems"}
         report["problems"] = [{"path": str(p), "problem": str(m)} for p, m in raw["problems"]]
         report["ok"] = not report["problems"]
+        report["errors"] = [f"{p['path']}: {p['problem']}" for p in report["problems"]]  # 0.11.2's keys
+        report["checked_files"] = report["data_files"]
+        report["deep"] = bool(deep)
         if report["problems"] and raise_on_error:
             problems = report["problems"]
             listed = "; ".join(f"{p['path']}: {p['problem']}" for p in problems[:10])

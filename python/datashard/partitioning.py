@@ -8,11 +8,24 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from .errors import SchemaError
 
-__all__ = ["PartitionField", "PartitionSpec", "SortField", "SortOrder"]
+__all__ = [
+    "PartitionField",
+    "PartitionSpec",
+    "SortField",
+    "SortOrder",
+    "UnsupportedTransform",
+    "murmur3_32",
+    "transform_function",
+]
+
+# The original package's name for a transform that cannot partition its column. The
+# engine refuses those with SchemaError (a ValueError, as the original's class was), so
+# ``except UnsupportedTransform`` catches exactly what it did here.
+UnsupportedTransform = SchemaError
 
 _FIRST_PARTITION_FIELD_ID = 1000
 
@@ -95,3 +108,59 @@ class SortOrder:
 
     order_id: int = 0
     fields: Sequence[SortField] = field(default_factory=list)
+
+
+# -- the original package's transform helpers, over the engine's transforms ----------------------
+
+_EPOCH_DATE_ORDINAL = 719163  # datetime.date(1970, 1, 1).toordinal()
+
+
+def murmur3_32(data: bytes) -> int:
+    """Iceberg's bucket hash (32-bit Murmur3 x86, seed 0, spec Appendix B) of ``data``, as a
+    signed int; the engine's own implementation."""
+    from . import _core
+
+    return int(_core.murmur3_32(bytes(data)))
+
+
+def transform_function(transform: str, source_type: str) -> Callable[[Any], Any]:
+    """``f(value) -> partition value``: the Iceberg partition transform ``transform``
+    (``identity``, ``bucket[N]``, ``truncate[W]``, ``year``, ``month``, ``day``, ``hour``,
+    ``void``) of a value of the Iceberg type ``source_type`` (``"long"``, ``"decimal(18,8)"``,
+    ...), computed by the engine, so it is the value datashard writes into manifests. Results
+    are Python values as Iceberg defines them: ints for bucket, year, month, day and hour
+    (units since 1970), the truncated value for truncate. :class:`SchemaError` (also
+    ``UnsupportedTransform``) when the transform cannot apply to the type."""
+    import pyarrow as pa
+
+    from . import _core
+    from .schema import Schema, normalize_type
+
+    type_name = normalize_type(source_type, "value")
+    arrow_type = Schema(0, [{"id": 1, "name": "value", "type": type_name}]).to_arrow().field(0).type
+    _core.apply_transform(transform, type_name, pa.table({"value": pa.array([], arrow_type)}))  # checks now
+
+    def apply(value: Any) -> Any:
+        column = pa.array([value], arrow_type)
+        result = pa.RecordBatchReader.from_stream(_core.apply_transform(transform, type_name, pa.table({"value": column})))
+        out = result.read_all().column(0)[0].as_py()
+        if transform == "day" and hasattr(out, "toordinal"):
+            return out.toordinal() - _EPOCH_DATE_ORDINAL  # Iceberg's day: days since 1970-01-01
+        return out
+
+    return apply
+
+
+# The original's writer helper, importable only: datashard's engine splits rows by partition
+# when it writes (docs/compatibility.md).
+def _refused_partition_groups() -> Any:
+    from ._original_internals import original_internal_function
+
+    return original_internal_function(
+        "partitioning", "partition_groups",
+        "append the rows to a partitioned table; the engine splits them by the table's spec",
+    )
+
+
+partition_groups = _refused_partition_groups()
+

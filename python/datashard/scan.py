@@ -17,7 +17,7 @@ their own SQL afterwards.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import pyarrow as pa
 
@@ -253,13 +253,6 @@ def projected_schema(schema: pa.Schema, columns: Sequence[str] | None, location:
 # -- time travel: the caller's column names, resolved against the snapshot's schema -------------
 
 _FIELD_ID = b"PARQUET:field_id"  # how the engine's Arrow schemas carry Iceberg field ids
-
-
-class ArrowView(NamedTuple):
-    """A schema as a scan needs it: Arrow, and which fixed[16] columns hold UUIDs."""
-
-    arrow: pa.Schema
-    uuid_columns: tuple[str, ...]
 
 
 def _field_ids(schema: pa.Schema) -> dict[int, str]:

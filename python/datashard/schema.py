@@ -75,10 +75,11 @@ def normalize_type(type_name: Any, field_name: str = "?") -> str:
         raise SchemaError(
             f'field "{field_name}": a bare "fixed" has no length; write "fixed[L]", e.g. "fixed[16]"'
         )
+    # "Invalid schema: Unknown field type '...'" is the original package's wording.
     raise SchemaError(
-        f'field "{field_name}": unknown type "{type_name}" (supported: '
+        f"Invalid schema: Unknown field type '{type_name}' in field \"{field_name}\" (supported: "
         + ", ".join(sorted(PRIMITIVE_TYPES))
-        + ', decimal(P, S), fixed[L])'
+        + ", decimal(P, S), fixed[L])"
     )
 
 
@@ -111,7 +112,10 @@ class Schema:
                 raise SchemaError(f"field {i} must be a dict with id, name, type, required; got {f!r}")
             for key in ("id", "name", "type"):
                 if key not in f:
-                    raise SchemaError(f"field {i} ({f.get('name', '?')!r}) is missing {key!r}")
+                    raise SchemaError(  # the original's wording, then which field
+                        f"Invalid schema: Field missing required property {key!r}: "
+                        f"field {i} ({f.get('name', '?')!r}) needs id, name and type"
+                    )
             unknown = set(f) - {"id", "name", "type", "required", "doc"}
             if unknown:
                 raise SchemaError(f"field {i} ({f['name']!r}) has unknown keys {sorted(unknown)}")

@@ -15,22 +15,28 @@ import collections
 import os
 import random
 import time
-import uuid as _uuid
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 import pyarrow as pa
 
 from . import _core
-from ._records import records_to_arrow
+from ._records import infer_schema, records_to_arrow
 from ._when import When
 from ._storage import resolve_table_path
-from .errors import ConcurrentModificationException, InvalidArgumentError, SchemaError
+from .errors import (
+    ConcurrentModificationException,
+    InvalidArgumentError,
+    SchemaError,
+    SchemaMismatchError,
+    TableExistsError,
+)
 from .filters import FilterLike, parse_filter, to_core_filters
+from .compat import OriginalTableAPI, SetPropertiesResult, TableProperties, UuidTextStream, uuid_as_text
 from .history import TableHistory
 from .maintenance import TableMaintenance
 from .partitioning import PartitionSpec
 from .progress import activity
-from .scan import Scan, projected_schema
+from .scan import Scan, SnapshotNames, projected_schema
 from .schema import Schema
 from .schema_update import TableSchemaEvolution
 from .snapshot import Snapshot
@@ -127,12 +133,12 @@ class _SchemaView:
         self.uuid_columns = tuple(f["name"] for f in self.schema.fields if f["type"] == "uuid")
 
 
-class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
+class Table(TableHistory, TableMaintenance, TableSchemaEvolution, OriginalTableAPI):
     """An Iceberg v2 table at a path.
 
     Open one with :func:`create_table` or :func:`load_table`. ``Table(path)`` also
     works, as in the original package: it opens the table, creating it when
-    ``create_if_not_exists`` and a ``schema`` is given.
+    ``create_if_not_exists`` (without a ``schema``, the first append sets it).
     """
 
     def __init__(
@@ -146,7 +152,7 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
     ) -> None:
         self.table_path: str = resolve_table_path(table_path)
         if _core_table is None:
-            if create_if_not_exists and schema is not None:
+            if create_if_not_exists:
                 _core_table = _create_core(self.table_path, schema, partition_spec, None)
             else:
                 _core_table = _core.load_table(self.table_path)
@@ -172,15 +178,18 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         return str(self._core.metadata_location())
 
     @property
-    def properties(self) -> dict[str, str]:
-        """Table properties."""
-        return dict(self._core.properties())
+    def properties(self) -> TableProperties:
+        """Table properties, a ``dict[str, str]``. 0.11.2's spelling, the method call
+        ``t.properties()``, works too and returns a plain ``dict`` copy."""
+        return TableProperties(self._core.properties())
 
     def set_properties(
         self, properties: Mapping[str, Any] | None = None, *, remove: Iterable[str] = ()
-    ) -> dict[str, str]:
-        """Set (and with ``remove=[...]`` delete) table properties in one commit, as 0.11.2's
-        ``set_properties``; returns the properties now in force. Values become strings
+    ) -> SetPropertiesResult:
+        """Set (and with ``remove=[...]``, or 0.11.2's ``{key: None}``, delete) table
+        properties in one commit, as 0.11.2's ``set_properties``; returns the properties now
+        in force, a dict that is always true (0.11.2 returned ``True``; a refused update
+        raises). Values become strings
         (``True`` -> ``"true"``). The properties datashard reads are checked first and a bad
         value raises ``InvalidArgumentError`` with nothing committed:
         ``datashard.commit.durability`` (``fsync``/``process``),
@@ -188,17 +197,19 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         ``datashard.metadata.max-snapshots``, ``write.metadata.previous-versions-max``.
         Other keys are stored as given (other Iceberg engines read them)."""
         updates: dict[str, str] = {}
-        for key, value in dict(properties or {}).items():
-            if not isinstance(key, str):
-                raise InvalidArgumentError(f"property names are strings, got {key!r}")
-            if value is None:
-                raise InvalidArgumentError(f"property {key!r}: None is not a value; use remove=[{key!r}]")
-            updates[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
         removals = [remove] if isinstance(remove, str) else list(remove)
         if not all(isinstance(k, str) for k in removals):
             raise InvalidArgumentError(f"remove takes property names, got {removals!r}")
+        for key, value in dict(properties or {}).items():
+            if not isinstance(key, str):
+                raise InvalidArgumentError(f"property names are strings, got {key!r}")
+            if value is None:  # 0.11.2: a None value removes the property
+                if key not in removals:
+                    removals.append(key)
+                continue
+            updates[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
         self._core.set_properties(updates, removals)
-        return self.properties
+        return SetPropertiesResult(self._core.properties())
 
     def refresh(self) -> bool:
         """Re-read the latest committed state. Returns True."""
@@ -211,12 +222,41 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
             self._schema_view = _SchemaView(schema_json)
         return self._schema_view
 
+    def _set_schema_on_write(self, given: Schema | pa.Schema | None, infer: Callable[[], Schema]) -> Schema | None:
+        """Schema on write: a table created without a schema takes its first append's (``given``,
+        else ``infer()``), in a commit of its own before the rows'. Returns the schema this append
+        proposed, or None if the table had a schema already. When another writer's first append
+        won the race, the table keeps theirs and this append is checked against it as usual."""
+        if self._view().schema.fields:
+            return None
+        self._core.refresh()
+        if self._view().schema.fields:
+            return None
+        if given is None:
+            proposed = infer()
+        elif isinstance(given, Schema):
+            proposed = given
+        else:
+            proposed = _as_schema(given)
+        self._core.set_initial_schema(proposed.to_json())
+        return proposed
+
+    def _raced(self, proposed: Schema | None, error: SchemaError) -> SchemaError:
+        """``error`` naming how the schema another first append set differs from ours."""
+        if proposed is None:
+            return error
+        diff = self._view().schema.difference(proposed)
+        if not diff:
+            return error
+        return SchemaError(f"another writer's first append set the table's schema first ({diff}): {error}")
+
     def schema(self) -> Schema:
         """The table's current schema."""
         self._core.refresh()
         return self._view().schema
 
-    def _get_current_schema(self) -> Schema:  # name used by the original package's docs
+    def _get_current_schema(self, metadata: Any = None) -> Schema:  # name used by the original package's docs
+        """The current schema; ``metadata`` (the original's parsed metadata) is ignored."""
         return self.schema()
 
     def arrow_schema(self) -> pa.Schema:
@@ -393,22 +433,34 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
     def _check_given_schema(self, schema: Schema | pa.Schema | None) -> None:
         if schema is None:
             return
-        if not isinstance(schema, Schema):
-            if hasattr(schema, "__arrow_c_schema__"):
-                schema = Schema.from_arrow(schema)
-            else:
-                raise SchemaError(f"schema must be a datashard.Schema or a pyarrow.Schema, got {type(schema).__name__}")
+        schema = _as_schema(schema)
         diff = self._view().schema.difference(schema)
         if diff:
             raise SchemaError(f"the schema given does not match the table's at {self.location}: {diff}")
 
     def _records_to_arrow(self, records: Sequence[Mapping[str, Any]], schema: Schema | pa.Schema | None) -> pa.Table:
-        self._check_given_schema(schema)
-        view = self._view()
-        return records_to_arrow(records, view.schema, view.arrow)
+        proposed = self._set_schema_on_write(schema, lambda: infer_schema(records))
+        try:
+            self._check_given_schema(schema)
+            view = self._view()
+            return records_to_arrow(records, view.schema, view.arrow)
+        except SchemaError as e:
+            raise self._raced(proposed, e) from None
 
     def _to_arrow_input(self, data: Any) -> Any:
-        """Something ``_core`` can read through ``__arrow_c_stream__``."""
+        """Something ``_core`` can read through ``__arrow_c_stream__``; for a table without a
+        schema yet, the data's schema becomes the table's first."""
+        if isinstance(data, list):
+            return self._records_to_arrow(data, None)
+        arrow = self._arrow_input(data)
+        if self._view().schema.fields:
+            return arrow
+        if not isinstance(arrow, (pa.Table, pa.RecordBatchReader)):
+            arrow = pa.table(arrow)  # a one-shot stream: its schema is needed before its rows
+        self._set_schema_on_write(None, lambda: Schema.from_arrow(arrow.schema))
+        return arrow
+
+    def _arrow_input(self, data: Any) -> Any:
         if _is_pandas_frame(data):
             return _from_pandas(data)
         if hasattr(data, "__arrow_c_stream__"):
@@ -416,8 +468,6 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         if hasattr(data, "__arrow_c_array__"):
             batch = pa.record_batch(data)
             return pa.Table.from_batches([batch])
-        if isinstance(data, list):
-            return self._records_to_arrow(data, None)
         if isinstance(data, Mapping):
             try:
                 return pa.table(dict(data))
@@ -452,10 +502,18 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
             sid = self._core.append(data, commit_key, check_durability(durability))
         return None if sid is None else int(sid)
 
-    def append_arrow(self, data: Any) -> bool:
-        """Append Arrow data in one commit (0.11.2 name; see :meth:`append`). Returns True."""
+    def append_arrow(self, data: Any, schema: Schema | pa.Schema | None = None) -> bool:
+        """Append Arrow data in one commit (0.11.2 name; see :meth:`append`). ``schema``, as in
+        0.11.2: the schema a table created without one takes (instead of the data's), else it
+        must match the table's (``SchemaError`` naming the difference). Returns True."""
+        if schema is not None:
+            self._given_schema_for_append(schema)
         self.append(data)
         return True
+
+    def _given_schema_for_append(self, schema: Schema | pa.Schema) -> None:
+        self._set_schema_on_write(schema, lambda: _as_schema(schema))
+        self._check_given_schema(schema)
 
     def append_records(
         self,
@@ -468,16 +526,27 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         """Append row dicts in one commit. Returns True.
 
         ``schema``, if given, must agree with the table's by column names, types and required
-        flags. ``partition_values`` is accepted for compatibility and ignored: partition values
-        come from the data. ``durability``: for this commit, as in :meth:`append`.
+        flags. ``partition_values`` is accepted for compatibility: partition values come from
+        the data, so on a partitioned table giving them is an :class:`InvalidArgumentError`
+        (they would be ignored), and on an unpartitioned one they are ignored.
+        ``durability``: for this commit, as in :meth:`append`.
 
         Raises SchemaError naming the row (0-based) and field for an unknown key, a missing or
         None required field, a value of the wrong type or NaN in a non-float column; nothing is
         written then.
         """
+        self._check_partition_values(partition_values)
         table = self._records_to_arrow(records, schema)
         self._core.append(table, None, check_durability(durability))
         return True
+
+    def _check_partition_values(self, partition_values: Mapping[str, Any] | None) -> None:
+        """The original API's ``partition_values``: refused where a partition spec computes them."""
+        if partition_values and PartitionSpec.from_json(self._core.partition_spec_json()).fields:
+            raise InvalidArgumentError(
+                f"partition_values={dict(partition_values)!r}: this table's partition values are computed "
+                "from the rows by its partition spec; leave partition_values out"
+            )
 
     def add_files(self, files: Iterable[Any], *, commit_key: str | None = None) -> int | None:
         """Add existing Parquet files inside the table directory in one commit; return the new
@@ -516,11 +585,16 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
 
     def append_pandas(self, df: "pd.DataFrame", schema: Schema | pa.Schema | None = None) -> bool:
         """Append a pandas DataFrame in one commit (the index is not stored). Returns True."""
+        self._core.append(self._pandas_input(df, schema), None)
+        return True
+
+    def _pandas_input(self, df: "pd.DataFrame", schema: Schema | pa.Schema | None) -> pa.Table:
         if not _is_pandas_frame(df):
             raise InvalidArgumentError(f"Expected a pandas DataFrame, got {type(df).__name__}")
+        arrow = _from_pandas(df)
+        self._set_schema_on_write(schema, lambda: Schema.from_arrow(arrow.schema))
         self._check_given_schema(schema)
-        self._core.append(_from_pandas(df), None)
-        return True
+        return arrow
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -553,25 +627,30 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         a path not in the snapshot is an :class:`InvalidArgumentError`.
         """
         self._core.refresh()
-        view = self._view()
         if columns is not None:
             if isinstance(columns, str):
                 raise InvalidArgumentError('columns must be a list of names, e.g. ["id"], not a string')
             columns = list(columns)
-        arrow_filter = filter if _is_arrow_expression(filter) else None
-        if arrow_filter is not None:
-            _check_arrow_expression(arrow_filter, view.arrow)
-            core_filters = None
+        sid, empty = self._resolve_snapshot(snapshot_id, as_of, ref)
+        if sid is None and not empty:
+            sid = self._core.current_snapshot_id()
+        view = self._view()
+        expressions = None if _is_arrow_expression(filter) else parse_filter(filter)
+        read = self._read_schema(sid, empty, view)
+        if read is not view:  # time travel across a schema change: resolve names by field id
+            names = SnapshotNames(read.arrow, view.arrow, sid, self.location)  # type: ignore[arg-type]
+            columns = names.columns(columns)
+            expressions = None if expressions is None else names.filters(expressions)
+        if expressions is None:
+            _check_arrow_expression(filter, read.arrow)
+            arrow_filter, core_filters = filter, None
         else:
-            core_filters = to_core_filters(parse_filter(filter), view.arrow, view.uuid_columns) or None
+            arrow_filter, core_filters = None, to_core_filters(expressions, read.arrow, read.uuid_columns) or None
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidArgumentError(f"batch_size must be a positive int, got {batch_size!r}")
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
             raise InvalidArgumentError(f"limit must be an int >= 0, got {limit!r}")
-        sid, empty = self._resolve_snapshot(snapshot_id, as_of, ref)
-        if sid is None and not empty:
-            sid = self._core.current_snapshot_id()
-        schema = projected_schema(view.arrow, columns, self.location)
+        schema = projected_schema(read.arrow, columns, self.location)
         n_threads = _threads(True if threads is None else threads)
         if files is not None:
             if isinstance(files, str):
@@ -580,6 +659,14 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
             if not files:
                 empty = True  # a share with no files reads no rows
         return Scan(self, columns, core_filters, sid, empty, n_threads, batch_size, limit, schema, arrow_filter, files)
+
+    def _read_schema(self, sid: int | None, empty: bool, view: _SchemaView) -> Any:
+        """The schema the engine reads snapshot ``sid`` with (``view`` when that is the current
+        one): an old snapshot's own for time travel (see :class:`~datashard.scan.SnapshotNames`)."""
+        if empty or sid is None or sid == self._core.current_snapshot_id():
+            return view
+        schema_json = self._core.read_schema_json(sid)
+        return view if schema_json == view.json else _SchemaView(schema_json)
 
     def to_batches(
         self,
@@ -614,7 +701,8 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         ref: str | None = None,
     ) -> pa.Table:
         """Read the table into a ``pyarrow.Table`` (current snapshot unless ``snapshot_id``,
-        ``as_of`` or ``ref``; see :meth:`new_scan`).
+        ``as_of`` or ``ref``; see :meth:`new_scan`). A uuid column reads as text, as the
+        original package returned it (``new_scan()`` and ``to_batches()`` keep Iceberg's 16 bytes).
 
         ``verify_checksums`` is accepted for compatibility; the engine checks what it reads.
         """
@@ -623,12 +711,12 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         )
         with activity("reading", unit="rows") as progress:
             if not progress.enabled:
-                return reader.read_all()
+                return uuid_as_text(reader.read_all(), self._view().uuid_columns)
             batches = []
             for batch in reader:
                 batches.append(batch)
                 progress.update(batch.num_rows)
-            return pa.Table.from_batches(batches, schema=reader.schema)
+            return uuid_as_text(pa.Table.from_batches(batches, schema=reader.schema), self._view().uuid_columns)
 
     def head(
         self,
@@ -660,20 +748,36 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
 
     def to_duckdb(
         self,
+        *args: Any,
         view_name: str = "t",
         connection: Any = None,
-        *,
         columns: Sequence[str] | None = None,
         filter: FilterLike = None,
         snapshot_id: int | None = None,
         as_of: When | None = None,
         ref: str | None = None,
+        parallel: Parallel = None,
+        verify_checksums: bool | str | None = None,
     ) -> Any:
         """Register the table (a :meth:`new_scan` of the current snapshot, or the one chosen) in
         a DuckDB connection as ``view_name`` and return the connection (a new in-memory one
-        unless ``connection``). Nothing is copied: each query scans the pinned snapshot."""
-        scan = self.new_scan(columns, filter, snapshot_id, as_of=as_of, ref=ref)
-        return scan.to_duckdb(view_name, connection)
+        unless ``connection``). Nothing is copied: each query scans the pinned snapshot; uuid
+        columns read as text, as in :meth:`to_arrow`.
+
+        Positional arguments are a view name (a str) and/or a connection, in either order:
+        ``to_duckdb("v")``, ``to_duckdb("v", con)`` and the original package's
+        ``to_duckdb(con, view_name="v")`` all work. ``parallel``: reader threads (as in
+        :meth:`scan`); ``verify_checksums`` is accepted for compatibility.
+        """
+        if len(args) > 2:
+            raise InvalidArgumentError(f"to_duckdb() takes a view name and a connection, got {len(args)} arguments")
+        for arg in args:
+            if isinstance(arg, str):
+                view_name = arg
+            else:
+                connection = arg
+        scan = self.new_scan(columns, filter, snapshot_id, as_of=as_of, ref=ref, threads=parallel)
+        return UuidTextStream(scan, self._view().uuid_columns).to_duckdb(view_name, connection)
 
     def sql(
         self,
@@ -683,12 +787,21 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         *,
         as_of: When | None = None,
         ref: str | None = None,
+        columns: Sequence[str] | None = None,
+        filter: FilterLike = None,
+        parallel: Parallel = None,
+        verify_checksums: bool | str | None = None,
     ) -> pa.Table:
         """Run DuckDB SQL with the table visible as ``alias`` (default ``t``); the result as a
-        ``pyarrow.Table``: ``t.sql("select name, count(*) from t group by 1")``. Needs duckdb."""
-        return self.new_scan(snapshot_id=snapshot_id, as_of=as_of, ref=ref).sql(query, alias)
+        ``pyarrow.Table``: ``t.sql("select name, count(*) from t group by 1")``. Needs duckdb.
+
+        ``columns``/``filter`` narrow what the view holds (pushed into the scan, as in
+        :meth:`scan`); uuid columns read as text, as in :meth:`to_arrow`."""
+        scan = self.new_scan(columns, filter, snapshot_id, as_of=as_of, ref=ref, threads=parallel)
+        return UuidTextStream(scan, self._view().uuid_columns).sql(query, alias)
 
     def _rows(self, table: pa.Table | pa.RecordBatch) -> list[dict[str, Any]]:
+        table = uuid_as_text(table, self._view().uuid_columns)  # the original returned uuids as text
         try:
             rows = table.to_pylist()
         except (OverflowError, ValueError) as e:
@@ -696,13 +809,6 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
                 f"a value does not fit a Python object ({e}), e.g. a date or timestamp beyond year "
                 "9999; read these rows with to_arrow(), to_pandas() or to_polars() instead"
             ) from None
-        uuids = [c for c in self._view().uuid_columns if c in table.schema.names]
-        if uuids:  # the original returned uuid values as strings
-            for row in rows:
-                for c in uuids:
-                    v = row[c]
-                    if v is not None:
-                        row[c] = str(_uuid.UUID(bytes=v))
         return rows
 
     def scan(
@@ -710,15 +816,16 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         columns: Sequence[str] | None = None,
         filter: FilterLike = None,
         parallel: Parallel = False,
-        snapshot_id: int | None = None,
         verify_checksums: bool | str | None = None,
+        snapshot_id: int | None = None,
         *,
         as_of: When | None = None,
         ref: str | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Rows as a list of dicts (current snapshot unless ``snapshot_id``, ``as_of`` or
-        ``ref``; see :meth:`new_scan`).
+        ``ref``; see :meth:`new_scan`). The positional order is 0.11.2's (and ``to_arrow``'s):
+        ``verify_checksums`` before ``snapshot_id``.
 
         ``filter``: ``{"col": value}``, ``{"col": (op, value)}`` (see :mod:`datashard.filters`),
         a ``(col, op, value)`` tuple, a ``col()`` expression or a list of them. ``parallel``:
@@ -794,10 +901,11 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         as_of: When | None = None,
         ref: str | None = None,
     ) -> Iterator["pd.DataFrame"]:
-        """Yield DataFrames of at most ``chunksize`` rows."""
+        """Yield DataFrames of at most ``chunksize`` rows (uuid columns as text)."""
+        uuids = self._view().uuid_columns
         for batch in self.to_batches(columns, filter, snapshot_id, False, chunksize, as_of=as_of, ref=ref):
             if batch.num_rows:
-                yield batch.to_pandas()
+                yield uuid_as_text(batch, uuids).to_pandas()
 
     def row_count(self, snapshot_id: int | None = None, *, as_of: When | None = None, ref: str | None = None) -> int:
         """Number of rows (current snapshot unless ``snapshot_id``, ``as_of`` or ``ref``), from
@@ -903,17 +1011,21 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution):
         return table_html(self)
 
 
-def _schema_json(schema: Schema | pa.Schema | Any) -> str:
+def _as_schema(schema: Schema | pa.Schema | Any) -> Schema:
     if isinstance(schema, Schema):
-        return schema.to_json()
+        return schema
     if hasattr(schema, "__arrow_c_schema__"):
-        return Schema.from_arrow(schema).to_json()
+        return Schema.from_arrow(schema)
     raise SchemaError(f"schema must be a datashard.Schema or a pyarrow.Schema, got {type(schema).__name__}")
+
+
+# A table created without a schema has this empty one until its first append sets it.
+_NO_SCHEMA = Schema(0, [])
 
 
 def _create_core(
     path: str,
-    schema: Schema | pa.Schema,
+    schema: Schema | pa.Schema | None,
     partition_spec: PartitionSpec | None,
     properties: Mapping[str, Any] | None,
     exist_ok: bool = True,
@@ -924,7 +1036,8 @@ def _create_core(
             raise InvalidArgumentError(f"partition_spec must be a PartitionSpec, got {type(partition_spec).__name__}")
         spec_json = partition_spec.to_json()
     props = {str(k): str(v) for k, v in (properties or {}).items()}
-    return _core.create_table(path, _schema_json(schema), spec_json, props, exist_ok)
+    given = _NO_SCHEMA if schema is None else _as_schema(schema)
+    return _core.create_table(path, given.to_json(), spec_json, props, exist_ok)
 
 
 def _is_arrow_expression(value: Any) -> bool:
@@ -971,29 +1084,33 @@ def create_table(
     properties: Mapping[str, Any] | None = None,
     *,
     exist_ok: bool = True,
+    if_exists: str = "error",
 ) -> Table:
     """Create the table at ``table_path``, or open it if one is already there (as the original
     did; two processes may race to create it and both get the same table).
 
     ``schema``: a :class:`Schema` or a ``pyarrow.Schema``. Opening an existing table with a
-    schema that differs from its own raises :class:`TableExistsError` naming the difference;
-    with ``schema=None`` an existing table is opened as it is. ``exist_ok=False`` makes an
-    existing table an error.
-    """
-    path = resolve_table_path(table_path)
-    if schema is None:
-        if not exist_ok:
-            raise SchemaError("create_table(exist_ok=False) needs a schema")
-        from .errors import TableNotFoundError
+    schema that differs from its own raises :class:`SchemaMismatchError` (a
+    :class:`TableExistsError`) naming the difference, or, with ``if_exists="ignore"`` (0.11.2's
+    option), opens it with its own schema; with ``schema=None`` an existing table is opened as
+    it is. ``exist_ok=False`` makes an existing table an error.
 
-        try:
-            core = _core.load_table(path)
-        except TableNotFoundError:
-            raise SchemaError(
-                f"no table at {path} and no schema to create one: pass schema=Schema(...) or a pyarrow.Schema"
-            ) from None
-    else:
+    Without a schema the new table has no columns until its first append (records, pandas or
+    Arrow) sets them: schema on write, inferred as documented in :func:`datashard._records.infer_schema`
+    (or the ``schema=`` that append passes). A ``partition_spec`` given without a schema is
+    checked and applied at that first append.
+    """
+    if if_exists not in ("error", "ignore"):
+        raise InvalidArgumentError(f'if_exists must be "error" or "ignore", got {if_exists!r}')
+    path = resolve_table_path(table_path)
+    try:
         core = _create_core(path, schema, partition_spec, properties, exist_ok)
+    except TableExistsError as e:
+        if not exist_ok:  # with exist_ok the engine refuses an existing table only for its schema
+            raise
+        if if_exists == "error":
+            raise SchemaMismatchError(str(e)) from None
+        core = _core.load_table(path)
     return Table(path, _core_table=core)
 
 

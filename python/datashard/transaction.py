@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import pyarrow as pa
 
@@ -96,7 +96,9 @@ class Transaction:
         if branch is not None and (not isinstance(branch, str) or not branch):
             raise InvalidArgumentError(f"branch must be a branch name, got {branch!r}")
         self._branch = branch
-        self._expire_before_ms: int | None = None
+        # 0.11.2's queued maintenance (expire_snapshots, set_properties, compact_manifests):
+        # commits of their own, run right after this transaction's.
+        self._after_commit: list[Callable[[], Any]] = []
         self._core_tx: Any = None
         #: id of the snapshot the last commit() created (None for an empty transaction)
         self.snapshot_id: int | None = None
@@ -129,8 +131,11 @@ class Transaction:
             raise RuntimeError("Transaction already active")
         self._table._core.refresh()  # the base is the latest commit, as the original re-read it
         self._core_tx = self._table._core.new_transaction(self._isolation, self._branch)
+        # A table created without a schema: the first append sets it (a commit of its own),
+        # and this transaction then restarts on that version if it has written nothing yet.
+        self._awaits_schema = not self._table._view().schema.fields
         self.snapshot_id = None
-        self._expire_before_ms = None
+        self._after_commit = []
         return self
 
     def is_active(self) -> bool:
@@ -140,6 +145,18 @@ class Transaction:
         if self._core_tx is None:
             raise RuntimeError("Transaction is not active: call begin() or use it in a with block")
         return self._core_tx
+
+    def _for_append(self, convert: Callable[[], Any]) -> tuple[Any, Any]:
+        """(engine transaction, converted data): the conversion may set the schema of a table
+        created without one; a transaction that has written nothing then restarts on it."""
+        self._active()
+        data = convert()
+        if self._awaits_schema:
+            self._awaits_schema = False
+            if self._table._view().schema.fields and self._core_tx.base_snapshot_id() is None:
+                self._table._core.refresh()
+                self._core_tx = self._table._core.new_transaction(self._isolation, self._branch)
+        return self._core_tx, data
 
     def _filters(self, where: FilterLike) -> list[Any] | None:
         view = self._table._view()  # the base's schema: begin() refreshed the table
@@ -154,34 +171,46 @@ class Transaction:
         partition_values: Mapping[str, Any] | None = None,
     ) -> "Transaction":
         """Write row dicts now; publish them at commit. Same checks as ``Table.append_records``
-        (SchemaError naming row and field, nothing written). ``partition_values`` is accepted for
-        compatibility and ignored: partition values come from the data."""
-        tx = self._active()
-        tx.append(self._table._records_to_arrow(records, schema))
+        (SchemaError naming row and field, nothing written). ``partition_values``: as in
+        ``Table.append_records`` (refused on a partitioned table, else ignored)."""
+        self._table._check_partition_values(partition_values)
+        tx, data = self._for_append(lambda: self._table._records_to_arrow(records, schema))
+        tx.append(data)
         return self
 
     append_records = append_data
 
     def append_pandas(self, df: "pd.DataFrame", schema: "Schema | pa.Schema | None" = None) -> "Transaction":
         """Write a pandas DataFrame now; publish it at commit."""
-        from .table import _is_pandas_frame
-
-        tx = self._active()
-        if not _is_pandas_frame(df):
-            raise InvalidArgumentError(f"Expected a pandas DataFrame, got {type(df).__name__}")
-        self._table._check_given_schema(schema)
-        from .table import _from_pandas
-
-        tx.append(_from_pandas(df))
+        tx, data = self._for_append(lambda: self._table._pandas_input(df, schema))
+        tx.append(data)
         return self
 
     def append(self, data: Any) -> "Transaction":
         """Write Arrow data (anything ``Table.append`` takes) now; publish it at commit."""
-        tx = self._active()
-        tx.append(self._table._to_arrow_input(data))
+        tx, arrow = self._for_append(lambda: self._table._to_arrow_input(data))
+        tx.append(arrow)
         return self
 
-    append_arrow = append
+    def append_arrow(
+        self,
+        data: Any,
+        schema: "Schema | pa.Schema | None" = None,
+        partition_values: Mapping[str, Any] | None = None,
+    ) -> "Transaction":
+        """Write Arrow data now; publish it at commit (0.11.2's name and keywords). ``schema``:
+        the schema a table created without one takes, else checked against the table's (as
+        ``Table.append_arrow``); ``partition_values``: as in ``Table.append_records``."""
+        self._table._check_partition_values(partition_values)
+
+        def convert() -> Any:
+            if schema is not None:
+                self._table._given_schema_for_append(schema)
+            return self._table._to_arrow_input(data)
+
+        tx, arrow = self._for_append(convert)
+        tx.append(arrow)
+        return self
 
     # -- deletes and overwrites ----------------------------------------------------------------
 
@@ -285,20 +314,49 @@ class Transaction:
 
     # -- maintenance ---------------------------------------------------------------------------
 
-    def expire_snapshots(self, older_than_ms: int) -> "Transaction":
+    def expire_snapshots(self, older_than_ms: int | None = None, retain_last: int | None = None) -> "Transaction":
         """The original package's call: after this transaction commits, expire the snapshots
         committed before ``older_than_ms`` (an **absolute** epoch-milliseconds cut-off, as in
-        the original, not an age); the current snapshot, tagged snapshots and branch heads
-        always stay. It runs as its own commit right after this transaction's (the engine has
-        no expiry inside a data commit), and, unlike the original, also deletes the files only
-        the expired snapshots used. ``Table.expire_snapshots(older_than=...)`` is the direct
-        form. Returns the transaction."""
+        the original, not an age) and not among the newest ``retain_last``; at least one of the
+        two is needed. The current snapshot, tagged snapshots and branch heads always stay. It
+        runs as its own commit right after this transaction's (the engine has no expiry inside
+        a data commit), and, unlike the original, also deletes the files only the expired
+        snapshots used. ``Table.expire_snapshots(older_than=...)`` is the direct form. Returns
+        the transaction."""
+        from .maintenance import _positive_int
+
         self._active()
-        if isinstance(older_than_ms, bool) or not isinstance(older_than_ms, (int, float)):
+        if older_than_ms is None and retain_last is None:
+            raise InvalidArgumentError("expire_snapshots needs older_than_ms and/or retain_last")
+        if older_than_ms is not None and (
+            isinstance(older_than_ms, bool) or not isinstance(older_than_ms, (int, float))
+        ):
             raise InvalidArgumentError(
                 f"older_than_ms must be epoch milliseconds (an absolute time), got {older_than_ms!r}"
             )
-        self._expire_before_ms = int(older_than_ms)
+        if retain_last is not None:
+            _positive_int(retain_last, "retain_last")
+        cutoff = None if older_than_ms is None else int(older_than_ms)
+        self._after_commit.append(lambda: self._table.expire_snapshots(older_than_ms=cutoff, retain_last=retain_last))
+        return self
+
+    def set_properties(self, properties: Mapping[str, Any]) -> "Transaction":
+        """The original package's call: after this transaction commits, set table properties
+        (a ``None`` value removes one), as ``Table.set_properties`` does, in a commit of its own
+        right after this transaction's. Returns the transaction."""
+        self._active()
+        if not isinstance(properties, Mapping) or not all(isinstance(k, str) and k for k in properties):
+            raise InvalidArgumentError(f"set_properties takes a dict of property names to values, got {properties!r}")
+        update = dict(properties)
+        self._after_commit.append(lambda: self._table.set_properties(update))
+        return self
+
+    def compact_manifests(self) -> "Transaction":
+        """The original package's call: after this transaction commits, merge the manifests
+        (``Table.compact_manifests``, a commit of its own; nothing is committed when there is
+        nothing to merge). Returns the transaction."""
+        self._active()
+        self._after_commit.append(self._table.compact_manifests)
         return self
 
     # -- reads ---------------------------------------------------------------------------------
@@ -372,9 +430,9 @@ class Transaction:
         self._core_tx = None  # over either way; never roll back after a failed commit (see above)
         sid = tx.commit()
         self.snapshot_id = None if sid is None else int(sid)
-        if self._expire_before_ms is not None:
-            cutoff, self._expire_before_ms = self._expire_before_ms, None
-            self._table._core.expire_snapshots(cutoff, 1, False)
+        after, self._after_commit = self._after_commit, []
+        for step in after:
+            step()
         return True
 
     def rollback(self) -> bool:

@@ -57,7 +57,9 @@ def test_expire_keeps_the_newest_and_deletes_what_only_expired_snapshots_used(fi
         filled.to_arrow(snapshot_id=old[0])
     assert ids(filled.to_arrow()) == list(range(10, 30))
 
-    result = filled.expire_snapshots()  # defaults: no age limit, keep the newest one
+    # No criterion: as in 0.11.2, only snapshots older than five days expire (none here).
+    assert filled.expire_snapshots()["expired_snapshot_ids"] == []
+    result = filled.expire_snapshots(retain_last=1)  # no age limit, keep the newest one
     assert result["expired_snapshot_ids"] == [old[2]]
     assert result["deleted_data_files"] == 1  # the file the delete rewrote away
     assert ids(filled.to_arrow()) == list(range(10, 30)) and filled.verify()["ok"]

@@ -57,7 +57,6 @@ def test_durability_per_call(filled: Table) -> None:
         {"datashard.group.some-writer": "1:2:3"},
         {"datashard.history.start-version": "1"},
         {"": "x"},
-        {"k": None},
     ],
 )
 def test_bad_values_commit_nothing(filled: Table, updates: dict) -> None:

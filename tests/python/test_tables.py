@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import pickle
 
 import pyarrow as pa
@@ -94,9 +95,12 @@ def test_create_exist_ok_false(table_path: str, schema: Schema) -> None:
         create_table(table_path, schema, exist_ok=False)
 
 
-def test_create_without_schema_on_empty_path(table_path: str) -> None:
-    with pytest.raises(SchemaError):
-        create_table(table_path)
+def test_create_without_schema_makes_a_table_whose_first_append_sets_it(table_path: str) -> None:
+    t = create_table(table_path)
+    assert t.schema().fields == [] and t.current_snapshot() is None and t.scan() == []
+    assert load_table(table_path).snapshots() == []  # another process sees the empty table
+    t.append_records([{"id": 1}])
+    assert load_table(table_path).schema().signature() == {"id": ("long", False)}
 
 
 def test_load_non_table_raises(tmp_path) -> None:
@@ -203,3 +207,46 @@ def test_table_pickles_and_repr(filled: Table) -> None:
 def test_pathlike(tmp_path, schema: Schema) -> None:
     t = create_table(tmp_path / "p", schema)
     assert load_table(tmp_path / "p").location == t.location
+
+
+@pytest.mark.parametrize(
+    "transform,column,fragment",
+    [
+        ("bucket[0]", "id", "positive modulus"),
+        ("truncate[0]", "name", "positive width"),
+        ("bucket[8]", "flag", "not defined for type boolean"),
+        ("nonsense", "id", "unsupported partition transform"),
+        ("hour", "id", "needs a timestamp"),
+    ],
+)
+def test_a_transform_that_cannot_apply_is_refused_at_create(tmp_path, transform: str, column: str,
+                                                            fragment: str) -> None:
+    schema = Schema(schema_id=0, fields=[
+        {"id": 1, "name": "id", "type": "long", "required": True},
+        {"id": 2, "name": "name", "type": "string"},
+        {"id": 3, "name": "flag", "type": "boolean"},
+    ])
+    source = {"id": 1, "name": 2, "flag": 3}[column]
+    spec = PartitionSpec(spec_id=0, fields=[PartitionField(source_id=source, field_id=1000, name="p",
+                                                           transform=transform)])
+    with pytest.raises(SchemaError, match=re.escape(fragment)):
+        create_table(str(tmp_path / "t"), schema, partition_spec=spec)
+    assert not os.path.exists(tmp_path / "t" / "metadata")
+
+
+def test_partition_values_are_refused_where_a_spec_computes_them(tmp_path) -> None:
+    from datashard import InvalidArgumentError
+
+    schema = Schema(schema_id=0, fields=[{"id": 1, "name": "sym", "type": "string", "required": True}])
+    spec = PartitionSpec(spec_id=0, fields=[PartitionField(source_id=1, field_id=1000, name="sym",
+                                                           transform="identity")])
+    partitioned = create_table(str(tmp_path / "p"), schema, partition_spec=spec)
+    with pytest.raises(InvalidArgumentError, match="computed from the rows"):
+        partitioned.append_records([{"sym": "a"}], partition_values={"sym": "WRONG"})
+    with pytest.raises(InvalidArgumentError, match="computed from the rows"):
+        with partitioned.new_transaction() as tx:
+            tx.append_data([{"sym": "a"}], partition_values={"sym": "WRONG"})
+    assert partitioned.snapshots() == []
+    plain = create_table(str(tmp_path / "u"), schema)
+    plain.append_records([{"sym": "a"}], partition_values={"sym": "ignored"})  # the original ignored them
+    assert plain.scan() == [{"sym": "a"}]
