@@ -31,6 +31,12 @@ fi
 echo "== Python package: install =="
 python3 -m pip install -q --disable-pip-version-check --no-build-isolation .
 
+# The original pure-Python package's own tests (its 0.11.2 sdist, downloaded once and
+# cached), run unchanged against the installed package: every test the original passes
+# passes here or is listed with its reason in tests/compat/exceptions.txt.
+echo "== Original package's tests (datashard 0.11.2, unchanged) =="
+timeout 1200 python3 tests/compat/run_original_tests.py
+
 # The S3 tests (tests/python/test_s3*.py) run against a real S3-compatible
 # server on loopback: versitygw, built once from the Go module proxy and cached.
 echo "== S3 test server: versitygw =="
