@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Engine interop checks: Iceberg Java and Apache Spark read datashard's tables, and Spark and
+# Engine interop checks: Iceberg Java, Apache Spark and DuckDB read datashard's tables, and Spark and
 # datashard commit to the same table in turn (interop/README.md). scripts/test.sh runs it as a
 # time-boxed stage of its own: it needs a JDK, Maven, pyspark and ~300 MB of downloads on the
 # first run (cached after).
@@ -43,6 +43,15 @@ fi
 if ! "$venv/bin/python" -c "import pyspark, sys; sys.exit(pyspark.__version__ != '$pyspark_version')" 2>/dev/null; then
   step "pip install pyspark==$pyspark_version"
   "$venv/bin/python" -m pip install -q "pyspark==$pyspark_version"
+fi
+# DuckDB's Iceberg reader: its extensions come as PyPI packages of the same version as duckdb
+# (loaded from the package, no download at run time); the venv's duckdb shadows the system's.
+duckdb_version="1.4.4"
+duckdb_ext_version="1.4.4.20260205"
+if ! "$venv/bin/python" -c "import duckdb, duckdb_ext, sys; sys.exit(duckdb.__version__ != '$duckdb_version')" 2>/dev/null; then
+  step "pip install duckdb==$duckdb_version with its iceberg and avro extensions"
+  "$venv/bin/python" -m pip install -q "duckdb==$duckdb_version" "duckdb-ext-iceberg==$duckdb_ext_version" \
+    "duckdb-ext-avro==$duckdb_ext_version"
 fi
 if ! "$venv/bin/python" -c "import pytest" 2>/dev/null; then
   "$venv/bin/python" -m pip install -q "pytest>=8"

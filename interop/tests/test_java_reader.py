@@ -181,3 +181,24 @@ def test_long_history_window(tmp_path: Path) -> None:
     )
     assert first_version.name == "v1.metadata.json"
     check_java_agrees(t, "amount", metadata_location=str(Path(t.location, "metadata", "v2.metadata.json")))
+
+
+def test_schema_on_write_every_version(tmp_path: Path) -> None:
+    """A table created without a schema: the empty table (no columns), the version its first
+    append's schema set, and the appends after it all open in Iceberg Java."""
+    t = create_table(tmp_path / "sow")
+    t.append_records([{"id": i, "grp": f"g{i % 3}", "amount": i * 10, "score": i / 4} for i in range(12)])
+    t.append(batch(12, 30).select(["id", "grp", "amount", "score"]))
+    t.refresh()
+    assert [(f["name"], f["type"]) for f in t.schema().fields] == [
+        ("id", "long"), ("grp", "string"), ("amount", "long"), ("score", "double")]
+    check_java_agrees(t, "amount", ("grp", "==", "g1"))
+    check_java_agrees(t, "score", ("id", ">", 20))
+    meta = Path(t.location) / "metadata"
+    files = sorted(meta.glob("v*.metadata.json"), key=lambda p: int(p.name[1:].split(".")[0]))
+    assert len(files) == 4  # empty, schema set, two appends
+    for f in files[:2]:  # no columns yet, then columns and no rows: both an empty table
+        empty = java_read(str(f), "amount")
+        assert empty["current_snapshot_id"] is None and empty["snapshots"] == []
+    for f in files[2:]:
+        check_java_agrees(t, "amount", ("id", "<=", 10), metadata_location=str(f))

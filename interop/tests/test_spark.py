@@ -290,3 +290,21 @@ def test_spark_remove_orphan_files_keeps_datashard_history(spark, warehouse: Pat
     assert t.row_count() == 40 and one(spark, "select count(*) from ds.db.orphans") == (40,)
     assert t.row_count(snapshot_id=sids[0]) == 1, removed
     assert len(t.to_arrow(snapshot_id=sids[3])) == 4, removed
+
+
+def test_spark_reads_a_schema_on_write_table(spark, warehouse: Path) -> None:
+    """create_table(path) without a schema, the first append setting it: Spark reads the table
+    through the catalog and by path with the inferred types, and appends to it in turn."""
+    t = create_table(warehouse / "db" / "sow")
+    rows = [{"id": i, "grp": f"g{i % 3}", "amount": None if i % 7 == 6 else i * 10,
+             "ts": dt.datetime(2024, 1, 1) + dt.timedelta(hours=7 * i)} for i in range(40)]
+    t.append_records(rows)
+    t.refresh()
+    expected = ds_stats(t)
+    assert one(spark, STATS_SQL.format(src="ds.db.sow")) == expected
+    spark.read.format("iceberg").load(t.metadata_location).createOrReplaceTempView("sow_by_path")
+    assert one(spark, STATS_SQL.format(src="sow_by_path")) == expected
+    types = {f.name: f.dataType.simpleString() for f in spark.table("ds.db.sow").schema.fields}
+    assert types == {"id": "bigint", "grp": "string", "amount": "bigint", "ts": "timestamp_ntz"}
+    spark.sql("insert into ds.db.sow values (100, 'g1', 5, timestamp_ntz '2024-02-01 00:00:00')")
+    assert load_table(t.location).row_count() == 41
