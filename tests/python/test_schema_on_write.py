@@ -257,6 +257,8 @@ def test_twelve_processes_racing_to_create_and_first_append(tmp_path: Path) -> N
     # double column, the missing name is null); nobody else fits anybody else's.
     expected_ok = {"main": set(range(10)), "subset": {8, 9}, "text": {10, 11}}[won]
     assert {w for w, (outcome, _) in results.items() if outcome == "ok"} == expected_ok, results
+    print(f"race: {_WRITERS} creators, {won!r} schema won, {len(expected_ok)} appends in, "
+          f"{_WRITERS - len(expected_ok)} refused with SchemaError")
     rows = table.scan()
     stored = [(r["writer"], r["seq"]) for r in rows]
     assert len(stored) == len(set(stored)) == len(expected_ok) * _ROWS_PER_WRITER, "a row lost or stored twice"
