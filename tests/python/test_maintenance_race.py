@@ -255,6 +255,9 @@ def test_commit_of_a_transaction_whose_file_cleanup_deleted_fails(tmp_path, dura
     tx = t.new_transaction()
     tx.begin()
     tx.append_records([{"id": 1}])
+    # Grace 0 removes files written before now; file times come from a coarse kernel clock,
+    # so a file written this very millisecond may not be "before now" yet.
+    time.sleep(0.05)
     removed = load_table(path).garbage_collect(grace_period_ms=0)
     assert removed["data_files"] == 1
     with pytest.raises(ConcurrentModificationException, match="is gone"):
