@@ -453,7 +453,9 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution, OriginalTableA
         if isinstance(data, list):
             return self._records_to_arrow(data, None)
         arrow = self._arrow_input(data)
-        if self._view().schema.fields:
+        # A schema once set never becomes empty (the last column cannot be dropped), so a
+        # handle that has seen one skips the look at the engine's schema on every append.
+        if self._schema_view is not None and self._schema_view.schema.fields or self._view().schema.fields:
             return arrow
         if not isinstance(arrow, (pa.Table, pa.RecordBatchReader)):
             arrow = pa.table(arrow)  # a one-shot stream: its schema is needed before its rows

@@ -51,6 +51,21 @@ def _maintainer(path: str, stop_path: str, report_path: str) -> None:
         json.dump({"counts": counts, "errors": errors}, f)
 
 
+def _run_beside(background, writers, stop_path: str) -> None:
+    """Runs `writers` to the end with `background` working beside them, then tells it to stop
+    (by creating `stop_path`); every process must exit cleanly."""
+    background.start()
+    for p in writers:
+        p.start()
+    for p in writers:
+        p.join(timeout=300)
+    with open(stop_path, "w"):
+        pass
+    background.join(timeout=300)
+    assert [p.exitcode for p in writers] == [0] * len(writers)
+    assert background.exitcode == 0
+
+
 def test_maintenance_while_processes_write(tmp_path) -> None:
     path = str(tmp_path / "t")
     schema = Schema(
@@ -72,18 +87,9 @@ def test_maintenance_while_processes_write(tmp_path) -> None:
     ctx = mp.get_context("spawn")
     stop_path, report_path = str(tmp_path / "stop"), str(tmp_path / "report.json")
     maintainer = ctx.Process(target=_maintainer, args=(path, stop_path, report_path))
-    maintainer.start()
     acks = [str(tmp_path / f"ack-{w}") for w in range(WRITERS)]
     writers = [ctx.Process(target=_writer, args=(path, w, acks[w])) for w in range(WRITERS)]
-    for p in writers:
-        p.start()
-    for p in writers:
-        p.join(timeout=300)
-    with open(stop_path, "w"):
-        pass
-    maintainer.join(timeout=300)
-    assert [p.exitcode for p in writers] == [0] * WRITERS
-    assert maintainer.exitcode == 0
+    _run_beside(maintainer, writers, stop_path)
     with open(report_path) as f:
         report = json.load(f)
     assert report["errors"] == [], report["errors"][0]
@@ -208,19 +214,10 @@ def test_orphan_cleanup_racing_open_commits(tmp_path, durability: str, grace_ms:
     ctx = mp.get_context("spawn")
     stop_path, report_path = str(tmp_path / "stop"), str(tmp_path / "gc.json")
     collector = ctx.Process(target=_collector, args=(path, grace_ms, stop_path, report_path))
-    collector.start()
     kinds = [_open_tx_writer, _open_tx_writer, _distributed_writer]
     outs = [str(tmp_path / f"w{w}.json") for w in range(len(kinds))]
     writers = [ctx.Process(target=k, args=(path, w, durability, outs[w])) for w, k in enumerate(kinds)]
-    for p in writers:
-        p.start()
-    for p in writers:
-        p.join(timeout=300)
-    with open(stop_path, "w"):
-        pass
-    collector.join(timeout=300)
-    assert [p.exitcode for p in writers] == [0] * len(writers)
-    assert collector.exitcode == 0
+    _run_beside(collector, writers, stop_path)
     with open(report_path) as f:
         gc = json.load(f)
     assert gc["errors"] == [], gc["errors"][0]
