@@ -53,8 +53,10 @@ class Expr:
         """The AND-ed predicates."""
         return self._terms
 
-    def _to_filter_expressions(self) -> list[FilterExpression]:  # used by filters.parse_filter
-        return list(self._terms)
+    def filter_terms(self) -> tuple[FilterExpression, ...]:
+        """The AND-ed predicates (:class:`~datashard.filters.SupportsFilterTerms`, which is how
+        ``filters.parse_filter`` takes an expression)."""
+        return self._terms
 
     def __and__(self, other: Any) -> "Expr":
         if isinstance(other, Expr):

@@ -34,19 +34,17 @@ import math
 import uuid as _uuid
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, Union
+from typing import Any, Iterable, Mapping, Protocol, Sequence, Union, runtime_checkable
 
 import pyarrow as pa
 
 from .errors import FilterTypeError, InvalidArgumentError, SchemaError
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .expressions import Expr
-
 __all__ = [
     "FilterOp",
     "FilterExpression",
     "FilterLike",
+    "SupportsFilterTerms",
     "parse_filter_dict",
     "parse_filter",
     "to_core_filters",
@@ -141,10 +139,21 @@ class FilterExpression:
         return hash((self.column, self.op, value))
 
 
+@runtime_checkable
+class SupportsFilterTerms(Protocol):
+    """A filter object that stands for AND-ed :class:`FilterExpression` s: what
+    ``datashard.col(...)`` expressions (:class:`datashard.expressions.Expr`) are, so that this
+    module accepts them without importing the module that builds them."""
+
+    def filter_terms(self) -> Sequence[FilterExpression]:
+        """The AND-ed predicates."""
+        ...
+
+
 FilterLike = Union[
     Mapping[str, Any],
     FilterExpression,
-    "Expr",  # datashard.col(...) expressions
+    SupportsFilterTerms,  # datashard.col(...) expressions
     Sequence[Any],  # (column, op, value) or a list of those / of FilterExpressions / of Exprs
     None,
 ]
@@ -196,8 +205,8 @@ def parse_filter(filter: FilterLike) -> list[FilterExpression]:
         return parse_filter_dict(filter)
     if isinstance(filter, FilterExpression):
         return [filter]
-    if hasattr(filter, "_to_filter_expressions"):  # datashard.expressions.Expr
-        return list(filter._to_filter_expressions())
+    if isinstance(filter, SupportsFilterTerms):  # datashard.col() expressions
+        return list(filter.filter_terms())
     if isinstance(filter, str):
         raise InvalidArgumentError(
             f"filter must be a dict, a (column, op, value) tuple, a list of them or a col() expression, "
@@ -210,8 +219,8 @@ def parse_filter(filter: FilterLike) -> list[FilterExpression]:
         for item in filter:
             if isinstance(item, FilterExpression):
                 out.append(item)
-            elif hasattr(item, "_to_filter_expressions"):
-                out.extend(item._to_filter_expressions())
+            elif isinstance(item, SupportsFilterTerms):
+                out.extend(item.filter_terms())
             elif isinstance(item, (tuple, list)) and len(item) == 3 and isinstance(item[0], str):
                 out.extend(_expand(item[0], item[1], item[2]))
             else:
