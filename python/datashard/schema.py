@@ -14,12 +14,13 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import pyarrow as pa
 
+from . import _core
 from .errors import SchemaError
 
 __all__ = ["Schema", "PRIMITIVE_TYPES", "normalize_type"]
 
-#: Iceberg primitive type names accepted in ``Schema`` field dicts (besides
-#: ``decimal(P, S)`` and ``fixed[L]``).
+#: Iceberg primitive type names (besides ``decimal(P, S)`` and ``fixed[L]``), for reference:
+#: the engine decides which type names a schema may use (see :func:`normalize_type`).
 PRIMITIVE_TYPES: frozenset[str] = frozenset(
     {
         "boolean",
@@ -40,13 +41,17 @@ PRIMITIVE_TYPES: frozenset[str] = frozenset(
 _DECIMAL = re.compile(r"^decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
 _FIXED = re.compile(r"^fixed\[\s*(\d+)\s*\]$")
 
+# Spellings the engine has accepted (a schema's types are checked once per process).
+_ENGINE_TYPES: set[str] = set()
+
 
 def normalize_type(type_name: Any, field_name: str = "?") -> str:
-    """Return the canonical Iceberg spelling of a primitive type name.
+    """Return the canonical Iceberg spelling of a primitive type name, checked by the engine.
 
     ``"Long"`` -> ``"long"``, ``"decimal(10,2)"`` -> ``"decimal(10, 2)"``,
-    ``"fixed[ 16 ]"`` -> ``"fixed[16]"``. Raises :class:`SchemaError` for
-    anything else.
+    ``"fixed[ 16 ]"`` -> ``"fixed[16]"``. Raises :class:`SchemaError` for a name the
+    engine does not take (an unknown type, a decimal precision outside 1..38, a fixed
+    length of 0), in the engine's words.
     """
     if not isinstance(type_name, str):
         raise SchemaError(
@@ -54,33 +59,23 @@ def normalize_type(type_name: Any, field_name: str = "?") -> str:
             f"got {type(type_name).__name__} {type_name!r} (nested types are not supported yet)"
         )
     t = type_name.strip().lower()
-    if t in PRIMITIVE_TYPES:
-        return t
     m = _DECIMAL.match(t)
     if m:
-        precision, scale = int(m.group(1)), int(m.group(2))
-        if not 1 <= precision <= 38 or scale > precision:
-            raise SchemaError(
-                f'field "{field_name}": decimal precision must be 1..38 and scale <= precision, '
-                f'got "{type_name}"'
-            )
-        return f"decimal({precision}, {scale})"
+        t = f"decimal({int(m.group(1))}, {int(m.group(2))})"
     m = _FIXED.match(t)
     if m:
-        length = int(m.group(1))
-        if length <= 0:
-            raise SchemaError(f'field "{field_name}": fixed length must be positive, got "{type_name}"')
-        return f"fixed[{length}]"
-    if t == "fixed":
-        raise SchemaError(
-            f'field "{field_name}": a bare "fixed" has no length; write "fixed[L]", e.g. "fixed[16]"'
-        )
-    # "Invalid schema: Unknown field type '...'" is the original package's wording.
-    raise SchemaError(
-        f"Invalid schema: Unknown field type '{type_name}' in field \"{field_name}\" (supported: "
-        + ", ".join(sorted(PRIMITIVE_TYPES))
-        + ", decimal(P, S), fixed[L])"
-    )
+        t = f"fixed[{int(m.group(1))}]"
+    if t not in _ENGINE_TYPES:
+        field = {"id": 1, "name": field_name, "type": t, "required": False}
+        try:
+            _core.arrow_schema_capsule(json.dumps({"type": "struct", "schema-id": 0, "fields": [field]}))
+        except SchemaError as e:
+            if "(" in t or "[" in t:
+                raise
+            # The original package's wording, which its users match on, then the engine's.
+            raise SchemaError(f"Invalid schema: Unknown field type '{type_name}': {e}") from None
+        _ENGINE_TYPES.add(t)
+    return t
 
 
 class Schema:
@@ -170,8 +165,6 @@ class Schema:
     def to_arrow(self) -> pa.Schema:
         """The Arrow schema the engine reads and writes for this schema."""
         if self._arrow is None:
-            from . import _core
-
             self._arrow = pa.schema(_core.arrow_schema_capsule(self.to_json()))
         return self._arrow
 
@@ -183,8 +176,6 @@ class Schema:
         ``required``. Raises :class:`SchemaError` for Arrow types Iceberg has no
         equivalent for.
         """
-        from . import _core
-
         if not hasattr(schema, "__arrow_c_schema__"):
             raise SchemaError(f"expected a pyarrow.Schema, got {type(schema).__name__}")
         parsed = cls.from_json(_core.schema_from_arrow(schema))
