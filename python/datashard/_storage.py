@@ -40,3 +40,12 @@ def join_location(location: str, relative: str) -> str:
         joined = posixpath.normpath(posixpath.join("/" + key, relative))
         return f"{scheme}://{bucket}{joined}"
     return os.path.normpath(os.path.join(location, relative))
+
+
+def local_path(file_path: str) -> str:
+    """A data file's path as the OS (and DuckDB's read_parquet) wants it."""
+    if file_path.startswith("file://"):
+        return file_path[len("file://") :]
+    if file_path.startswith("file:"):
+        return file_path[len("file:") :]
+    return file_path

@@ -253,8 +253,16 @@ def _cmd_history(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _uuid_columns(t: Any) -> tuple[str, ...]:
+    from ._convert import uuid_columns
+
+    return uuid_columns(t.schema())
+
+
 def _print_rows(t: Any, data: Any, as_json: bool) -> None:
-    rows = t._rows(data)
+    from .compat import to_rows
+
+    rows = to_rows(data, _uuid_columns(t))  # uuids as text, as the original API's reads return them
     if as_json:
         for r in rows:
             print(_json_row(r))
@@ -280,9 +288,12 @@ def _cmd_changes(args: argparse.Namespace) -> int:
 def _cmd_scan(args: argparse.Namespace) -> int:
     import pyarrow as pa
 
+    from .compat import to_rows
+
     columns, where = _columns(args.columns), _where(args.where)
     t = _load(args)
     scan = t.new_scan(columns, where, limit=args.limit, **_read_options(args))
+    uuids = _uuid_columns(t)
     batches = []
     count = 0
     with _progress(args, "scanning", "rows") as progress:
@@ -292,7 +303,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             if args.count:
                 continue
             if args.json:  # stream JSON lines; nothing is held
-                for r in t._rows(batch):
+                for r in to_rows(batch, uuids):
                     print(_json_row(r))
             else:
                 batches.append(batch)

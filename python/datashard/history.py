@@ -1,4 +1,4 @@
-"""History, time travel and refs (Iceberg tags and branches), as methods of ``Table``.
+"""Snapshots, history, time travel and refs (Iceberg tags and branches), as methods of ``Table``.
 
 Every snapshot not yet expired stays readable: by id, by time (the engine finds the
 version current at a time by binary search over the metadata versions, O(log N) reads),
@@ -10,13 +10,15 @@ or by a tag or branch name. A tag pins a snapshot and survives
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable, Sequence
 
+import pyarrow as pa
+
+from ._convert import Parallel
 from ._when import When, epoch_ms
 from .errors import InvalidArgumentError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .snapshot import Snapshot
+from .filters import FilterLike
+from .snapshot import Snapshot, from_core
 
 __all__ = ["TableHistory"]
 
@@ -56,13 +58,56 @@ def _check_name(name: Any, what: str) -> str:
 
 
 class TableHistory:
-    """History, time travel and refs; mixed into :class:`~datashard.table.Table`."""
+    """Snapshots, history, time travel and refs; mixed into :class:`~datashard.table.Table`."""
 
     _core: Any
     location: str
 
-    def _snapshot(self, snapshot_id: int) -> "Snapshot | None":  # provided by Table
-        raise NotImplementedError
+    to_arrow: Callable[..., pa.Table]  # provided by Table
+
+    # -- snapshots -----------------------------------------------------------------------------
+
+    def current_snapshot(self) -> Snapshot | None:
+        """The latest snapshot, or None for a table with no commits."""
+        self._core.refresh()
+        sid = self._core.current_snapshot_id()
+        return None if sid is None else self._snapshot(sid)
+
+    def _snapshot(self, snapshot_id: int) -> Snapshot | None:
+        d = self._core.snapshot_by_id(int(snapshot_id))
+        return None if d is None else from_core(d)
+
+    def snapshot_by_id(self, snapshot_id: int) -> Snapshot | None:
+        """The snapshot with this id (also one older than the metadata's snapshot window), or None."""
+        self._core.refresh()
+        return self._snapshot(snapshot_id)
+
+    def snapshots(self) -> list[dict[str, Any]]:
+        """Snapshots, oldest first, as dicts ``{snapshot_id, timestamp_ms, timestamp (naive local
+        datetime), operation, summary, parent_id, sequence_number, schema_id, manifest_list}``.
+
+        Lists the snapshots the current metadata keeps (table property
+        ``datashard.metadata.max-snapshots``, default 32); older ones stay reachable through
+        :meth:`snapshot_by_id` and ``time_travel``.
+        """
+        self._core.refresh()
+        return [from_core(d).to_dict() for d in self._core.snapshots()]
+
+    def read_as_of(
+        self,
+        snapshot_id: int | None = None,
+        timestamp: When | None = None,
+        columns: Sequence[str] | None = None,
+        filter: FilterLike = None,
+        parallel: Parallel = True,
+    ) -> pa.Table:
+        """The table's data as of a snapshot id or a time (epoch ms, datetime, ISO string), as a
+        ``pyarrow.Table``. A time before the first commit gives an empty table."""
+        if snapshot_id is None and timestamp is None:
+            raise InvalidArgumentError("read_as_of needs snapshot_id= or timestamp=")
+        return self.to_arrow(
+            columns=columns, filter=filter, parallel=parallel, snapshot_id=snapshot_id, as_of=timestamp
+        )
 
     # -- which snapshot a read means ---------------------------------------------------------
 
@@ -92,7 +137,7 @@ class TableHistory:
             raise InvalidArgumentError(f'no tag or branch named "{name}" in table {self.location} (refs: {known})')
         return int(refs[name]["snapshot_id"])
 
-    def snapshot_as_of(self, when: When) -> "Snapshot | None":
+    def snapshot_as_of(self, when: When) -> Snapshot | None:
         """The snapshot that was current at ``when`` (epoch ms, datetime (naive = local time),
         ISO 8601 string, or a timedelta meaning "that long ago"): the state of the last commit
         at or before it. None if the table had no commit yet then. O(log versions) reads."""
@@ -146,11 +191,6 @@ class TableHistory:
     def create_tag(self, name: str, snapshot_id: int | None = None) -> None:
         """Tag a snapshot (default: the current one). A tagged snapshot never expires; read it
         with ``ref=name``. ``InvalidArgumentError`` if a tag or branch of that name exists."""
-        self._set_ref(name, snapshot_id, "tag")
-
-    def tag(self, name: str, snapshot_id: int | None = None) -> None:
-        """Same as :meth:`create_tag`: name a snapshot, e.g. ``table.tag("run-42-epoch-3")``
-        after a training epoch; Spark and other Iceberg engines read it as a tag ref."""
         self._set_ref(name, snapshot_id, "tag")
 
     def create_branch(self, name: str, snapshot_id: int | None = None) -> None:

@@ -9,8 +9,9 @@ committed are protected by the grace period of ``remove_orphan_files`` /
     t.expire_snapshots(older_than=timedelta(days=7), retain_last=10)
     t.remove_orphan_files()                              # files no snapshot uses, > 3 days old
 
-The original package's names are here too: ``garbage_collect(grace_period_ms)``,
-``rewrite_data_files()``, ``compact_manifests()``, ``verify()``.
+The original package's ``rewrite_data_files()``, ``compact_manifests()`` and ``verify()``
+are here too (the modern API uses them as well); ``garbage_collect(grace_period_ms)``, the
+original's name for ``remove_orphan_files``, is in :mod:`datashard.compat`.
 """
 
 from __future__ import annotations
@@ -18,22 +19,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ._when import NO_AGE_LIMIT_MS, When, epoch_ms, now_ms
+from ._convert import positive_int
+from ._when import NO_AGE_LIMIT_MS, When, epoch_ms
 from .compat import CompactManifestsResult, ExpireSnapshotsResult
+from .errors import CorruptDataError, InvalidArgumentError
 from .progress import activity
-from .errors import CorruptDataError, DatashardIOError, GarbageCollectionAborted, InvalidArgumentError
 
 __all__ = ["TableMaintenance", "DEFAULT_TARGET_FILE_SIZE"]
 
 #: compact()'s default target size of a data file
 DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024
-
-
-
-def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidArgumentError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
 
 
 # expire_snapshots() with no criterion: what 0.11.2 expired (snapshots older than five days).
@@ -91,7 +86,7 @@ class TableMaintenance:
             older_than = int(older_than_ms)
         if older_than is None and retain_last is None:
             older_than = _DEFAULT_MAX_SNAPSHOT_AGE  # 0.11.2's default: older than five days
-        retain_last = 1 if retain_last is None else _positive_int(retain_last, "retain_last")
+        retain_last = 1 if retain_last is None else positive_int(retain_last, "retain_last")
         cutoff = NO_AGE_LIMIT_MS if older_than is None else epoch_ms(older_than, "older_than")
         with activity("expiring snapshots"):
             result = dict(self._core.expire_snapshots(cutoff, retain_last, bool(dry_run)))
@@ -116,35 +111,10 @@ class TableMaintenance:
         a dry run nothing is deleted and ``orphans`` lists what would be.
         """
         cutoff = epoch_ms(older_than, "older_than")
-        return dict(self._remove_orphans(cutoff, bool(dry_run)))
-
-    def _remove_orphans(self, cutoff_ms: int, dry_run: bool) -> Any:
         # Files that vanish between the listing and their deletion (a writer that lost a
         # commit race removes its manifest list) are skipped by the engine.
         with activity("looking for orphan files"):
-            return self._core.remove_orphan_files(cutoff_ms, dry_run)
-
-    def garbage_collect(self, grace_period_ms: int = 3600000, allow_short_grace: bool = False) -> dict[str, int]:
-        """The original package's name for :meth:`remove_orphan_files`: delete unreachable files
-        older than ``grace_period_ms`` (default one hour).
-
-        ``allow_short_grace`` is 0.11.2's opt-in for a grace period under five minutes; it is
-        accepted and not needed here (docs/compatibility.md says why).
-
-        Returns ``{"data_files": n, "manifest_files": n, "manifest_lists": n, "other_files": n}``
-        (the original's three keys, with manifest lists now counted apart). Raises
-        :class:`GarbageCollectionAborted` if it cannot prove a file unreachable because a
-        reachable manifest or manifest list cannot be read (then nothing is deleted).
-        """
-        grace = _positive_int(grace_period_ms, "grace_period_ms", minimum=0)
-        try:
-            r = self._remove_orphans(now_ms() - grace, False)
-        except (CorruptDataError, DatashardIOError) as e:
-            raise GarbageCollectionAborted(
-                f"garbage collection of {self.location} stopped: it could not read what the table "
-                f"references ({e}). Run verify() to find the damaged file."
-            ) from e
-        return {k: int(r[k]) for k in ("data_files", "manifest_files", "manifest_lists", "other_files")}
+            return dict(self._core.remove_orphan_files(cutoff, bool(dry_run)))
 
     def compact(self, target_file_size: int = DEFAULT_TARGET_FILE_SIZE, *, manifests: bool = True) -> dict[str, Any]:
         """Rewrite small data files into files of up to ``target_file_size`` bytes (per
@@ -185,8 +155,8 @@ class TableMaintenance:
                 "covers every partition and commits; a second pass over a compacted table commits nothing"
             )
         if min_input_files is not None:
-            _positive_int(min_input_files, "min_input_files")
-        size = _positive_int(target_file_size, "target_file_size")
+            positive_int(min_input_files, "min_input_files")
+        size = positive_int(target_file_size, "target_file_size")
         with activity("compacting data files"):
             result = dict(self._core.rewrite(size))
         report = {k: result[k] for k in ("rewritten_files", "added_files", "snapshot_id")}
@@ -226,7 +196,7 @@ class TableMaintenance:
         checksum datashard does not record), and ``limit`` does not shorten the check.
         """
         if limit is not None:
-            _positive_int(limit, "limit", minimum=0)
+            positive_int(limit, "limit", minimum=0)
         if snapshot_id is not None and (isinstance(snapshot_id, bool) or not isinstance(snapshot_id, int)):
             raise InvalidArgumentError(f"snapshot_id must be an int, got {snapshot_id!r}")
         self._core.refresh()

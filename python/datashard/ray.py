@@ -206,22 +206,22 @@ def _classes() -> dict[str, type]:
         def _plan_filters(self, table: Any) -> tuple[Any, Any]:
             """(the filter for datashard's scan, the pyarrow residual) from the user's filter
             and the predicate Ray pushed down."""
+            from ._convert import is_arrow_expression, uuid_columns
             from .filters import parse_filter, to_core_filters
-            from .table import _is_arrow_expression
 
             pushed = self.get_current_predicate()
             if pushed is None:
                 return self._filter, None
-            if _is_arrow_expression(self._filter):  # one pyarrow expression for the engine: AND it
+            if is_arrow_expression(self._filter):  # one pyarrow expression for the engine: AND it
                 return self._filter & pushed.to_pyarrow(), None
             terms = [] if self._filter is None else list(parse_filter(self._filter))
             residual = []
-            view = table._view()
+            arrow_schema, uuids = table.arrow_schema(), uuid_columns(table.schema())
             for conjunct in _split_and(pushed):
                 term = _to_datashard(conjunct)
                 if term is not None:
                     try:
-                        to_core_filters(parse_filter(term), view.arrow, view.uuid_columns)
+                        to_core_filters(parse_filter(term), arrow_schema, uuids)
                         terms.extend(parse_filter(term))
                         continue
                     except (ValueError, TypeError, pa.ArrowException):

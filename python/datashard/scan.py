@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import pyarrow as pa
 
-from .errors import SchemaError, typed_batches
-from .filters import FilterExpression
+from . import _core
+from ._convert import SchemaView, check_arrow_expression, is_arrow_expression, threads
+from .errors import InvalidArgumentError, SchemaError, typed_batches
+from .filters import FilterExpression, FilterLike, parse_filter, to_core_filters
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .table import Table
-
-__all__ = ["Scan", "SnapshotNames"]
+__all__ = ["Scan", "ScanSpec", "SnapshotNames", "plan_scan", "projected_schema"]
 
 _METRIC_KEYS = (
     "manifests_total",
@@ -50,73 +50,69 @@ def _optional_import(module: str, what: str, extra: str) -> Any:
         raise ImportError(f"{what} needs {module}, which is not installed: pip install {extra}") from e
 
 
+@dataclasses.dataclass(frozen=True)
+class ScanSpec:
+    """What a :class:`Scan` reads, checked and converted (see :func:`plan_scan`)."""
+
+    columns: list[str] | None
+    core_filters: list[Any] | None
+    snapshot_id: int | None
+    #: "as of" a time before the first commit, or an empty ``files=`` share: no rows
+    empty: bool
+    threads: int
+    batch_size: int
+    limit: int | None
+    #: the Arrow schema of the rows it yields
+    schema: pa.Schema
+    #: a pyarrow.compute.Expression: evaluated on each batch in Python, after an engine read of
+    #: every column (no pruning: the engine cannot see inside it)
+    arrow_filter: Any = None
+    files: list[str] | None = None
+
+
 class Scan:
     """A read of one snapshot with a projection, a filter and a limit (see the module docs).
 
-    Made by :meth:`Table.new_scan`; the arguments are already checked and converted.
+    Made by :meth:`Table.new_scan` over the engine's table handle (``core``); ``spec`` is
+    already checked and converted (:func:`plan_scan`).
     """
 
-    def __init__(
-        self,
-        table: "Table",
-        columns: list[str] | None,
-        core_filters: list[Any] | None,
-        snapshot_id: int | None,
-        empty: bool,
-        threads: int,
-        batch_size: int,
-        limit: int | None,
-        arrow_schema: pa.Schema,
-        arrow_filter: Any = None,
-        files: list[str] | None = None,
-    ) -> None:
-        self._table = table
-        self._files = files
-        self._columns = columns
-        self._core_filters = core_filters
-        self._snapshot_id = snapshot_id
-        self._empty = empty  # "as of" a time before the first commit: no rows
-        self._threads = threads
-        self._batch_size = batch_size
-        self._limit = limit
-        self._schema = arrow_schema
-        # A pyarrow.compute.Expression: evaluated on each batch in Python, after an engine
-        # read of every column (no pruning: the engine cannot see inside it).
-        self._arrow_filter = arrow_filter
+    def __init__(self, core: Any, spec: ScanSpec) -> None:
+        self._core = core
+        self._spec = spec
         self._last_stream: Any = None
         self._reads = 0
 
     @property
     def snapshot_id(self) -> int | None:
         """The snapshot this scan reads (None: the table had no rows then)."""
-        return self._snapshot_id
+        return self._spec.snapshot_id
 
     @property
     def schema(self) -> pa.Schema:
         """The Arrow schema of the rows it yields."""
-        return self._schema
+        return self._spec.schema
 
     def _new_stream(self) -> Any:
         self._reads += 1
-        if self._empty or self._snapshot_id is None:
+        spec = self._spec
+        if spec.empty or spec.snapshot_id is None:
             self._last_stream = None
-            return pa.RecordBatchReader.from_batches(self._schema, [])
-        if self._arrow_filter is not None:
+            return pa.RecordBatchReader.from_batches(spec.schema, [])
+        if spec.arrow_filter is not None:
             return self._arrow_filtered_stream()
-        stream = self._table._core.scan(
-            self._columns, self._core_filters, self._snapshot_id, self._threads, self._batch_size, self._limit,
-            self._files,
+        stream = self._core.scan(
+            spec.columns, spec.core_filters, spec.snapshot_id, spec.threads, spec.batch_size, spec.limit, spec.files
         )
         self._last_stream = stream
         return stream
 
     def _arrow_filtered_stream(self) -> pa.RecordBatchReader:
-        stream = self._table._core.scan(
-            None, None, self._snapshot_id, self._threads, self._batch_size, None, self._files
-        )
+        spec = self._spec
+        stream = self._core.scan(None, None, spec.snapshot_id, spec.threads, spec.batch_size, None, spec.files)
         self._last_stream = stream
-        names = self._schema.names
-        expression, remaining = self._arrow_filter, self._limit
+        names = spec.schema.names
+        expression, remaining = spec.arrow_filter, spec.limit
 
         def batches() -> Any:
             nonlocal remaining
@@ -130,15 +126,18 @@ class Scan:
                 if kept.num_rows:
                     yield kept
 
-        return pa.RecordBatchReader.from_batches(self._schema, batches())
+        return pa.RecordBatchReader.from_batches(spec.schema, batches())
 
     def __getstate__(self) -> dict[str, Any]:
         """Picklable (for worker processes): the table travels as its location, the snapshot
         stays pinned; the last read's engine stream and metrics stay behind."""
-        state = dict(self.__dict__)
-        state["_last_stream"] = None
-        state["_reads"] = 0
-        return state
+        return {"location": str(self._core.location), "spec": self._spec}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._core = _core.load_table(state["location"])
+        self._spec = state["spec"]
+        self._last_stream = None
+        self._reads = 0
 
     def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
         """A fresh engine scan of the pinned snapshot, as an Arrow C stream capsule."""
@@ -214,7 +213,7 @@ class Scan:
             seen += batch.num_rows
             if seen >= rows:
                 break
-        return pa.Table.from_batches(batches, schema=self._schema).slice(0, rows)
+        return pa.Table.from_batches(batches, schema=self._spec.schema).slice(0, rows)
 
     def _repr_html_(self) -> str:
         """Jupyter: what the scan reads and its first rows."""
@@ -223,19 +222,20 @@ class Scan:
         return scan_html(self)
 
     def __repr__(self) -> str:
-        parts = [f"snapshot_id={self._snapshot_id}"]
-        if self._columns is not None:
-            parts.append(f"columns={self._columns}")
-        if self._core_filters:
+        spec = self._spec
+        parts = [f"snapshot_id={spec.snapshot_id}"]
+        if spec.columns is not None:
+            parts.append(f"columns={spec.columns}")
+        if spec.core_filters:
             parts.append("filter=" + " & ".join(f"{c} {op}" + ("" if v is None else f" {v.to_pylist()}")
-                                                for c, op, v in self._core_filters))
-        if self._limit is not None:
-            parts.append(f"limit={self._limit}")
+                                                for c, op, v in spec.core_filters))
+        if spec.limit is not None:
+            parts.append(f"limit={spec.limit}")
         m = self.metrics
         if m is not None and self._last_stream is not None:
             parts.append(f"last read: {m['files_total'] - m['files_skipped']}/{m['files_total']} files, "
                          f"{m['bytes_read']} bytes")
-        return f"<Scan of {self._table.location!r} " + ", ".join(parts) + ">"
+        return f"<Scan of {str(self._core.location)!r} " + ", ".join(parts) + ">"
 
 
 def projected_schema(schema: pa.Schema, columns: Sequence[str] | None, location: str) -> pa.Schema:
@@ -317,3 +317,65 @@ class SnapshotNames:
 
     def filters(self, expressions: Sequence[FilterExpression]) -> list[FilterExpression]:
         return [dataclasses.replace(e, column=self.name(e.column, "filter column")) for e in expressions]
+
+
+# -- planning: the arguments of Table.new_scan, checked and converted ----------------------------
+
+
+def plan_scan(
+    core: Any,
+    view: SchemaView,
+    snapshot_id: int | None,
+    empty: bool,
+    *,
+    columns: Sequence[str] | None = None,
+    filter: FilterLike | Any = None,  # noqa: A002
+    limit: int | None = None,
+    parallel: Any = None,
+    batch_size: int,
+    files: Sequence[str] | None = None,
+) -> Scan:
+    """A :class:`Scan` of ``snapshot_id`` (already resolved: None = the table is empty, or
+    ``empty``: a time before the first commit) of the engine table ``core`` whose current
+    schema is ``view``; see :meth:`Table.new_scan` for the arguments."""
+    if columns is not None:
+        if isinstance(columns, str):
+            raise InvalidArgumentError('columns must be a list of names, e.g. ["id"], not a string')
+        columns = list(columns)
+    location = str(core.location)
+    expressions = None if is_arrow_expression(filter) else parse_filter(filter)
+    read = _read_schema(core, snapshot_id, empty, view)
+    if read is not view:  # time travel across a schema change: resolve names by field id
+        names = SnapshotNames(read.arrow, view.arrow, snapshot_id, location)  # type: ignore[arg-type]
+        columns = names.columns(columns)
+        expressions = None if expressions is None else names.filters(expressions)
+    if expressions is None:
+        check_arrow_expression(filter, read.arrow)
+        arrow_filter, core_filters = filter, None
+    else:
+        arrow_filter, core_filters = None, to_core_filters(expressions, read.arrow, read.uuid_columns) or None
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidArgumentError(f"batch_size must be a positive int, got {batch_size!r}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise InvalidArgumentError(f"limit must be an int >= 0, got {limit!r}")
+    schema = projected_schema(read.arrow, columns, location)
+    n_threads = threads(True if parallel is None else parallel)
+    file_list = None
+    if files is not None:
+        if isinstance(files, str):
+            raise InvalidArgumentError("files must be a list of data file paths, not a string")
+        file_list = [str(f) for f in files]
+        if not file_list:
+            empty = True  # a share with no files reads no rows
+    spec = ScanSpec(columns, core_filters, snapshot_id, empty, n_threads, batch_size, limit, schema, arrow_filter,
+                    file_list)
+    return Scan(core, spec)
+
+
+def _read_schema(core: Any, sid: int | None, empty: bool, view: SchemaView) -> SchemaView:
+    """The schema the engine reads snapshot ``sid`` with (``view`` when that is the current
+    one): an old snapshot's own for time travel (see :class:`SnapshotNames`)."""
+    if empty or sid is None or sid == core.current_snapshot_id():
+        return view
+    schema_json = core.read_schema_json(sid)
+    return view if schema_json == view.json else SchemaView(schema_json)

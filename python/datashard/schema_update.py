@@ -19,15 +19,12 @@ new schema.
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
 from .errors import InvalidArgumentError
 from .schema import Schema, normalize_type
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .table import Table
 
 __all__ = ["UpdateSchema", "TableSchemaEvolution"]
 
@@ -47,10 +44,12 @@ def _name(value: Any, what: str) -> str:
 
 class UpdateSchema:
     """Collects schema changes and commits them together (``commit()``, or leaving a ``with``
-    block without an exception). Each method returns the builder, so calls chain."""
+    block without an exception). Each method returns the builder, so calls chain.
 
-    def __init__(self, table: "Table") -> None:
-        self._table = table
+    Made by :meth:`Table.update_schema` over the table's engine handle (``core``)."""
+
+    def __init__(self, core: Any) -> None:
+        self._core = core
         self._updates: list[tuple[str, str, str, str, str]] = []
         self._done = False
 
@@ -93,7 +92,7 @@ class UpdateSchema:
         if self._done:
             raise RuntimeError("this schema update was already committed or abandoned")
         self._done = True
-        core = self._table._core
+        core = self._core
         if not self._updates:
             core.refresh()
             return Schema.from_json(core.schema_json())
@@ -118,16 +117,18 @@ class UpdateSchema:
         return None
 
     def __repr__(self) -> str:
-        return f"<UpdateSchema of {self._table.location!r}: {len(self._updates)} change(s) pending>"
+        return f"<UpdateSchema of {str(self._core.location)!r}: {len(self._updates)} change(s) pending>"
 
 
 class TableSchemaEvolution:
     """Schema evolution; mixed into :class:`~datashard.table.Table`."""
 
+    _core: Any  # provided by Table
+
     def update_schema(self) -> UpdateSchema:
         """A builder for several schema changes in one commit; use it in a ``with`` block (see
         :mod:`datashard.schema_update`)."""
-        return UpdateSchema(self)  # type: ignore[arg-type]
+        return UpdateSchema(self._core)
 
     def add_column(self, name: str, type: Any, doc: str | None = None) -> Schema:  # noqa: A002
         """Add an optional column in one commit; returns the new schema."""

@@ -26,19 +26,6 @@ class Snapshot:
     schema_id: int | None = None
     sequence_number: int | None = None
 
-    @classmethod
-    def _from_core(cls, d: Mapping[str, Any]) -> "Snapshot":
-        return cls(
-            snapshot_id=int(d["snapshot_id"]),
-            timestamp_ms=int(d["timestamp_ms"]),
-            manifest_list=str(d.get("manifest_list", "")),
-            parent_snapshot_id=d.get("parent_id"),
-            operation=d.get("operation"),
-            summary=dict(d.get("summary") or {}),
-            schema_id=d.get("schema_id"),
-            sequence_number=d.get("sequence_number"),
-        )
-
     @property
     def timestamp(self) -> datetime:
         """Commit time as a naive local datetime (what the original package returned)."""
@@ -70,3 +57,17 @@ class Snapshot:
             f"timestamp={self.timestamp.isoformat(sep=' ', timespec='milliseconds')}, "
             f"operation={self.operation!r}, parent_snapshot_id={self.parent_snapshot_id})"
         )
+
+
+def from_core(d: Mapping[str, Any]) -> Snapshot:
+    """A :class:`Snapshot` from the dict the engine reports for it."""
+    return Snapshot(
+        snapshot_id=int(d["snapshot_id"]),
+        timestamp_ms=int(d["timestamp_ms"]),
+        manifest_list=str(d.get("manifest_list", "")),
+        parent_snapshot_id=d.get("parent_id"),
+        operation=d.get("operation"),
+        summary=dict(d.get("summary") or {}),
+        schema_id=d.get("schema_id"),
+        sequence_number=d.get("sequence_number"),
+    )

@@ -18,44 +18,38 @@ trace; :meth:`Table.transact` runs a function in a transaction and re-runs it on
 from __future__ import annotations
 
 import os
+import random
+import time
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 import pyarrow as pa
 
+from ._convert import (
+    DEFAULT_BATCH_ROWS,
+    ISOLATION_LEVELS,
+    MATERIALIZE_BATCH_ROWS,
+    Parallel,
+    TableInput,
+    check_durability,
+    check_isolation,
+    threads,
+)
 from ._storage import join_location
-from .errors import InvalidArgumentError, typed_batches
+from .compat import OriginalTransactionAPI
+from .errors import ConcurrentModificationException, InvalidArgumentError, typed_batches
 from .filters import FilterLike, parse_filter, to_core_filters
 
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
+__all__ = ["Transaction", "ISOLATION_LEVELS", "run_with_retries"]
 
-    from .schema import Schema
-    from .table import Parallel, Table
+# run_with_retries: full-jitter exponential back-off between runs of fn.
+_MIN_BACKOFF_S = 0.005
+_MAX_BACKOFF_S = 1.0
 
-__all__ = ["Transaction", "ISOLATION_LEVELS"]
-
-#: The isolation levels a transaction accepts.
-ISOLATION_LEVELS = ("snapshot", "serializable")
-
-_DEFAULT_BATCH_ROWS = 64 * 1024
-_MATERIALIZE_BATCH_ROWS = 1024 * 1024  # to_arrow reads everything anyway
+T = TypeVar("T")
 
 
-def check_durability(durability: str | None) -> str | None:
-    """``durability`` if it names a mode (``"fsync"``, ``"process"``) or is None."""
-    if durability is not None and durability not in ("fsync", "process"):
-        raise InvalidArgumentError(f'durability must be "fsync" or "process", got {durability!r}')
-    return durability
-
-
-def _check_isolation(isolation: str) -> str:
-    if isolation not in ISOLATION_LEVELS:
-        raise InvalidArgumentError(f'isolation must be "snapshot" or "serializable", got {isolation!r}')
-    return isolation
-
-
-class Transaction:
+class Transaction(OriginalTransactionAPI):
     """Changes that become visible together, in one snapshot, or not at all.
 
     Each append (and each copy-on-write rewrite of a delete) writes its Parquet file at once;
@@ -78,19 +72,25 @@ class Transaction:
 
     ``durability``: ``"fsync"`` or ``"process"`` for this commit, overriding the table's
     ``datashard.commit.durability`` property (see :meth:`Table.append`).
+
+    Made by :meth:`Table.new_transaction` over the table's engine handle and schema
+    (``table_input``, shared with the ``Table``). The original package's names
+    (``append_data``, ``overwrite_by_filter``, the queued maintenance calls, the list-of-dict
+    ``scan``) come from :class:`~datashard.compat.OriginalTransactionAPI`.
     """
 
     def __init__(
         self,
-        table: "Table",
+        table_input: TableInput,
         isolation: str = "snapshot",
         commit_key: str | None = None,
         *,
         branch: str | None = None,
         durability: str | None = None,
     ) -> None:
-        self._table = table
-        self._isolation = _check_isolation(isolation)
+        self._input = table_input
+        self._core = table_input.core
+        self._isolation = check_isolation(isolation)
         self._commit_key = commit_key
         self._durability = check_durability(durability)
         if branch is not None and (not isinstance(branch, str) or not branch):
@@ -129,11 +129,11 @@ class Transaction:
         already active."""
         if self._core_tx is not None:
             raise RuntimeError("Transaction already active")
-        self._table._core.refresh()  # the base is the latest commit, as the original re-read it
-        self._core_tx = self._table._core.new_transaction(self._isolation, self._branch)
+        self._core.refresh()  # the base is the latest commit, as the original re-read it
+        self._core_tx = self._core.new_transaction(self._isolation, self._branch)
         # A table created without a schema: the first append sets it (a commit of its own),
         # and this transaction then restarts on that version if it has written nothing yet.
-        self._awaits_schema = not self._table._view().schema.fields
+        self._awaits_schema = not self._input.view().schema.fields
         self.snapshot_id = None
         self._after_commit = []
         return self
@@ -153,62 +153,20 @@ class Transaction:
         data = convert()
         if self._awaits_schema:
             self._awaits_schema = False
-            if self._table._view().schema.fields and self._core_tx.base_snapshot_id() is None:
-                self._table._core.refresh()
-                self._core_tx = self._table._core.new_transaction(self._isolation, self._branch)
+            if self._input.view().schema.fields and self._core_tx.base_snapshot_id() is None:
+                self._core.refresh()
+                self._core_tx = self._core.new_transaction(self._isolation, self._branch)
         return self._core_tx, data
 
     def _filters(self, where: FilterLike) -> list[Any] | None:
-        view = self._table._view()  # the base's schema: begin() refreshed the table
+        view = self._input.view()  # the base's schema: begin() refreshed the table
         return to_core_filters(parse_filter(where), view.arrow, view.uuid_columns) or None
 
     # -- appends -------------------------------------------------------------------------------
 
-    def append_data(
-        self,
-        records: Sequence[Mapping[str, Any]],
-        schema: "Schema | pa.Schema | None" = None,
-        partition_values: Mapping[str, Any] | None = None,
-    ) -> "Transaction":
-        """Write row dicts now; publish them at commit. Same checks as ``Table.append_records``
-        (SchemaError naming row and field, nothing written). ``partition_values``: as in
-        ``Table.append_records`` (refused on a partitioned table, else ignored)."""
-        self._table._check_partition_values(partition_values)
-        tx, data = self._for_append(lambda: self._table._records_to_arrow(records, schema))
-        tx.append(data)
-        return self
-
-    append_records = append_data
-
-    def append_pandas(self, df: "pd.DataFrame", schema: "Schema | pa.Schema | None" = None) -> "Transaction":
-        """Write a pandas DataFrame now; publish it at commit."""
-        tx, data = self._for_append(lambda: self._table._pandas_input(df, schema))
-        tx.append(data)
-        return self
-
     def append(self, data: Any) -> "Transaction":
         """Write Arrow data (anything ``Table.append`` takes) now; publish it at commit."""
-        tx, arrow = self._for_append(lambda: self._table._to_arrow_input(data))
-        tx.append(arrow)
-        return self
-
-    def append_arrow(
-        self,
-        data: Any,
-        schema: "Schema | pa.Schema | None" = None,
-        partition_values: Mapping[str, Any] | None = None,
-    ) -> "Transaction":
-        """Write Arrow data now; publish it at commit (0.11.2's name and keywords). ``schema``:
-        the schema a table created without one takes, else checked against the table's (as
-        ``Table.append_arrow``); ``partition_values``: as in ``Table.append_records``."""
-        self._table._check_partition_values(partition_values)
-
-        def convert() -> Any:
-            if schema is not None:
-                self._table._given_schema_for_append(schema)
-            return self._table._to_arrow_input(data)
-
-        tx, arrow = self._for_append(convert)
+        tx, arrow = self._for_append(lambda: self._input.data(data))
         tx.append(arrow)
         return self
 
@@ -232,31 +190,7 @@ class Transaction:
         (deleted); ``data`` may hold any number of rows. ``data`` is checked against the schema
         before anything is deleted."""
         tx = self._active()
-        return int(tx.overwrite(self._table._to_arrow_input(data), self._filters(where)))
-
-    def overwrite_by_filter(self, filter: FilterLike, data: Any = None) -> "Transaction":  # noqa: A002
-        """The original package's name (which always raised ``NotImplementedError``): delete the
-        rows matching the ``filter`` dict and, if ``data`` is given, append it in their place.
-        Returns the transaction.
-
-        A Python callable is refused with ``TypeError``: the engine evaluates filters itself and
-        cannot call back into Python per row. Select the rows with a filter dict instead, or
-        read them with :meth:`scan` and delete them by key.
-        """
-        if callable(filter) and not isinstance(filter, Mapping):
-            raise TypeError(
-                "overwrite_by_filter takes a filter dict such as {\"status\": \"stale\"} or "
-                "{\"ts\": (\"<\", cutoff)}, not a Python callable: the engine cannot run a Python "
-                "function per row. Read the rows with tx.scan(), then tx.delete(where) or "
-                "tx.overwrite(data, where) with a filter that selects them."
-            )
-        tx = self._active()
-        filters = self._filters(filter)
-        if data is None:
-            tx.delete(filters)
-        else:
-            tx.overwrite(self._table._to_arrow_input(data), filters)
-        return self
+        return int(tx.overwrite(self._input.data(data), self._filters(where)))
 
     def append_files(self, files: Iterable[Any]) -> "Transaction":
         """Add existing Parquet files to the table at commit (the original package's call).
@@ -291,7 +225,7 @@ class Transaction:
         text = os.fspath(path)
         if text.startswith("file:") or not text:
             return text
-        location = self._table.location.rstrip("/")
+        location = str(self._core.location).rstrip("/")
         if text.startswith(location + "/"):
             return text
         # Table-relative, as the original spelled it: "data/x.parquet" or "/data/x.parquet".
@@ -312,67 +246,18 @@ class Transaction:
         tx.delete_files([self._file_path(p) for p in file_paths])
         return self
 
-    # -- maintenance ---------------------------------------------------------------------------
-
-    def expire_snapshots(self, older_than_ms: int | None = None, retain_last: int | None = None) -> "Transaction":
-        """The original package's call: after this transaction commits, expire the snapshots
-        committed before ``older_than_ms`` (an **absolute** epoch-milliseconds cut-off, as in
-        the original, not an age) and not among the newest ``retain_last``; at least one of the
-        two is needed. The current snapshot, tagged snapshots and branch heads always stay. It
-        runs as its own commit right after this transaction's (the engine has no expiry inside
-        a data commit), and, unlike the original, also deletes the files only the expired
-        snapshots used. ``Table.expire_snapshots(older_than=...)`` is the direct form. Returns
-        the transaction."""
-        from .maintenance import _positive_int
-
-        self._active()
-        if older_than_ms is None and retain_last is None:
-            raise InvalidArgumentError("expire_snapshots needs older_than_ms and/or retain_last")
-        if older_than_ms is not None and (
-            isinstance(older_than_ms, bool) or not isinstance(older_than_ms, (int, float))
-        ):
-            raise InvalidArgumentError(
-                f"older_than_ms must be epoch milliseconds (an absolute time), got {older_than_ms!r}"
-            )
-        if retain_last is not None:
-            _positive_int(retain_last, "retain_last")
-        cutoff = None if older_than_ms is None else int(older_than_ms)
-        self._after_commit.append(lambda: self._table.expire_snapshots(older_than_ms=cutoff, retain_last=retain_last))
-        return self
-
-    def set_properties(self, properties: Mapping[str, Any]) -> "Transaction":
-        """The original package's call: after this transaction commits, set table properties
-        (a ``None`` value removes one), as ``Table.set_properties`` does, in a commit of its own
-        right after this transaction's. Returns the transaction."""
-        self._active()
-        if not isinstance(properties, Mapping) or not all(isinstance(k, str) and k for k in properties):
-            raise InvalidArgumentError(f"set_properties takes a dict of property names to values, got {properties!r}")
-        update = dict(properties)
-        self._after_commit.append(lambda: self._table.set_properties(update))
-        return self
-
-    def compact_manifests(self) -> "Transaction":
-        """The original package's call: after this transaction commits, merge the manifests
-        (``Table.compact_manifests``, a commit of its own; nothing is committed when there is
-        nothing to merge). Returns the transaction."""
-        self._active()
-        self._after_commit.append(self._table.compact_manifests)
-        return self
-
     # -- reads ---------------------------------------------------------------------------------
 
     def to_batches(
         self,
         columns: Sequence[str] | None = None,
         filter: FilterLike = None,  # noqa: A002
-        parallel: "Parallel" = False,
-        batch_size: int = _DEFAULT_BATCH_ROWS,
+        parallel: Parallel = False,
+        batch_size: int = DEFAULT_BATCH_ROWS,
         limit: int | None = None,
     ) -> pa.RecordBatchReader:
         """A streaming reader over the base snapshot. Under ``"serializable"`` the filter
         counts as read: rows matching it added concurrently make ``commit()`` fail."""
-        from .table import _threads
-
         tx = self._active()
         if columns is not None:
             if isinstance(columns, str):
@@ -382,28 +267,18 @@ class Transaction:
             raise InvalidArgumentError(f"batch_size must be positive, got {batch_size}")
         if limit is not None and limit < 0:
             raise InvalidArgumentError(f"limit must be >= 0, got {limit}")
-        stream = tx.scan(columns, self._filters(filter), _threads(parallel), batch_size, limit)
+        stream = tx.scan(columns, self._filters(filter), threads(parallel), batch_size, limit)
         return typed_batches(pa.RecordBatchReader.from_stream(stream))
 
     def to_arrow(
         self,
         columns: Sequence[str] | None = None,
         filter: FilterLike = None,  # noqa: A002
-        parallel: "Parallel" = False,
+        parallel: Parallel = False,
         limit: int | None = None,
     ) -> pa.Table:
         """Read the base snapshot into a ``pyarrow.Table`` (see :meth:`to_batches`)."""
-        return self.to_batches(columns, filter, parallel, _MATERIALIZE_BATCH_ROWS, limit).read_all()
-
-    def scan(
-        self,
-        columns: Sequence[str] | None = None,
-        filter: FilterLike = None,  # noqa: A002
-        parallel: "Parallel" = False,
-        verify_checksums: bool | str | None = None,
-    ) -> list[dict[str, Any]]:
-        """Rows of the base snapshot as a list of dicts, as ``Table.scan`` returns them."""
-        return self._table._rows(self.to_arrow(columns, filter, parallel))
+        return self.to_batches(columns, filter, parallel, MATERIALIZE_BATCH_ROWS, limit).read_all()
 
     # -- outcome -------------------------------------------------------------------------------
 
@@ -465,4 +340,30 @@ class Transaction:
     def __repr__(self) -> str:
         state = "active" if self._core_tx is not None else "inactive"
         on = f" branch {self._branch!r}" if self._branch else ""
-        return f"<Transaction {state} {self._isolation}{on} on {self._table.location!r}>"
+        return f"<Transaction {state} {self._isolation}{on} on {str(self._core.location)!r}>"
+
+
+def run_with_retries(new_transaction: Callable[[], Transaction], fn: Callable[[Transaction], T], retries: int) -> T:
+    """``fn(tx)`` in a fresh transaction from ``new_transaction()``, begun on the latest
+    snapshot and committed (unless ``fn`` ended it); on a conflict, back off and run again, up
+    to ``retries`` more times, then re-raise. Any other exception rolls back and propagates.
+    What :meth:`Table.transact` does."""
+    attempt = 0
+    while True:
+        tx = new_transaction()
+        tx.begin()
+        try:
+            result = fn(tx)
+            if tx.is_active():
+                tx.commit()
+            return result
+        except ConcurrentModificationException:
+            tx.rollback()  # no-op once commit() has run: the engine cleaned up
+            if attempt >= retries:
+                raise
+        except BaseException:
+            tx.rollback()
+            raise
+        attempt += 1
+        ceiling = min(_MAX_BACKOFF_S, _MIN_BACKOFF_S * (2 ** (attempt - 1)))
+        time.sleep(random.uniform(0, ceiling))
