@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Static checks: clang-format (every C++ file must match .clang-format) and
-# clang-tidy (the checks in .clang-tidy, over the compile_commands.json of a
-# configure-only build dir). Exits non-zero on any finding.
+# Static checks: the Python package's import layering (scripts/check_imports.py),
+# clang-format (every C++ file must match .clang-format) and clang-tidy (the
+# checks in .clang-tidy, over the compile_commands.json of a configure-only
+# build dir). Exits non-zero on any finding.
 #
-#   bash scripts/lint.sh            both
+#   bash scripts/lint.sh            all three
+#   bash scripts/lint.sh python     the Python import layering only
 #   bash scripts/lint.sh format     clang-format only
 #   bash scripts/lint.sh tidy       clang-tidy only
 #
@@ -16,6 +18,14 @@ cd "$(dirname "$0")/.."
 what="${1:-all}"
 build_dir="${LINT_BUILD_DIR:-build/tidy}"
 jobs="${LINT_JOBS:-2}"
+status=0
+
+if [ "$what" = all ] || [ "$what" = python ]; then
+  # The package imports one way: leaf helpers -> value types -> operations -> Table -> integrations.
+  echo "== Python import layering (scripts/check_imports.py) =="
+  python3 scripts/check_imports.py || status=1
+  [ "$what" = python ] && exit "$status"
+fi
 
 need_apt=()
 for tool in clang-format-14 clang-tidy-14 clang-14; do
@@ -36,7 +46,6 @@ else  # an exported tree without .git
   mapfile -t sources < <(find include src testing tests fuzz python bench \( -name '*.cc' -o -name '*.h' \) \
                          -type f 2>/dev/null | sort)
 fi
-status=0
 
 if [ "$what" = all ] || [ "$what" = format ]; then
   echo "== clang-format-14 (${#sources[@]} files) =="
