@@ -13,6 +13,7 @@ from datashard import InvalidArgumentError, Schema, SchemaError, Table, create_t
 from conftest import by_id, files_under
 
 
+@pytest.mark.smoke
 def test_append_records_returns_true_and_reads_back(table: Table, rows) -> None:
     data = rows(0, 12)
     assert table.append_records(data) is True
@@ -106,6 +107,7 @@ def test_append_pandas_null_in_required_is_refused(table: Table) -> None:
     assert table.row_count() == 0
 
 
+@pytest.mark.smoke
 def test_append_arrow_sources(table: Table) -> None:
     t = pa.table({"id": pa.array([1, 2], pa.int64()), "group": pa.array([0, 1], pa.int32())})
     sid = table.append(t)
@@ -181,6 +183,7 @@ ALL_TYPES = Schema(
 )
 
 
+@pytest.mark.smoke
 def test_all_types_round_trip(tmp_path) -> None:
     import datetime as dt
     import decimal

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from datashard import Table
 
 
@@ -15,6 +17,7 @@ def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.smoke
 def test_info(filled: Table) -> None:
     r = run("info", filled.location)
     assert r.returncode == 0, r.stderr
@@ -78,6 +81,7 @@ def test_errors_and_usage(tmp_path) -> None:
     assert run("demo", "--processes", "0").returncode == 2
 
 
+@pytest.mark.smoke
 def test_demo_small() -> None:
     r = run("demo", "--processes", "2", "--commits", "20")
     assert r.returncode == 0, r.stdout + r.stderr

@@ -60,6 +60,7 @@ def expected(pred) -> list[int]:
         (parse_where(["id between 5 and 8", "group <> 0"]), lambda r: 5 <= r["id"] <= 8 and r["group"] != 0),
     ],
 )
+@pytest.mark.smoke
 def test_expression_filters(filled: Table, flt, pred) -> None:
     assert ids(filled.to_arrow(filter=flt)) == expected(pred)
     assert sorted(r["id"] for r in filled.scan(filter=flt)) == expected(pred)
@@ -140,6 +141,7 @@ def test_scan_feeds_pyarrow_polars_and_duckdb(filled: Table) -> None:
     assert con.sql("select sum(id) from ev").fetchall() == [(6,)]
 
 
+@pytest.mark.smoke
 def test_scan_pins_its_snapshot(filled: Table) -> None:
     s = filled.new_scan()
     filled.append_records(make_rows(30, 5))
@@ -214,6 +216,7 @@ def test_streaming_one_large_file_keeps_memory_bounded(tmp_path) -> None:
     assert peak < decoded / 2, f"peak {peak} bytes for a {decoded}-byte file"
 
 
+@pytest.mark.smoke
 def test_pyarrow_compute_expressions_filter_exactly(tmp_path) -> None:
     """A pyarrow.compute.Expression filter gives exactly what pyarrow's own filtering of the
     same rows gives, with projection and limit; an unknown column is a SchemaError."""

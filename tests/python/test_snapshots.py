@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pyarrow as pa
+import pytest
 
 from datashard import Snapshot, Table
 
@@ -41,6 +42,7 @@ def test_current_snapshot_and_lookup(filled: Table) -> None:
     assert filled.snapshot_by_id(12345) is None
 
 
+@pytest.mark.smoke
 def test_time_travel_returns_snapshots(filled: Table) -> None:
     snaps = filled.snapshots()
     assert filled.time_travel().snapshot_id == snaps[-1]["snapshot_id"]
@@ -52,6 +54,7 @@ def test_time_travel_returns_snapshots(filled: Table) -> None:
     assert filled.time_travel(timestamp=snaps[-1]["timestamp"]).snapshot_id == snaps[-1]["snapshot_id"]
 
 
+@pytest.mark.smoke
 def test_scan_at_each_snapshot(filled: Table) -> None:
     snaps = filled.snapshots()
     for i, s in enumerate(snaps):
@@ -65,6 +68,7 @@ def test_scan_at_each_snapshot(filled: Table) -> None:
     assert filled.read_as_of(timestamp=snaps[0]["timestamp_ms"] - 1).num_rows == 0
 
 
+@pytest.mark.smoke
 def test_other_handles_see_new_commits(table: Table) -> None:
     from datashard import load_table
 

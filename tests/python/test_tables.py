@@ -39,6 +39,7 @@ def test_package_exports_original_names() -> None:
     assert ct is create_table and S is Schema
 
 
+@pytest.mark.smoke
 def test_error_hierarchy() -> None:
     e = datashard.errors
     for cls in (e.TableExistsError, e.TableNotFoundError, e.SchemaError, e.ConcurrentModificationException,
@@ -53,6 +54,7 @@ def test_error_hierarchy() -> None:
     assert issubclass(e.GarbageCollectionAborted, RuntimeError)
 
 
+@pytest.mark.smoke
 def test_create_then_load(table_path: str, schema: Schema) -> None:
     t = create_table(table_path, schema)
     assert isinstance(t, Table)
@@ -70,6 +72,7 @@ def test_create_then_load(table_path: str, schema: Schema) -> None:
     assert Table(table_path).location == t.location  # the original's constructor opens it too
 
 
+@pytest.mark.smoke
 def test_create_on_existing_table_opens_it(table_path: str, schema: Schema, rows) -> None:
     t = create_table(table_path, schema)
     t.append_records(rows(0, 5))
@@ -103,6 +106,7 @@ def test_create_without_schema_makes_a_table_whose_first_append_sets_it(table_pa
     assert load_table(table_path).schema().signature() == {"id": ("long", False)}
 
 
+@pytest.mark.smoke
 def test_load_non_table_raises(tmp_path) -> None:
     with pytest.raises(TableNotFoundError):
         load_table(str(tmp_path / "nothing-here"))
@@ -182,6 +186,7 @@ def test_schema_types_to_arrow() -> None:
     assert Schema.from_json(s.to_json()) == s
 
 
+@pytest.mark.smoke
 def test_partition_spec_round_trip(table_path: str, schema: Schema, rows) -> None:
     spec = PartitionSpec(spec_id=0, fields=[PartitionField(source_id=4, field_id=1000, name="group", transform="identity")])
     t = create_table(table_path, schema, spec)
@@ -197,6 +202,7 @@ def test_properties(table_path: str, schema: Schema) -> None:
     assert t.properties["n"] == "3"
 
 
+@pytest.mark.smoke
 def test_table_pickles_and_repr(filled: Table) -> None:
     again = pickle.loads(pickle.dumps(filled))
     assert again.location == filled.location

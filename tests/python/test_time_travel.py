@@ -15,6 +15,7 @@ import random
 import time
 
 import pyarrow as pa
+import pytest
 
 from datashard import create_table
 
@@ -72,6 +73,7 @@ def test_time_travel_after_many_single_row_commits(tmp_path) -> None:
     )
 
 
+@pytest.mark.smoke
 def test_as_of_accepts_datetimes_strings_and_ages(tmp_path) -> None:
     t = create_table(str(tmp_path / "t"), pa.schema([pa.field("x", pa.int64())]))
     first = t.append({"x": [1]})

@@ -9,6 +9,7 @@ from datashard import SchemaError, Table, Transaction
 from conftest import files_under
 
 
+@pytest.mark.smoke
 def test_commit_publishes_all_appends_in_one_snapshot(table: Table, rows, schema) -> None:
     tx = table.new_transaction()
     assert isinstance(tx, Transaction) and not tx.is_active()
@@ -36,6 +37,7 @@ def test_append_before_begin_raises(table: Table, rows) -> None:
     tx.rollback()
 
 
+@pytest.mark.smoke
 def test_rollback_leaves_no_trace(table: Table, rows) -> None:
     table.append_records(rows(0, 3))
     before = files_under(table.location)
@@ -67,6 +69,7 @@ def test_with_block_explicit_commit_inside(table: Table, rows, schema) -> None:
     assert len(table.snapshots()) == 1
 
 
+@pytest.mark.smoke
 def test_exception_in_with_block_rolls_back_and_propagates(table: Table, rows) -> None:
     before = files_under(table.location)
     with pytest.raises(KeyError):
