@@ -31,6 +31,15 @@ fi
 echo "== Python package: install =="
 python3 -m pip install -q --disable-pip-version-check --no-build-isolation .
 
+# The binary wheel as a user gets it: scripts/wheel.sh builds it from the Release
+# build directory the install above left (no second compile) and lets auditwheel
+# bundle libcurl, OpenSSL and the rest, pyarrow's libraries excluded; then
+# scripts/wheel-test.sh installs it into a fresh venv (pyarrow from PyPI, kept
+# in pip's cache), checks ldd and runs the demo and the tests marked `smoke`.
+echo "== Binary wheel: build, auditwheel repair, smoke tests in a fresh venv =="
+timeout 900 bash scripts/wheel.sh
+timeout 600 bash scripts/wheel-test.sh
+
 # The original pure-Python package's own tests (its 0.11.2 sdist, downloaded once and
 # cached), run unchanged against the installed package: every test the original passes
 # passes here or is listed with its reason in tests/compat/exceptions.txt.
