@@ -46,6 +46,11 @@ struct OrphanOptions {
   // has written but not yet committed a file must never lose it.
   int64_t older_than_ms = 0;
   bool dry_run = false;
+  // Only data files named "<data_file_prefix>-...": the uncommitted files of
+  // one distributed append (DataFileWriterOptions::name_prefix). Empty: all.
+  std::string data_file_prefix;
+  // Only these paths (of those that are orphans). Empty: all.
+  std::vector<std::string> only_paths;
 };
 
 struct OrphanResult {

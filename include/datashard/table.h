@@ -104,6 +104,9 @@ class Table : public std::enable_shared_from_this<Table> {
   // Finds a snapshot even if it has left the metadata window, by walking the
   // metadata-log chain of older versions.
   Result<std::optional<Snapshot>> FindSnapshot(int64_t snapshot_id);
+  // The snapshot a commit with `commit_key` made, if one is in the pinned
+  // version's history (within the datashard.commit-key.lookback-ms window).
+  Result<std::optional<int64_t>> FindCommitKey(const std::string& commit_key);
 
   FileSystem& fs() { return *fs_; }
   std::shared_ptr<FileSystem> shared_fs() { return fs_; }

@@ -46,6 +46,13 @@ class Transaction {
   // deleted (it sits in the table's directory unreferenced, an orphan).
   // Rows are validated as Append validates them.
   Status AppendFiles(const std::vector<std::string>& paths);
+  // Adds files that DataFileWriters wrote (data_file_writer.h), given by their
+  // WrittenFile descriptors, where they are and without reading them. Each
+  // must follow the table's default partition spec and a schema the table
+  // has, lie inside the table location (not under metadata/), be there with
+  // the size it was written with, and not be in the table yet. Rollback()
+  // leaves them where they are (orphans until committed or cleaned up).
+  Status AddWrittenFiles(const std::vector<std::string>& descriptors);
   // Deletes the rows matching `filter` (all rows if empty) by rewriting the
   // files that hold them (copy-on-write). Returns the number of rows deleted.
   Result<int64_t> Delete(const std::vector<Predicate>& filter);

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "datashard/commit/committer.h"
+#include "datashard/data_file_writer.h"
 #include "datashard/files_table.h"
 #include "datashard/format/arrow_schema.h"
 #include "datashard/format/partition_spec.h"
@@ -257,6 +258,11 @@ class CoreTransaction {
   void AppendFiles(const std::vector<std::string>& paths) {
     CheckWithoutGil([&] { return tx_->AppendFiles(paths); });
   }
+  void AddWrittenFiles(const std::vector<nb::bytes>& given) {
+    std::vector<std::string> descriptors;
+    for (const auto& d : given) descriptors.emplace_back(d.c_str(), d.size());
+    CheckWithoutGil([&] { return tx_->AddWrittenFiles(descriptors); });
+  }
   int64_t Overwrite(const nb::object& data, const FilterList& filters) {
     auto table = ImportTable(data);
     auto predicates = ToPredicates(filters);
@@ -294,6 +300,60 @@ class CoreTransaction {
 
  private:
   std::unique_ptr<Transaction> tx_;
+};
+
+nb::dict WrittenFileToDict(const WrittenFile& file) {
+  nb::dict d;
+  d["path"] = file.path;
+  d["record_count"] = file.record_count;
+  d["file_size_in_bytes"] = file.file_size_in_bytes;
+  d["descriptor"] = nb::bytes(file.descriptor.data(), file.descriptor.size());
+  return d;
+}
+
+// Writes data files of a table and commits nothing (data_file_writer.h).
+class CoreFileWriter {
+ public:
+  explicit CoreFileWriter(std::unique_ptr<DataFileWriter> writer) : writer_(std::move(writer)) {}
+  // A stream is written batch by batch: batches are read with the GIL held
+  // (a generator-backed stream needs it) and written without it.
+  void Write(const nb::object& data) {
+    if (!nb::hasattr(data, "__arrow_c_stream__")) {
+      auto table = ImportTable(data);
+      CheckWithoutGil([&] { return writer_->Write(table); });
+      return;
+    }
+    nb::object capsule = data.attr("__arrow_c_stream__")();
+    auto* stream = static_cast<ArrowArrayStream*>(CapsulePointer(capsule, "arrow_array_stream"));
+    auto reader = Unwrap(arrow::ImportRecordBatchReader(stream));
+    while (true) {
+      auto batch = Unwrap(reader->Next());
+      if (batch == nullptr) break;
+      auto table = Unwrap(arrow::Table::FromRecordBatches({batch}));
+      CheckWithoutGil([&] { return writer_->Write(table); });
+    }
+  }
+  std::vector<nb::dict> Finish() {
+    Result<std::vector<WrittenFile>> files;
+    {
+      nb::gil_scoped_release release;
+      files = writer_->Finish();
+    }
+    std::vector<nb::dict> out;
+    for (const auto& file : Unwrap(std::move(files))) out.push_back(WrittenFileToDict(file));
+    return out;
+  }
+  void Abort() {
+    CheckWithoutGil([&] { return writer_->Abort(); });
+  }
+  std::vector<nb::dict> Files() const {
+    std::vector<nb::dict> out;
+    for (const auto& file : writer_->files()) out.push_back(WrittenFileToDict(file));
+    return out;
+  }
+
+ private:
+  std::unique_ptr<DataFileWriter> writer_;
 };
 
 class CoreTable {
@@ -384,11 +444,13 @@ class CoreTable {
     return d;
   }
 
-  nb::dict RemoveOrphanFiles(int64_t older_than_ms, bool dry_run) {
+  nb::dict RemoveOrphanFiles(int64_t older_than_ms, bool dry_run, const std::string& data_file_prefix,
+                             const std::vector<std::string>& only_paths) {
     Result<OrphanResult> result;
     {
       nb::gil_scoped_release release;
-      result = datashard::RemoveOrphanFiles(*table_, OrphanOptions{older_than_ms, dry_run});
+      result =
+          datashard::RemoveOrphanFiles(*table_, OrphanOptions{older_than_ms, dry_run, data_file_prefix, only_paths});
     }
     auto r = Unwrap(std::move(result));
     nb::dict d;
@@ -568,6 +630,23 @@ class CoreTable {
 
   // The snapshot's data files with partition values and column bounds
   // (datashard/files_table.h), as an Arrow stream.
+  CoreFileWriter* FileWriter(const std::string& name_prefix, int64_t target_file_size, std::optional<int32_t> schema_id,
+                             std::optional<int32_t> spec_id) {
+    Result<std::unique_ptr<DataFileWriter>> writer;
+    {
+      nb::gil_scoped_release release;
+      writer = DataFileWriter::Open(table_, DataFileWriterOptions{name_prefix, target_file_size, schema_id, spec_id});
+    }
+    return new CoreFileWriter(Unwrap(std::move(writer)));
+  }
+  std::optional<int64_t> FindCommitKey(const std::string& key) {
+    Result<std::optional<int64_t>> found;
+    {
+      nb::gil_scoped_release release;
+      found = table_->FindCommitKey(key);
+    }
+    return Unwrap(std::move(found));
+  }
   CoreStream* FilesTable(std::optional<int64_t> snapshot_id) {
     Result<std::shared_ptr<arrow::Table>> files;
     {
@@ -627,11 +706,17 @@ NB_MODULE(_core, m) {
       .def("metrics", &CoreStream::Metrics);
   nb::class_<SchemaHolder>(m, "SchemaHolder").def("__arrow_c_schema__", &SchemaHolder::ExportSchema);
 
+  nb::class_<CoreFileWriter>(m, "CoreFileWriter")
+      .def("write", &CoreFileWriter::Write, "data"_a)
+      .def("finish", &CoreFileWriter::Finish)
+      .def("abort", &CoreFileWriter::Abort)
+      .def("files", &CoreFileWriter::Files);
   nb::class_<CoreTransaction>(m, "CoreTransaction")
       .def("append", &CoreTransaction::Append, "data"_a)
       .def("delete", &CoreTransaction::Delete, "filters"_a = nb::none())
       .def("delete_files", &CoreTransaction::DeleteFiles, "paths"_a)
       .def("append_files", &CoreTransaction::AppendFiles, "paths"_a)
+      .def("add_written_files", &CoreTransaction::AddWrittenFiles, "descriptors"_a)
       .def("overwrite", &CoreTransaction::Overwrite, "data"_a, "filters"_a = nb::none())
       .def("scan", &CoreTransaction::Scan, "columns"_a = nb::none(), "filters"_a = nb::none(), "threads"_a = 1,
            "batch_size"_a = 65536, "limit"_a = nb::none(), nb::rv_policy::take_ownership)
@@ -659,7 +744,11 @@ NB_MODULE(_core, m) {
            nb::rv_policy::take_ownership)
       .def("expire_snapshots", &CoreTable::ExpireSnapshots, "older_than_ms"_a = nb::none(), "retain_last"_a = 1,
            "dry_run"_a = false)
-      .def("remove_orphan_files", &CoreTable::RemoveOrphanFiles, "older_than_ms"_a, "dry_run"_a = false)
+      .def("remove_orphan_files", &CoreTable::RemoveOrphanFiles, "older_than_ms"_a, "dry_run"_a = false,
+           "data_file_prefix"_a = "", "only_paths"_a = std::vector<std::string>{})
+      .def("file_writer", &CoreTable::FileWriter, "name_prefix"_a = "", "target_file_size"_a = 0,
+           "schema_id"_a = nb::none(), "spec_id"_a = nb::none(), nb::rv_policy::take_ownership)
+      .def("find_commit_key", &CoreTable::FindCommitKey, "commit_key"_a)
       .def("rewrite", &CoreTable::Rewrite, "target_file_size"_a = nb::none(),
            "target_file_size given: compact data files; None: rewrite manifests")
       .def("verify", &CoreTable::Verify, "snapshot_id"_a = nb::none())

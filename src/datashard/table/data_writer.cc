@@ -85,9 +85,10 @@ Result<std::shared_ptr<arrow::Buffer>> EncodeDataFile(const TableMetadata& metad
 
 Result<format::DataFile> WriteOneFile(FileSystem& fs, const TableMetadata& metadata, const Schema& schema,
                                       const arrow::Table& data, const std::string& dir,
-                                      std::vector<std::optional<std::string>> partition, Durability durability) {
+                                      std::vector<std::optional<std::string>> partition, Durability durability,
+                                      const std::string& name_prefix) {
   format::DataFile file;
-  file.file_path = dir + "/" + NewUuid() + ".parquet";
+  file.file_path = dir + "/" + (name_prefix.empty() ? "" : name_prefix + "-") + NewUuid() + ".parquet";
   file.partition = std::move(partition);
   file.record_count = data.num_rows();
   std::shared_ptr<parquet::FileMetaData> footer;
@@ -152,10 +153,11 @@ void CollectLayout(const parquet::FileMetaData& footer, const std::vector<int32_
 
 Result<std::vector<format::DataFile>> WriteDataFiles(FileSystem& fs, const TableMetadata& metadata,
                                                      const Schema& schema, const PartitionSpec& spec,
-                                                     const arrow::Table& data, Durability durability) {
+                                                     const arrow::Table& data, Durability durability,
+                                                     const std::string& name_prefix) {
   const std::string data_dir = format::DataDir(metadata.location);
   if (spec.unpartitioned()) {
-    ARROW_ASSIGN_OR_RAISE(auto file, WriteOneFile(fs, metadata, schema, data, data_dir, {}, durability));
+    ARROW_ASSIGN_OR_RAISE(auto file, WriteOneFile(fs, metadata, schema, data, data_dir, {}, durability, name_prefix));
     return std::vector<format::DataFile>{std::move(file)};
   }
   ARROW_ASSIGN_OR_RAISE(auto batch, data.CombineChunksToBatch());
@@ -206,8 +208,8 @@ Result<std::vector<format::DataFile>> WriteDataFiles(FileSystem& fs, const Table
       ARROW_ASSIGN_OR_RAISE(arrow::Datum taken, arrow::compute::Take(arrow::Datum(batch), arrow::Datum(index_array)));
       ARROW_ASSIGN_OR_RAISE(part, arrow::Table::FromRecordBatches({taken.record_batch()}));
     }
-    ARROW_ASSIGN_OR_RAISE(auto file,
-                          WriteOneFile(fs, metadata, schema, *part, dir, std::move(group_values[g]), durability));
+    ARROW_ASSIGN_OR_RAISE(
+        auto file, WriteOneFile(fs, metadata, schema, *part, dir, std::move(group_values[g]), durability, name_prefix));
     files.push_back(std::move(file));
   }
   return files;

@@ -18,10 +18,12 @@ namespace datashard::table {
 
 // `data` must already conform to `schema` (format::ConformToSchema). Rows are
 // split by `spec` (hidden partitioning: the transforms are applied here), one
-// file per partition, under data/<field>=<value>/...
+// file per partition, under data/<field>=<value>/..., named
+// <name_prefix>-<uuid>.parquet (<uuid>.parquet without a prefix).
 Result<std::vector<format::DataFile>> WriteDataFiles(FileSystem& fs, const TableMetadata& metadata,
                                                      const Schema& schema, const PartitionSpec& spec,
-                                                     const arrow::Table& data, Durability durability);
+                                                     const arrow::Table& data, Durability durability,
+                                                     const std::string& name_prefix = "");
 
 // The size a data file holding `data` (conformed, of one partition) gets:
 // the bytes WriteDataFiles would write for it, encoded the same way.

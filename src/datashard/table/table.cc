@@ -5,6 +5,7 @@
 #include <arrow/compute/api.h>
 #include <nlohmann/json.hpp>
 
+#include "datashard/commit/commit_keys.h"
 #include "datashard/commit/committer.h"
 #include "datashard/commit/snapshot_producer.h"
 #include "datashard/commit/version_resolver.h"
@@ -209,6 +210,10 @@ Result<CommitInfo> Table::Append(const std::shared_ptr<arrow::Table>& data,
 
 std::unique_ptr<Transaction> Table::NewTransaction(Isolation isolation) {
   return std::make_unique<Transaction>(shared_from_this(), isolation);
+}
+
+Result<std::optional<int64_t>> Table::FindCommitKey(const std::string& commit_key) {
+  return commit::FindCommitKey(*fs_, *metadata(), commit_key);
 }
 
 Result<std::optional<Snapshot>> Table::FindSnapshot(int64_t snapshot_id) {

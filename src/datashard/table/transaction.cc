@@ -15,6 +15,7 @@
 #include "datashard/format/file_names.h"
 #include "datashard/format/manifest.h"
 #include "datashard/format/partition_summary.h"
+#include "datashard/format/written_file.h"
 #include "datashard/scan/expression.h"
 #include "datashard/scan/file_reader.h"
 #include "datashard/scan/table_scan.h"
@@ -282,6 +283,63 @@ Status Transaction::AppendFiles(const std::vector<std::string>& paths) {
     }
   }
   for (const auto& path : paths) ARROW_RETURN_NOT_OK(AppendOneFile(path));
+  return Status::OK();
+}
+
+Status Transaction::AddWrittenFiles(const std::vector<std::string>& descriptors) {
+  ARROW_RETURN_NOT_OK(CheckActive());
+  const TableMetadata& metadata = *impl_->base;
+  std::vector<format::DataFile> files;
+  for (const auto& text : descriptors) {
+    ARROW_ASSIGN_OR_RAISE(auto descriptor, format::DecodeWrittenFile(text, table_->location()));
+    const std::string& path = descriptor.file.file_path;
+    if (descriptor.spec_id != metadata.default_spec_id) {
+      return InvalidArgument("add_written_files: ", path, " was written for partition spec ", descriptor.spec_id,
+                             ", and the table's is ", metadata.default_spec_id,
+                             " now (its partitioning changed): write the rows again");
+    }
+    if (metadata.SchemaById(descriptor.schema_id) == nullptr) {
+      return InvalidArgument("add_written_files: ", path, " was written with schema ", descriptor.schema_id,
+                             ", which the table does not have");
+    }
+    const PartitionSpec& spec = *metadata.DefaultSpec();
+    if (descriptor.file.partition.size() != spec.fields.size()) {
+      return InvalidArgument("add_written_files: ", path, " carries ", descriptor.file.partition.size(),
+                             " partition values for a spec of ", spec.fields.size(), " fields");
+    }
+    if (!format::CheckInsideLocation(table_->location(), path).ok() ||
+        path.rfind(format::MetadataDir(table_->location()) + "/", 0) == 0) {
+      return InvalidArgument("add_written_files: \"", path, "\" is not a data file location of the table \"",
+                             table_->location(), "\"");
+    }
+    if (!impl_->appended_sources.insert(path).second) {
+      return InvalidArgument("add_written_files: ", path, " is given twice");
+    }
+    auto info = table_->fs().GetFileInfo(path);
+    if (!info.ok()) {
+      if (IsNotFound(info.status())) {
+        return InvalidArgument("add_written_files: no file at ", path,
+                               " (deleted since it was written: an abort, or orphan cleanup after its grace period)");
+      }
+      return info.status();
+    }
+    if (info->size != descriptor.file.file_size_in_bytes) {
+      return InvalidArgument("add_written_files: ", path, " holds ", info->size, " bytes, not the ",
+                             descriptor.file.file_size_in_bytes, " it was written with");
+    }
+    files.push_back(std::move(descriptor.file));
+  }
+  if (files.empty()) return Status::OK();
+  ARROW_ASSIGN_OR_RAISE(auto tasks,
+                        scan::PlanFiles(table_->fs(), metadata, impl_->base_snapshot, *metadata.CurrentSchema(), {}));
+  for (const auto& task : tasks) {
+    if (impl_->appended_sources.count(task.file.file_path)) {
+      return InvalidArgument("add_written_files: ", task.file.file_path, " is already a data file of the table");
+    }
+  }
+  for (auto& file : files) {
+    if (file.record_count > 0) impl_->files.push_back(std::move(file));
+  }
   return Status::OK();
 }
 

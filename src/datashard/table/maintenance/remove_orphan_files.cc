@@ -120,10 +120,14 @@ Result<OrphanResult> RemoveOrphanFiles(Table& table, const OrphanOptions& option
   ARROW_RETURN_NOT_OK(AddIntentFiles(fs, *metadata, &seen.used, &seen.intent_files));
   std::vector<std::string> files;
   ARROW_RETURN_NOT_OK(ListRecursive(fs, format::DataDir(table.location()), &files));
-  ARROW_RETURN_NOT_OK(ListRecursive(fs, format::MetadataDir(table.location()), &files));
+  const bool narrowed = !options.data_file_prefix.empty() || !options.only_paths.empty();
+  if (!narrowed) ARROW_RETURN_NOT_OK(ListRecursive(fs, format::MetadataDir(table.location()), &files));
+  const std::set<std::string> only(options.only_paths.begin(), options.only_paths.end());
   std::vector<std::string> candidates;
   for (const auto& path : files) {
     const std::string name = path.substr(path.find_last_of('/') + 1);
+    if (!options.data_file_prefix.empty() && name.rfind(options.data_file_prefix + "-", 0) != 0) continue;
+    if (!only.empty() && !only.count(path)) continue;
     // Table metadata, the hint and the queue lock are never orphans.
     if (format::ParseMetadataVersion(name) || path == format::VersionHintPath(table.location()) ||
         path == format::CommitQueuePath(table.location())) {

@@ -1,0 +1,170 @@
+#include "datashard/format/written_file.h"
+
+#include <climits>
+#include <map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace datashard::format {
+namespace {
+
+using nlohmann::json;
+
+// The first element of every descriptor: which layout follows.
+constexpr int kLayout = 1;
+
+// Decoding errors are thrown as this inside DecodeWrittenFile and turned into
+// a Status there (nlohmann's own exceptions are caught there too).
+struct BadDescriptor {
+  std::string what;
+};
+
+json Binary(const std::string& bytes) { return json::binary(std::vector<uint8_t>(bytes.begin(), bytes.end())); }
+
+std::string FromBinary(const json& value) {
+  if (!value.is_binary()) throw BadDescriptor{"a bound or partition value that is not binary"};
+  const auto& bytes = value.get_binary();
+  return std::string(bytes.begin(), bytes.end());
+}
+
+// Maps keyed by field id travel as flat [id, value, id, value, ...] arrays.
+json Counts(const std::map<int32_t, int64_t>& map) {
+  json out = json::array();
+  for (const auto& [id, value] : map) {
+    out.push_back(id);
+    out.push_back(value);
+  }
+  return out;
+}
+
+json Bytes(const std::map<int32_t, std::string>& map) {
+  json out = json::array();
+  for (const auto& [id, value] : map) {
+    out.push_back(id);
+    out.push_back(Binary(value));
+  }
+  return out;
+}
+
+void CheckPairs(const json& flat) {
+  if (!flat.is_array() || flat.size() % 2 != 0) throw BadDescriptor{"a field-id map that is not id/value pairs"};
+}
+
+int32_t FieldId(const json& value) {
+  const auto id = value.get<int64_t>();
+  if (id < 0 || id > INT32_MAX) throw BadDescriptor{"field id " + std::to_string(id)};
+  return static_cast<int32_t>(id);
+}
+
+std::map<int32_t, int64_t> CountsFrom(const json& flat) {
+  CheckPairs(flat);
+  std::map<int32_t, int64_t> out;
+  for (size_t i = 0; i < flat.size(); i += 2) out[FieldId(flat[i])] = flat[i + 1].get<int64_t>();
+  return out;
+}
+
+std::map<int32_t, std::string> BytesFrom(const json& flat) {
+  CheckPairs(flat);
+  std::map<int32_t, std::string> out;
+  for (size_t i = 0; i < flat.size(); i += 2) out[FieldId(flat[i])] = FromBinary(flat[i + 1]);
+  return out;
+}
+
+enum Slot : size_t {
+  kLayoutSlot,
+  kSpecId,
+  kSchemaId,
+  kPath,
+  kPartition,
+  kRecordCount,
+  kFileSize,
+  kColumnSizes,
+  kValueCounts,
+  kNullCounts,
+  kNaNCounts,
+  kLowerBounds,
+  kUpperBounds,
+  kSplitOffsets,
+  kSlots
+};
+
+}  // namespace
+
+std::string EncodeWrittenFile(const WrittenFileDescriptor& descriptor, const std::string& location) {
+  const DataFile& file = descriptor.file;
+  std::string relative = file.file_path;
+  if (relative.rfind(location + "/", 0) == 0) relative = relative.substr(location.size() + 1);
+  json partition = json::array();
+  for (const auto& value : file.partition) partition.push_back(value ? Binary(*value) : json(nullptr));
+  json out = json::array();
+  out.push_back(kLayout);
+  out.push_back(descriptor.spec_id);
+  out.push_back(descriptor.schema_id);
+  out.push_back(relative);
+  out.push_back(std::move(partition));
+  out.push_back(file.record_count);
+  out.push_back(file.file_size_in_bytes);
+  out.push_back(Counts(file.column_sizes));
+  out.push_back(Counts(file.value_counts));
+  out.push_back(Counts(file.null_value_counts));
+  out.push_back(Counts(file.nan_value_counts));
+  out.push_back(Bytes(file.lower_bounds));
+  out.push_back(Bytes(file.upper_bounds));
+  out.push_back(file.split_offsets);
+  std::vector<uint8_t> packed = json::to_msgpack(out);
+  return std::string(packed.begin(), packed.end());
+}
+
+Result<WrittenFileDescriptor> DecodeWrittenFile(std::string_view bytes, const std::string& location) {
+  std::string problem;
+  try {
+    json in = json::from_msgpack(bytes.begin(), bytes.end());
+    if (!in.is_array() || in.size() != kSlots || !in[kLayoutSlot].is_number_integer()) {
+      throw BadDescriptor{"not a written-file descriptor"};
+    }
+    if (in[kLayoutSlot].get<int>() != kLayout) {
+      throw BadDescriptor{"descriptor layout " + in[kLayoutSlot].dump() + " (this engine reads " +
+                          std::to_string(kLayout) + ")"};
+    }
+    WrittenFileDescriptor out;
+    out.spec_id = in[kSpecId].get<int32_t>();
+    out.schema_id = in[kSchemaId].get<int32_t>();
+    DataFile& file = out.file;
+    const auto relative = in[kPath].get<std::string>();
+    if (relative.empty() || relative.front() == '/' || relative.find("://") != std::string::npos || relative == ".." ||
+        relative.rfind("../", 0) == 0 || relative.find("/../") != std::string::npos ||
+        (relative.size() >= 3 && relative.compare(relative.size() - 3, 3, "/..") == 0)) {
+      throw BadDescriptor{"a file path outside the table (\"" + relative + "\")"};
+    }
+    file.file_path = location + "/" + relative;
+    if (!in[kPartition].is_array()) throw BadDescriptor{"partition values that are not a list"};
+    for (const auto& value : in[kPartition]) {
+      if (value.is_null()) {
+        file.partition.emplace_back(std::nullopt);
+      } else {
+        file.partition.emplace_back(FromBinary(value));
+      }
+    }
+    file.record_count = in[kRecordCount].get<int64_t>();
+    file.file_size_in_bytes = in[kFileSize].get<int64_t>();
+    if (file.file_path.empty() || file.record_count < 0 || file.file_size_in_bytes <= 0) {
+      throw BadDescriptor{"an empty path or a negative count"};
+    }
+    file.column_sizes = CountsFrom(in[kColumnSizes]);
+    file.value_counts = CountsFrom(in[kValueCounts]);
+    file.null_value_counts = CountsFrom(in[kNullCounts]);
+    file.nan_value_counts = CountsFrom(in[kNaNCounts]);
+    file.lower_bounds = BytesFrom(in[kLowerBounds]);
+    file.upper_bounds = BytesFrom(in[kUpperBounds]);
+    file.split_offsets = in[kSplitOffsets].get<std::vector<int64_t>>();
+    return out;
+  } catch (const BadDescriptor& e) {
+    problem = e.what;
+  } catch (const json::exception& e) {
+    problem = e.what();
+  }
+  return InvalidArgument("not a written-file descriptor of this engine: ", problem);
+}
+
+}  // namespace datashard::format
