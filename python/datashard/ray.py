@@ -32,12 +32,13 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import pyarrow as pa
 
-from .errors import AmbiguousCommitError
+from .errors import AmbiguousCommitError, DatashardError
 
 if TYPE_CHECKING:  # pragma: no cover
     import ray.data
 
     from .filters import FilterLike
+    from .scan import Scan
 
 __all__ = ["read_datashard", "DatashardDatasource", "DatashardDatasink"]
 
@@ -270,7 +271,7 @@ def _classes() -> dict[str, type]:
             tasks = []
             for group in groups:
                 paths = [f["file_path"] for f in group]
-                scan = table.new_scan(
+                scan: Scan | None = table.new_scan(
                     scan_columns,
                     scan_filter,
                     self._snapshot_id,
@@ -285,7 +286,7 @@ def _classes() -> dict[str, type]:
                 metadata = BlockMetadata(
                     num_rows=sum(int(f["record_count"]) for f in group) if exact_counts else None,
                     size_bytes=size,
-                    input_files=paths,
+                    input_files=tuple(paths),
                     exec_stats=None,
                 )
 
@@ -306,8 +307,10 @@ def _classes() -> dict[str, type]:
         data files (``Table.new_append``); ``on_write_complete`` commits all of them at once
         (``commit_key``: idempotency key, as ``Table.append`` takes it) and records the
         snapshot id in ``sink.snapshot_id``. If the job fails nothing is committed and
-        ``on_write_failed`` deletes the files written so far. Unpartitioned local tables.
-        ``target_file_size``: bytes per file before a task starts another."""
+        ``on_write_failed`` deletes the files written so far. Any table: partitioned ones get
+        files split by the partition spec in each task, and ``s3://`` tables are written by
+        the tasks straight to the store. ``target_file_size``: bytes of rows a task buffers
+        before it writes a file."""
 
         def __init__(
             self,
@@ -344,7 +347,7 @@ def _classes() -> dict[str, type]:
             unknown = [n for n in schema.names if n not in known]
             if unknown:
                 raise SchemaError(f'unknown column "{unknown[0]}": the table {self._append.location} has no such field')
-            missing = sorted(self._append._required() - set(schema.names))
+            missing = sorted(self._append.required_columns - set(schema.names))
             if missing:
                 raise SchemaError(f'required field "{missing[0]}" is missing')
 
@@ -364,11 +367,11 @@ def _classes() -> dict[str, type]:
             except AmbiguousCommitError:
                 self._ambiguous = True
                 raise
-            self.files = [] if self._append._deduplicated else files
+            self.files = [] if self._append.deduplicated else files
             try:  # files of task attempts whose results Ray dropped (retries), or of a
                 # repeated job whose commit key was already in the table: never committed
-                self._append._remove_strays(self.files)
-            except OSError as e:
+                self._append.remove_uncommitted()
+            except DatashardError as e:
                 logger.warning("datashard: could not remove stray files of %s: %s", self._append, e)
 
         def on_write_failed(self, error: Exception) -> None:

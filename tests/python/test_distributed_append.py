@@ -246,11 +246,22 @@ def test_table_scan_and_append_pickle_and_work_in_spawned_workers(filled: Table)
     assert pickle.loads(pickle.dumps(wf)) == wf
 
 
-def test_partitioned_tables_are_refused_clearly(tmp_path: Any, schema: Schema) -> None:
+def test_partitioned_tables_get_one_file_per_partition_from_each_worker(tmp_path: Any, schema: Schema) -> None:
     spec = PartitionSpec(spec_id=0, fields=[PartitionField(source_id=4, field_id=1000, name="group")])
     t = create_table(str(tmp_path / "p"), schema, spec)
-    with pytest.raises(NotImplementedError, match="unpartitioned tables only"):
-        t.new_append()
+    append = t.new_append()
+    blob = pickle.dumps(append)
+    with _spawn_pool(2) as pool:
+        results = pool.map(_worker_write, [(blob, 0, 300), (blob, 300, 300)])
+    files = [f for r in results for f in pickle.loads(r)]
+    assert len(files) == 6  # three groups from each worker
+    assert {os.path.basename(os.path.dirname(f.path)) for f in files} == {"group=0", "group=1", "group=2"}
+    sid = append.commit(files)
+    assert len(t.snapshots()) == 1 and t.current_snapshot().snapshot_id == sid
+    assert sorted(t.to_arrow(columns=["id"])["id"].to_pylist()) == list(range(600))
+    scan = t.new_scan(filter=col("group") == 1)  # pruned by the partition values the workers computed
+    assert scan.count() == 200 and scan.metrics["files_skipped"] == 4
+    assert t.verify()["ok"]
 
 
 def test_schema_is_pinned_when_the_append_is_made(table: Table) -> None:
@@ -261,3 +272,45 @@ def test_schema_is_pinned_when_the_append_is_made(table: Table) -> None:
     t = load_table(table.location)
     got = t.to_arrow().sort_by("id")
     assert got["id"].to_pylist() == [0, 1, 2] and got["extra"].to_pylist() == [None] * 3
+
+
+_KILLED_WRITER = """
+import pickle, sys, time
+import pyarrow as pa
+append = pickle.loads(bytes.fromhex(sys.argv[1]))
+files = append.write(pa.table({"id": list(range(500)), "group": [1] * 500}))
+print(pickle.dumps(files).hex(), flush=True)  # written: the coordinator would commit next
+time.sleep(600)
+"""
+
+
+def test_a_writer_killed_between_write_and_commit_leaves_the_table_unchanged(table: Table) -> None:
+    """kill -9 of a distributed writer after its files are written and before anything commits
+    them: the table is as it was, and the files are orphans that the cleanup collects."""
+    import signal
+    import subprocess
+    import sys
+
+    table.append(_chunk(0, 5))
+    before = (table.snapshots(), table.data_files(), sorted(table.to_arrow()["id"].to_pylist()))
+    append = table.new_append()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_WRITER, pickle.dumps(append).hex()],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    files = pickle.loads(bytes.fromhex(proc.stdout.readline().strip()))
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait(60) == -signal.SIGKILL
+    assert files and all(os.path.exists(f.path) for f in files)
+    after = load_table(table.location)
+    assert (after.snapshots(), after.data_files(), sorted(after.to_arrow()["id"].to_pylist())) == before
+    assert after.verify()["ok"]
+    # Within the grace period the cleanup keeps them (a job may still commit) ...
+    assert after.remove_orphan_files()["data_files"] == 0
+    # ... and after it, takes exactly them.
+    report = after.remove_orphan_files(older_than=timedelta(0))
+    assert sorted(report["orphans"]) == sorted(f.path for f in files)
+    assert not any(os.path.exists(f.path) for f in files)
+    assert (after.snapshots(), after.data_files()) == before[:2]

@@ -277,3 +277,121 @@ def test_rays_own_read_iceberg_reads_the_table_through_a_pyiceberg_catalog(local
     ds = ray.data.read_iceberg(table_identifier="ml.t", catalog_kwargs={"name": "ml", "type": "sql", **props})
     assert ds.count() == 150
     assert ds.sum("id") == sum(range(150))
+
+
+# -- partitioned and S3 tables: the tasks write through the engine -----------------------------
+
+_DAY_US = 86_400_000_000
+_T0_US = 1_700_006_400_000_000  # 2023-11-15 00:00:00 UTC, a day boundary
+
+
+def _timed_blocks(n: int, blocks: int) -> list[pa.Table]:
+    """_blocks plus a timestamp spreading the rows over ten days."""
+    out = []
+    for block in _blocks(n, blocks):
+        ts = _T0_US + block["id"].to_numpy() * (10 * _DAY_US // n)
+        out.append(block.append_column("ts", pa.array(ts, pa.timestamp("us"))))
+    return out
+
+
+def test_a_million_rows_into_a_table_partitioned_by_identity_and_day(local_ray: None, tmp_path: Any) -> None:
+    from pyiceberg.table import StaticTable
+
+    path = str(tmp_path / "events")
+    schema = datashard.Schema.from_arrow(_timed_blocks(8, 1)[0].schema)
+    by_id = {f["name"]: f["id"] for f in schema.fields}
+    spec = datashard.PartitionSpec(
+        0,
+        [
+            datashard.PartitionField(by_id["kind"], 1000, "kind", "identity"),
+            datashard.PartitionField(by_id["ts"], 1001, "ts_day", "day"),
+        ],
+    )
+    table = create_table(path, schema, spec)
+    table.append(_timed_blocks(8, 1)[0])  # rows already there stay
+    before = len(table.snapshots())
+    sink = DatashardDatasink(path)
+    ray.data.from_arrow(_timed_blocks(N, BLOCKS)).write_datasink(sink)
+
+    snaps = table.snapshots()
+    assert len(snaps) == before + 1 and sink.snapshot_id == snaps[-1]["snapshot_id"]
+    assert snaps[-1]["summary"]["added-records"] == str(N)
+    # Every file holds one kind on one day, in its partition's directory.
+    partitions = {os.path.relpath(os.path.dirname(f.path), os.path.join(table.location, "data")) for f in sink.files}
+    assert len(partitions) == 4 * 10 and all(p.startswith("kind=") and "/ts_day=" in p for p in partitions)
+    got = table.to_arrow(columns=["id", "kind", "ts"])
+    assert got.num_rows == N + 8
+    ids = np.sort(got["id"].to_numpy())
+    assert np.array_equal(ids, np.sort(np.concatenate([np.arange(8), np.arange(N)])))
+    # Partition pruning works on the values the tasks computed.
+    day3 = table.new_scan(filter=(col("kind") == "b") & (col("ts") >= pa.scalar(_T0_US + 3 * _DAY_US, pa.timestamp("us")))
+                          & (col("ts") < pa.scalar(_T0_US + 4 * _DAY_US, pa.timestamp("us"))))
+    assert day3.count() == N // 40
+    assert day3.metrics["files_skipped"] >= len(sink.files) - 2
+    assert table.verify()["ok"]
+    # PyIceberg reads the same rows.
+    iceberg = StaticTable.from_metadata(table.metadata_location).scan(selected_fields=("id", "kind")).to_arrow()
+    assert iceberg.num_rows == N + 8
+    assert pc.sum(iceberg["id"]).as_py() == sum(range(8)) + N * (N - 1) // 2
+    vc = pc.value_counts(iceberg["kind"])
+    assert dict(zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist())) == {
+        "a": N // 4 + 2, "b": N // 4 + 2, "c": N // 4 + 2, "d": N // 4 + 2,
+    }
+
+
+@pytest.fixture(scope="module")
+def s3_server() -> Iterator[Any]:
+    from s3_support import S3Server
+
+    with S3Server() as server:
+        yield server
+
+
+def test_a_million_rows_into_an_s3_table(local_ray: None, s3_server: Any, monkeypatch: Any, tmp_path: Any) -> None:
+    import uuid
+
+    from pyiceberg.table import StaticTable
+
+    bucket = "r" + uuid.uuid4().hex[:16]
+    s3_server.create_bucket(bucket)
+    env = {
+        "AWS_ACCESS_KEY_ID": s3_server.access_key,
+        "AWS_SECRET_ACCESS_KEY": s3_server.secret_key,
+        "AWS_REGION": s3_server.region,
+        "AWS_ENDPOINT_URL": s3_server.endpoint,
+        "DATASHARD_LOCK_DIR": str(tmp_path / "locks"),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)  # the driver: the sink's table, the commit
+    url = f"s3://{bucket}/warehouse/events"
+    table = create_table(url, _schema())
+    table.append(pa.table({"id": list(range(-10, 0)), "value": [0.0] * 10, "kind": ["z"] * 10}))
+    before = len(table.snapshots())
+    sink = DatashardDatasink(url)
+    # The tasks write to the store themselves, with the same settings.
+    ray.data.from_arrow(_blocks(N, BLOCKS)).write_datasink(sink, ray_remote_args={"runtime_env": {"env_vars": env}})
+
+    snaps = table.snapshots()
+    assert len(snaps) == before + 1 and sink.snapshot_id == snaps[-1]["snapshot_id"]
+    assert snaps[-1]["summary"]["added-records"] == str(N)
+    assert all(f.path.startswith(url + "/data/") for f in sink.files) and len(sink.files) >= 2
+    got = table.to_arrow(columns=["id", "value"])
+    assert np.array_equal(np.sort(got["id"].to_numpy()), np.arange(-10, N))
+    assert pc.sum(got["value"]).as_py() == pytest.approx(0.5 * N * (N - 1) / 2)
+    static = StaticTable.from_metadata(
+        table.metadata_location,
+        properties={
+            "s3.endpoint": s3_server.endpoint,
+            "s3.access-key-id": s3_server.access_key,
+            "s3.secret-access-key": s3_server.secret_key,
+            "s3.region": s3_server.region,
+        },
+    )
+    assert static.scan(selected_fields=("id",)).to_arrow().num_rows == N + 10
+    # A failed job's files on the store are removed by the sink, as on disk.
+    failing = DatashardDatasink(url)
+    ds = ray.data.from_arrow(_blocks(80_000, 8)).map_batches(_fail_on_block_with(50_000), batch_format="pyarrow")
+    with pytest.raises(Exception, match="injected failure"):
+        ds.write_datasink(failing, concurrency=1, ray_remote_args={"runtime_env": {"env_vars": env}})
+    assert len(table.snapshots()) == before + 1
+    assert table.remove_orphan_files(older_than=timedelta(0))["data_files"] == 0  # nothing left behind

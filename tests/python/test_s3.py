@@ -429,3 +429,41 @@ def test_bad_storage_settings_are_clear_errors(monkeypatch, tmp_path):
     with pytest.raises(datashard.InvalidArgumentError, match="unsupported scheme"):
         datashard.create_table("gs://bucket/t", SCHEMA)
     assert not any(tmp_path.iterdir())  # nothing was written anywhere
+
+
+# --- distributed appends: workers write to the store, one commit --------------------------
+
+
+def _s3_worker_write(blob, start, n):
+    """In a spawned worker (the environment came with it): write rows, commit nothing."""
+    import pickle
+
+    append = pickle.loads(blob)
+    return pickle.dumps(append.write(pa.table({"writer": [start] * n, "seq": list(range(start, start + n))})))
+
+
+def test_new_append_workers_write_to_s3_and_one_commit_adds_them(s3):
+    import pickle
+
+    url = f"{s3.url}/warehouse/dist"
+    table = datashard.create_table(url, SCHEMA)
+    table.append(pa.table({"writer": [-1], "seq": [-1]}))
+    append = table.new_append()
+    blob = pickle.dumps(append)
+    with mp.get_context("spawn").Pool(3) as pool:
+        results = pool.starmap(_s3_worker_write, [(blob, 1000 * k, 500) for k in range(4)])
+    files = [f for r in results for f in pickle.loads(r)]
+    assert len(files) == 4 and all(f.path.startswith(url + "/data/" + append.append_id + "-") for f in files)
+    assert table.row_count() == 1  # nothing visible before the commit
+    sid = append.commit(files)
+    assert len(table.snapshots()) == 2 and table.current_snapshot().snapshot_id == sid
+    got = table.to_arrow()
+    assert sorted(got["seq"].to_pylist()) == [-1] + [1000 * k + i for k in range(4) for i in range(500)]
+    assert _pyiceberg(s3, table).num_rows == 2001
+    # An abandoned append: abort removes its objects, and only those.
+    stray = table.new_append()
+    stray_files = stray.write(pa.table({"writer": [9], "seq": [9]}))
+    assert stray_files[0].path[len(s3.url) + 1 :] in _keys(s3.server, s3.bucket)
+    assert stray.abort() == 1
+    assert stray_files[0].path[len(s3.url) + 1 :] not in _keys(s3.server, s3.bucket)
+    assert table.row_count() == 2001 and table.verify()["ok"]

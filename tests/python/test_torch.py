@@ -446,3 +446,43 @@ def test_pickles_without_a_handle(table20: Table) -> None:
     assert type(clone) is IterableDataset and isinstance(clone, torch.utils.data.IterableDataset)
     assert clone._table is None and clone.snapshot_id == ds.snapshot_id and clone.epoch == 3
     assert _ids(clone) == _ids(ds)
+
+
+# -- an S3 table: workers read from the store, rows written by distributed workers ------------
+
+
+@needs_torch
+def test_an_s3_table_written_by_new_append_feeds_every_row_once(tmp_path: Path, monkeypatch: Any) -> None:
+    import uuid
+
+    from s3_support import S3Server
+    from torch.utils.data import DataLoader
+
+    from datashard.torch import IterableDataset
+
+    with S3Server() as server:
+        bucket = "t" + uuid.uuid4().hex[:16]
+        server.create_bucket(bucket)
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": server.access_key,
+            "AWS_SECRET_ACCESS_KEY": server.secret_key,
+            "AWS_REGION": server.region,
+            "AWS_ENDPOINT_URL": server.endpoint,
+            "DATASHARD_LOCK_DIR": str(tmp_path / "locks"),
+        }.items():
+            monkeypatch.setenv(name, value)  # the DataLoader's workers inherit them
+        url = f"s3://{bucket}/t"
+        t = create_table(url, SCHEMA)
+        append = t.new_append(target_file_size=16 * 1024)  # several files per writer
+        files = []
+        for k in range(4):
+            files += append.write(_rows(k * 2500, 2500))
+        assert len(files) > 4
+        append.commit(files)
+        assert len(t.snapshots()) == 1
+        ds = IterableDataset(url, columns=["id", "g"], batch_size=256, shuffle_seed=3)
+        seen: list[int] = []
+        for batch in DataLoader(ds, batch_size=None, num_workers=2, multiprocessing_context="spawn"):
+            assert set(batch) == {"id", "g"}
+            seen += batch["id"].tolist()
+        assert sorted(seen) == list(range(10_000))
