@@ -39,9 +39,10 @@ class Transaction {
   // table location (not under metadata/) and must not be in the table yet.
   // A file whose columns carry the table's Iceberg field ids and exact types
   // (as written with the table's Arrow schema) is registered where it is, with
-  // statistics computed from its rows; any other file (plain pyarrow output
-  // without field ids, safely castable types, or any file of a partitioned
-  // table) has its rows copied into new data files, so that every Iceberg
+  // statistics computed from its rows (and, on a partitioned table, if all its
+  // rows fall in one partition, that partition's values); any other file
+  // (plain pyarrow output without field ids, safely castable types, rows of
+  // several partitions) has its rows copied into new data files, so that every Iceberg
   // reader can read them; once the commit succeeds, such a source file is
   // deleted (it sits in the table's directory unreferenced, an orphan).
   // Rows are validated as Append validates them.

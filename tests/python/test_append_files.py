@@ -156,6 +156,29 @@ def test_partitioned_table_copies_rows_into_partitions(tmp_path) -> None:
     assert sorted(r["id"] for r in t.scan(filter={"grp": "a"})) == [1, 3]
 
 
+def test_partitioned_table_registers_a_file_of_one_partition_in_place(tmp_path) -> None:
+    schema = Schema(
+        schema_id=0,
+        fields=[
+            {"id": 1, "name": "id", "type": "long", "required": True},
+            {"id": 2, "name": "day", "type": "date", "required": False},
+        ],
+    )
+    spec = PartitionSpec(0, [PartitionField(2, 1000, "day_month", "month")])
+    t = create_table(str(tmp_path / "p"), schema, spec)
+    import datetime as dt
+
+    rows = pa.table({"id": [1, 2, 3], "day": [dt.date(2024, 3, 1), dt.date(2024, 3, 9), dt.date(2024, 3, 31)]})
+    src = _write(os.path.join(t.location, "data", "march.parquet"), rows.cast(t.arrow_schema()))
+    t.add_files([src])
+    assert [d["file_path"] for d in t.data_files()] == [src]  # in place: all of March
+    scan = t.new_scan(filter=[("day", ">=", dt.date(2024, 4, 1))])
+    assert scan.count() == 0 and scan.metrics["files_skipped"] == 1  # pruned by its partition
+    from pyiceberg.table import StaticTable
+
+    assert StaticTable.from_metadata(t.metadata_location).scan().to_arrow().num_rows == 3
+
+
 def test_pyiceberg_reads_registered_and_copied_files(table: Table) -> None:
     from pyiceberg.table import StaticTable
 

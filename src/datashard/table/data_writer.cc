@@ -1,5 +1,6 @@
 #include "datashard/table/data_writer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <unordered_map>
 
@@ -149,6 +150,25 @@ void CollectLayout(const parquet::FileMetaData& footer, const std::vector<int32_
     }
   }
   std::sort(file->split_offsets.begin(), file->split_offsets.end());
+}
+
+Result<std::optional<std::vector<std::optional<std::string>>>> SinglePartitionOf(
+    const Schema& schema, const PartitionSpec& spec, const arrow::Table& data, const std::vector<int32_t>& field_ids) {
+  std::vector<std::optional<std::string>> tuple;
+  for (const auto& field : spec.fields) {
+    const NestedField* source = schema.FindField(field.source_id);
+    auto column_at = std::find(field_ids.begin(), field_ids.end(), field.source_id);
+    if (source == nullptr || column_at == field_ids.end()) return std::nullopt;
+    const auto& chunks = data.column(static_cast<int>(column_at - field_ids.begin()))->chunks();
+    ARROW_ASSIGN_OR_RAISE(auto column, chunks.size() == 1 ? chunks[0] : arrow::Concatenate(chunks));
+    ARROW_ASSIGN_OR_RAISE(auto values, format::ApplyTransform(field.transform, source->type, *column));
+    if (values.empty()) return std::nullopt;
+    for (const auto& v : values) {
+      if (v != values.front()) return std::nullopt;
+    }
+    tuple.push_back(values.front());
+  }
+  return tuple;
 }
 
 Result<std::vector<format::DataFile>> WriteDataFiles(FileSystem& fs, const TableMetadata& metadata,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,13 @@ Result<std::vector<format::DataFile>> WriteDataFiles(FileSystem& fs, const Table
                                                      const Schema& schema, const PartitionSpec& spec,
                                                      const arrow::Table& data, Durability durability,
                                                      const std::string& name_prefix = "");
+
+// The partition tuple of `data` (column c holds field `field_ids[c]`) under
+// `spec`, if every row has the same one; nullopt if the rows span several.
+Result<std::optional<std::vector<std::optional<std::string>>>> SinglePartitionOf(const Schema& schema,
+                                                                                 const PartitionSpec& spec,
+                                                                                 const arrow::Table& data,
+                                                                                 const std::vector<int32_t>& field_ids);
 
 // The size a data file holding `data` (conformed, of one partition) gets:
 // the bytes WriteDataFiles would write for it, encoded the same way.

@@ -368,7 +368,7 @@ Status Transaction::AppendOneFile(const std::string& path) {
 
   // Registered in place only when every column is a table field by id, with
   // the table's exact type, and required fields hold no nulls.
-  bool in_place = metadata.DefaultSpec()->unpartitioned() && rows->num_columns() > 0;
+  bool in_place = rows->num_columns() > 0;
   std::vector<int32_t> ids;
   std::vector<std::string> names;
   for (int c = 0; c < rows->num_columns(); ++c) {
@@ -384,6 +384,16 @@ Status Transaction::AppendOneFile(const std::string& path) {
   for (const auto& field : schema.fields) {
     if (field.required && std::find(ids.begin(), ids.end(), field.id) == ids.end()) in_place = false;
   }
+  // Of a partitioned table, a file whose rows all fall in one partition.
+  std::vector<std::optional<std::string>> partition;
+  if (in_place && !metadata.DefaultSpec()->unpartitioned()) {
+    ARROW_ASSIGN_OR_RAISE(auto single, table::SinglePartitionOf(schema, *metadata.DefaultSpec(), *rows, ids));
+    if (single) {
+      partition = std::move(*single);
+    } else {
+      in_place = false;
+    }
+  }
   if (!in_place) {
     // Columns found by id take the table's current names; the rest keep
     // theirs and are matched by name (ConformToSchema names any misfit).
@@ -394,6 +404,7 @@ Status Transaction::AppendOneFile(const std::string& path) {
   }
   format::DataFile file;
   file.file_path = path;
+  file.partition = std::move(partition);
   file.record_count = rows->num_rows();
   file.file_size_in_bytes = size;
   for (int c = 0; c < rows->num_columns(); ++c) {

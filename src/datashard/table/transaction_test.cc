@@ -297,6 +297,37 @@ TEST(TransactionTest, AppendFilesCopiesFilesWithoutFieldIds) {
   EXPECT_EQ(ReadAll(*table)->num_rows(), 4);
 }
 
+TEST(TransactionTest, AppendFilesRegistersAFileOfOnePartitionInPlaceAndSplitsOthers) {
+  testing::TempDir dir;
+  CreateOptions create;
+  create.schema = KeyValueSchema();
+  create.partition_spec.fields.push_back(PartitionField{2, 1000, "value", "identity"});
+  create.properties["datashard.commit.durability"] = "process";
+  DS_ASSIGN_OR_FAIL(auto table, Table::Create(dir.Join("p"), create));
+  DS_ASSERT_OK(table->fs().CreateDir(table->location() + "/data"));
+  const std::string one = table->location() + "/data/one.parquet";
+  const std::string mixed = table->location() + "/data/mixed.parquet";
+  auto schema = format::ToArrowSchema(KeyValueSchema());
+  WriteParquet(arrow::Table::Make(schema, Rows(0, 10, 7)->columns()), one);  // every row: value 7
+  auto two_values = arrow::ConcatenateTables(
+      {arrow::Table::Make(schema, Rows(10, 4, 0)->columns()), arrow::Table::Make(schema, Rows(14, 4, 1)->columns())});
+  ASSERT_TRUE(two_values.ok());
+  WriteParquet(*two_values, mixed);  // ... and value 1
+  Transaction tx(table);
+  DS_ASSERT_OK(tx.AppendFiles({one, mixed}));
+  DS_ASSERT_OK(tx.Commit().status());
+  DS_ASSIGN_OR_FAIL(auto files, table->DataFiles(std::nullopt));
+  ASSERT_EQ(files.size(), 3u);  // one in place, the mixed one split in two
+  EXPECT_EQ(std::count_if(files.begin(), files.end(), [&](const DataFileInfo& f) { return f.file_path == one; }), 1);
+  EXPECT_FALSE(std::filesystem::exists(mixed));  // copied, then deleted
+  ScanOptions options;
+  options.filter = {Predicate{"value", PredicateOp::kEq, Long(7)}};
+  DS_ASSIGN_OR_FAIL(auto reader, table->Scan(options));
+  DS_ASSIGN_OR_FAIL(auto rows, reader->ToTable());
+  EXPECT_EQ(rows->num_rows(), 10);
+  EXPECT_EQ(ReadAll(*table)->num_rows(), 18);
+}
+
 TEST(TransactionTest, AppendFilesRefusesBadFilesAndWritesNothing) {
   testing::TempDir dir;
   auto table = NewTable(dir);
