@@ -199,8 +199,9 @@ class Transaction(OriginalTransactionAPI):
         inside the table directory (absolute, or table-relative as the original spelled it:
         ``"data/x.parquet"``). A file written with the table's Arrow schema
         (``pq.write_table(t.cast(table.arrow_schema()), path)``, which carries the Iceberg field
-        ids) is registered where it is; any other file (plain pyarrow output without field ids,
-        or any file of a partitioned table) has its rows copied into new data files so that
+        ids) is registered where it is (on a partitioned table, if all its rows fall in one
+        partition); any other file (plain pyarrow output without field ids, rows of several
+        partitions) has its rows copied into new data files so that
         every Iceberg reader can read them, and the source file is deleted once the commit
         succeeds. Returns the transaction.
 
