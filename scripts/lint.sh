@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Static checks: the Python package's import layering (scripts/check_imports.py),
-# clang-format (every C++ file must match .clang-format) and clang-tidy (the
-# checks in .clang-tidy, over the compile_commands.json of a configure-only
-# build dir). Exits non-zero on any finding.
+# Static checks: the Python package's import layering (scripts/check_imports.py)
+# and types (scripts/typecheck.sh, mypy), clang-format (every C++ file must
+# match .clang-format) and clang-tidy (the checks in .clang-tidy, over the
+# compile_commands.json of a configure-only build dir). Exits non-zero on any
+# finding.
 #
-#   bash scripts/lint.sh            all three
-#   bash scripts/lint.sh python     the Python import layering only
+#   bash scripts/lint.sh            all
+#   bash scripts/lint.sh python     the Python checks only
 #   bash scripts/lint.sh format     clang-format only
 #   bash scripts/lint.sh tidy       clang-tidy only
 #
@@ -24,6 +25,8 @@ if [ "$what" = all ] || [ "$what" = python ]; then
   # The package imports one way: leaf helpers -> value types -> operations -> Table -> integrations.
   echo "== Python import layering (scripts/check_imports.py) =="
   python3 scripts/check_imports.py || status=1
+  echo "== Python types (scripts/typecheck.sh: mypy, strict) =="
+  bash scripts/typecheck.sh || status=1
   [ "$what" = python ] && exit "$status"
 fi
 

@@ -25,7 +25,8 @@ def _when(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000.0, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _size(n: int) -> str:
+def _size(size: int) -> str:
+    n = float(size)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -35,7 +36,7 @@ def _size(n: int) -> str:
 
 def _safely(render: Any, fallback: str) -> str:
     try:
-        return render()
+        return str(render())
     except Exception as e:  # a notebook display must not raise
         return f"<pre>{html.escape(fallback)}\n(could not render: {html.escape(str(e))})</pre>"
 

@@ -254,12 +254,12 @@ _MAX_DECIMAL_PRECISION = 38
 def _value_kind(v: Any) -> str:
     for py_type, kind in _INFERRED:
         if isinstance(v, py_type):
-            if kind == "timestamp" and v.utcoffset() is not None:
+            if kind == "timestamp" and isinstance(v, _dt.datetime) and v.utcoffset() is not None:
                 return "timestamptz"
             return kind
-    kind = _NUMPY_KINDS.get(_numpy_kind(v) or "")
-    if kind is not None:
-        return kind
+    numpy_kind = _NUMPY_KINDS.get(_numpy_kind(v) or "")
+    if numpy_kind is not None:
+        return numpy_kind
     if isinstance(v, (list, tuple, dict, set)):
         raise _Reject(f"{type(v).__name__} values are not supported yet (nested types); give a schema or flatten it")
     raise _Reject(f"cannot infer a column type from {_describe(v)}")
@@ -306,7 +306,7 @@ def infer_schema(records: Sequence[Mapping[str, Any]]) -> Schema:
             if v is None:
                 continue
             try:
-                kind = _value_kind(v)
+                kind: str | None = _value_kind(v)
                 if kind == "long":
                     _check_long_range(v)
                 if kind == "decimal":

@@ -195,7 +195,7 @@ class CompactManifestsResult(dict):  # type: ignore[type-arg]
     def __ne__(self, other: object) -> bool:
         return not self == other
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
 
 class ExpireSnapshotsResult(dict):  # type: ignore[type-arg]
@@ -230,7 +230,7 @@ class ExpireSnapshotsResult(dict):  # type: ignore[type-arg]
         equal = self.__eq__(other)
         return equal if equal is NotImplemented else not equal
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
     def __lt__(self, other: Any) -> bool:
         return self.count < other  # type: ignore[no-any-return]
@@ -271,7 +271,11 @@ class OriginalTableAPI:
     # Provided by Table.
     _core: Any
     _input: TableInput
-    location: str
+
+    if TYPE_CHECKING:
+
+        @property
+        def location(self) -> str: ...
 
     # -- schema and snapshots ------------------------------------------------------------------
 

@@ -370,7 +370,7 @@ def _run_counter_phase(ctx: Any, workdir: str, processes: int, increments: int, 
     value, counter_rows = read_counter(table_path)
     reread = load_table(table_path)
     snap = reread.current_snapshot()
-    commits = 0 if snap is None else snap.sequence_number - 1  # minus the initial append
+    commits = 0 if snap is None or snap.sequence_number is None else snap.sequence_number - 1  # minus the first append
     done = sum(r[1] for r in reports)
     retries = sum(r[2] for r in reports)
     produced = sorted(v for r in reports for v in r[3])

@@ -103,7 +103,7 @@ def typed_from_arrow(error: BaseException) -> "DatashardError | None":
     text = str(error)
     match = _DETAIL.search(text)
     cls = globals().get(match.group(1)) if match else None
-    if isinstance(cls, type) and issubclass(cls, DatashardError):
+    if match is not None and isinstance(cls, type) and issubclass(cls, DatashardError):
         return cls(text[: match.start()].strip())
     return None
 

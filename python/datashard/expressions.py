@@ -185,7 +185,8 @@ class Column:
 
     def between(self, low: Any, high: Any) -> Expr:
         """``low <= column <= high`` (both ends included)."""
-        return (self >= low) & (self <= high)
+        both: Expr = (self >= low) & (self <= high)
+        return both
 
     def _not_a_condition(self, *_: Any) -> Any:
         raise TypeError(

@@ -125,7 +125,7 @@ class FilterExpression:
         elif op in _SET_OPS:
             if isinstance(self.value, (str, bytes)) or not isinstance(self.value, Iterable):
                 raise InvalidArgumentError(
-                    f'filter on "{self.column}": "{op.value}" needs a list of values, got {self.value!r}'
+                    f'filter on "{self.column}": "{op}" needs a list of values, got {self.value!r}'
                 )
             object.__setattr__(self, "value", list(self.value))  # a list, as the original kept it
         elif self.value is None:
@@ -487,17 +487,17 @@ def prune_files_by_bounds(data_files: Sequence[Any], expressions: Sequence[Filte
     def may_match(lo: Any, hi: Any, e: FilterExpression) -> bool:
         v = e.value
         if e.op == FilterOp.EQ:
-            return lo <= v <= hi
+            return bool(lo <= v <= hi)
         if e.op == FilterOp.NE:
-            return not (lo == hi == v)
+            return bool(not (lo == hi == v))
         if e.op == FilterOp.GT:
-            return hi > v
+            return bool(hi > v)
         if e.op == FilterOp.GE:
-            return hi >= v
+            return bool(hi >= v)
         if e.op == FilterOp.LT:
-            return lo < v
+            return bool(lo < v)
         if e.op == FilterOp.LE:
-            return lo <= v
+            return bool(lo <= v)
         if e.op == FilterOp.IN and v:
             return any(lo <= x <= hi for x in v if x is not None)
         return True

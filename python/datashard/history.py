@@ -10,7 +10,7 @@ or by a tag or branch name. A tag pins a snapshot and survives
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import pyarrow as pa
 
@@ -60,8 +60,11 @@ def _check_name(name: Any, what: str) -> str:
 class TableHistory:
     """Snapshots, history, time travel and refs; mixed into :class:`~datashard.table.Table`."""
 
-    _core: Any
-    location: str
+    _core: Any  # provided by Table
+    if TYPE_CHECKING:  # provided by Table
+
+        @property
+        def location(self) -> str: ...
 
     to_arrow: Callable[..., pa.Table]  # provided by Table
 

@@ -17,7 +17,7 @@ original's name for ``remove_orphan_files``, is in :mod:`datashard.compat`.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._convert import positive_int
 from ._when import NO_AGE_LIMIT_MS, When, epoch_ms
@@ -38,8 +38,11 @@ _DEFAULT_MAX_SNAPSHOT_AGE = timedelta(days=5)
 class TableMaintenance:
     """Maintenance operations; mixed into :class:`~datashard.table.Table`."""
 
-    _core: Any
-    location: str
+    _core: Any  # provided by Table
+    if TYPE_CHECKING:  # provided by Table
+
+        @property
+        def location(self) -> str: ...
 
     def expire_snapshots(
         self,

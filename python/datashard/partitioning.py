@@ -65,7 +65,7 @@ class PartitionSpec:
                 try:
                     converted.append(
                         PartitionField(
-                            source_id=int(f.get("source_id", f.get("source-id"))),  # type: ignore[arg-type]
+                            source_id=int(f.get("source_id", f.get("source-id"))),
                             field_id=int(f.get("field_id", f.get("field-id", _FIRST_PARTITION_FIELD_ID + i))),
                             name=str(f["name"]),
                             transform=str(f.get("transform", "identity")),

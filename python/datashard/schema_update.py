@@ -32,7 +32,7 @@ __all__ = ["UpdateSchema", "TableSchemaEvolution"]
 def _type_name(type_: Any, column: str) -> str:
     """An Iceberg type name from ``"long"``/``"decimal(10, 2)"`` or a pyarrow DataType."""
     if isinstance(type_, pa.DataType):
-        return Schema.from_arrow(pa.schema([pa.field(column, type_)])).fields[0]["type"]
+        return str(Schema.from_arrow(pa.schema([pa.field(column, type_)])).fields[0]["type"])
     return normalize_type(type_, column)
 
 

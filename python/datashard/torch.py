@@ -589,7 +589,7 @@ def _build_dataset_class() -> Any:
     if _dataset_class is None:
         torch = _import_torch()
 
-        class IterableDataset(_ShardedSnapshotReader, torch.utils.data.IterableDataset):  # type: ignore[misc]
+        class IterableDataset(_ShardedSnapshotReader, torch.utils.data.IterableDataset):  # type: ignore[misc, name-defined]
             __doc__ = _DOC
 
         IterableDataset.__module__ = __name__
