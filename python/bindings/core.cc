@@ -19,6 +19,7 @@
 #include <arrow/table.h>
 #include <nlohmann/json.hpp>
 
+#include "datashard/changes.h"
 #include "datashard/commit/committer.h"
 #include "datashard/data_file_writer.h"
 #include "datashard/files_table.h"
@@ -639,6 +640,20 @@ class CoreTable {
     }
     return new CoreFileWriter(Unwrap(std::move(writer)));
   }
+  CoreStream* Changes(std::optional<int64_t> from_snapshot, std::optional<int64_t> to_snapshot,
+                      std::optional<std::vector<std::string>> columns, bool net) {
+    ChangesOptions options;
+    options.from_snapshot = from_snapshot;
+    options.to_snapshot = to_snapshot;
+    if (columns) options.columns = *columns;
+    options.net = net;
+    Result<std::shared_ptr<arrow::Table>> rows;
+    {
+      nb::gil_scoped_release release;
+      rows = datashard::Changes(*table_, options);
+    }
+    return new CoreStream(std::make_shared<arrow::TableBatchReader>(Unwrap(std::move(rows))));
+  }
   std::optional<int64_t> FindCommitKey(const std::string& key) {
     Result<std::optional<int64_t>> found;
     {
@@ -749,6 +764,8 @@ NB_MODULE(_core, m) {
       .def("file_writer", &CoreTable::FileWriter, "name_prefix"_a = "", "target_file_size"_a = 0,
            "schema_id"_a = nb::none(), "spec_id"_a = nb::none(), nb::rv_policy::take_ownership)
       .def("find_commit_key", &CoreTable::FindCommitKey, "commit_key"_a)
+      .def("changes", &CoreTable::Changes, "from_snapshot"_a, "to_snapshot"_a = nb::none(), "columns"_a = nb::none(),
+           "net"_a = true, nb::rv_policy::take_ownership)
       .def("rewrite", &CoreTable::Rewrite, "target_file_size"_a = nb::none(),
            "target_file_size given: compact data files; None: rewrite manifests")
       .def("verify", &CoreTable::Verify, "snapshot_id"_a = nb::none())

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, Ty
 import pyarrow as pa
 
 from . import _core
-from ._changes import cancel_pairs, conform
 from ._convert import (
     DEFAULT_BATCH_ROWS,
     MATERIALIZE_BATCH_ROWS,
@@ -503,34 +502,15 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution, OriginalTableA
         files that ``from_snapshot`` had and ``to_snapshot`` no longer has. A delete rewrites
         files (copy-on-write), so the rows it kept would appear as both; ``net=True`` (the
         default) cancels identical insert/delete pairs, leaving the rows really added and
-        really deleted. Appends-only history costs one read of the new files.
+        really deleted (rows are the same when every column is; computed by the engine on
+        Arrow data). Appends-only history costs one read of the new files.
         """
-        self._core.refresh()
-        if to_snapshot is None:
-            to_snapshot = self._core.current_snapshot_id()
         for name, sid in (("from_snapshot", from_snapshot), ("to_snapshot", to_snapshot)):
             if sid is not None and (isinstance(sid, bool) or not isinstance(sid, int)):
                 raise InvalidArgumentError(f"{name} must be a snapshot id (int) or None, got {sid!r}")
-        old = {d["file_path"] for d in self.data_files(from_snapshot)} if from_snapshot is not None else set()
-        new = {d["file_path"] for d in self.data_files(to_snapshot)} if to_snapshot is not None else set()
+        self._core.refresh()
         cols = list(columns) if columns is not None else None
-
-        def rows(sid: int | None, files: set[str]) -> pa.Table:
-            scan = self.new_scan(cols, snapshot_id=sid, files=sorted(files)) if sid is not None else None
-            if scan is None or not files:
-                return projected_schema(self._input.view().arrow, cols, self.location).empty_table()
-            return scan.to_arrow()
-
-        inserts, deletes = rows(to_snapshot, new - old), rows(from_snapshot, old - new)
-        if net and inserts.num_rows and deletes.num_rows:
-            inserts, deletes = cancel_pairs(inserts, deletes)
-        # Both sides in the newer schema's column order (a column added since reads as null).
-        deletes = conform(deletes, inserts.schema) if inserts.num_columns else deletes
-        typed = [
-            t.append_column("_change_type", pa.array([kind] * t.num_rows, pa.string()))
-            for t, kind in ((inserts, "insert"), (deletes, "delete"))
-        ]
-        return pa.concat_tables(typed, promote_options="permissive")
+        return pa.table(self._core.changes(from_snapshot, to_snapshot, cols, bool(net)))
 
     def parquet_paths(
         self, snapshot_id: int | None = None, *, as_of: When | None = None, ref: str | None = None
