@@ -308,3 +308,58 @@ def test_spark_reads_a_schema_on_write_table(spark, warehouse: Path) -> None:
     assert types == {"id": "bigint", "grp": "string", "amount": "bigint", "ts": "timestamp_ntz"}
     spark.sql("insert into ds.db.sow values (100, 'g1', 5, timestamp_ntz '2024-02-01 00:00:00')")
     assert load_table(t.location).row_count() == 41
+
+
+def test_spark_reads_a_million_rows_a_ray_job_wrote_into_identity_and_day_partitions(spark, warehouse: Path) -> None:
+    """The Ray sink's tasks write the files (datashard.distributed, through the engine) and the
+    driver commits them in one snapshot; Spark reads the partitioned result, and prunes by it."""
+    import numpy as np
+
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # loopback only
+    import ray
+
+    import datashard
+    from datashard.ray import DatashardDatasink
+
+    n, blocks, day_us = 1_000_000, 8, 86_400_000_000
+    t0 = 1_700_006_400_000_000  # 2023-11-15 00:00 UTC
+    schema = Schema(
+        schema_id=0,
+        fields=[
+            {"id": 1, "name": "id", "type": "long", "required": True},
+            {"id": 2, "name": "kind", "type": "string"},
+            {"id": 3, "name": "ts", "type": "timestamp"},
+        ],
+    )
+    spec = PartitionSpec(0, [PartitionField(2, 1000, "kind", "identity"), PartitionField(3, 1001, "ts_day", "day")])
+    t = create_table(warehouse / "db" / "ray_events", schema, partition_spec=spec)
+    ids = np.arange(n, dtype=np.int64)
+    kinds = np.array(["a", "b", "c", "d"])
+    step = n // blocks
+    data = [
+        pa.table({
+            "id": ids[i : i + step],
+            "kind": kinds[ids[i : i + step] % 4],
+            "ts": pa.array(t0 + ids[i : i + step] * (10 * day_us // n), pa.timestamp("us")),
+        })
+        for i in range(0, n, step)
+    ]
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(datashard.__file__)))
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING", log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}})
+    try:
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        sink = DatashardDatasink(str(t.location))
+        ray.data.from_arrow(data).write_datasink(sink)
+    finally:
+        ray.shutdown()
+    assert len(t.snapshots()) == 1 and t.row_count() == n
+    assert one(spark, "select count(*), sum(id), count(distinct kind) from ds.db.ray_events") == (n, n * (n - 1) // 2, 4)
+    got = one(spark, "select count(*) from ds.db.ray_events where kind = 'b' and ts >= timestamp '2023-11-18 00:00:00' "
+                     "and ts < timestamp '2023-11-19 00:00:00'")
+    assert got == (t.new_scan(filter=[("kind", "==", "b"), ("ts", ">=", dt.datetime(2023, 11, 18)),
+                                      ("ts", "<", dt.datetime(2023, 11, 19))]).count(),)
+    assert got[0] == n // 40
+    # Spark sees the partitions the tasks computed.
+    parts = spark.sql("select partition.kind, partition.ts_day from ds.db.ray_events.partitions").collect()
+    assert len(parts) == 40
