@@ -33,7 +33,7 @@ seconds="${1:-30}"
 [ $# -gt 0 ] && shift
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(metadata_json manifest manifest_list avro_container version_hint parquet intent)
+  targets=(metadata_json manifest manifest_list avro_container version_hint parquet intent written_file)
 fi
 jobs="${FUZZ_JOBS:-1}"
 
