@@ -13,6 +13,7 @@
 #include <arrow/api.h>
 
 #include "datashard/commit/group_commit.h"
+#include "datashard/data_file_writer.h"
 #include "datashard/file_system.h"
 #include "datashard/format/arrow_schema.h"
 #include "datashard/format/file_names.h"
@@ -71,8 +72,8 @@ Status Generate(const std::string& out) {
   namespace fs = std::filesystem;
   const std::string work = (fs::temp_directory_path() / "datashard-corpus").string();
   fs::remove_all(work);
-  for (const char* target :
-       {"metadata_json", "manifest", "manifest_list", "avro_container", "version_hint", "parquet", "intent"}) {
+  for (const char* target : {"metadata_json", "manifest", "manifest_list", "avro_container", "version_hint", "parquet",
+                             "intent", "written_file"}) {
     fs::create_directories(fs::path(out) / target);
   }
   auto local = LocalFileSystem();
@@ -143,6 +144,17 @@ Status Generate(const std::string& out) {
       const std::string seed = SeedPath(out, "intent", tag, ++n);
       auto written = local->WriteNewFile(seed, text, Durability::kProcess);
       if (!written.ok()) return Fail("write " + seed, written);
+    }
+    // Descriptors of files a distributed writer wrote and did not commit.
+    auto writer = DataFileWriter::Open(*table);
+    if (!writer.ok()) return Fail("open a file writer", writer.status());
+    if (auto wrote = (*writer)->Write(Rows(200, 5)); !wrote.ok()) return Fail("write files", wrote);
+    auto written = (*writer)->Finish();
+    if (!written.ok()) return Fail("finish files", written.status());
+    for (const auto& file : *written) {
+      const std::string seed = SeedPath(out, "written_file", tag, ++n);
+      auto saved = local->WriteNewFile(seed, file.descriptor, Durability::kProcess);
+      if (!saved.ok()) return Fail("write " + seed, saved);
     }
     for (const auto& entry : fs::recursive_directory_iterator(format::DataDir(location))) {
       if (!entry.is_regular_file() || !EndsWith(entry.path().string(), ".parquet")) continue;
