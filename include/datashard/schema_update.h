@@ -31,7 +31,7 @@ Result<Schema> UpdateSchema(Table& table, const std::vector<SchemaUpdate>& updat
 
 // Schema on write: gives a table created without a schema (CreateOptions)
 // its first schema, field ids as given, in a metadata-only commit; the
-// partition spec waiting in kPendingPartitionSpecProperty is checked against
+// partition spec waiting in TableProperties::kPendingPartitionSpec is checked against
 // it (SchemaError, nothing committed) and applied in the same commit. A table
 // that has a schema already (another writer's first append won the race) is
 // left as it is. Returns the table's schema afterwards, which the caller

@@ -28,14 +28,11 @@ class Transaction;
 // How a transaction is validated against concurrent commits (transaction.h).
 enum class Isolation { kSnapshot, kSerializable };
 
-// Table property holding the partition spec (Iceberg JSON) of a table created
-// without a schema, until SetInitialSchema checks it and applies it.
-inline constexpr char kPendingPartitionSpecProperty[] = "datashard.schema-on-write.partition-spec";
-
 struct CreateOptions {
   // An empty schema creates a table whose schema its first append sets
   // (SetInitialSchema); a partition spec given with it waits in the table
-  // property kPendingPartitionSpecProperty until then.
+  // property TableProperties::kPendingPartitionSpec until then
+  // (table_properties.h, which also lists the `properties` datashard reads).
   Schema schema;
   PartitionSpec partition_spec;
   std::map<std::string, std::string> properties;

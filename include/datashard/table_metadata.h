@@ -73,8 +73,6 @@ struct TableMetadata {
   const PartitionSpec* SpecById(int32_t id) const;
   const Snapshot* CurrentSnapshot() const;
   const Snapshot* SnapshotById(int64_t id) const;
-  std::string Property(const std::string& key, const std::string& fallback) const;
-  int64_t PropertyLong(const std::string& key, int64_t fallback) const;
 };
 
 }  // namespace datashard

@@ -8,6 +8,7 @@
 #include "datashard/commit/version_resolver.h"
 #include "datashard/format/file_names.h"
 #include "datashard/format/table_metadata.h"
+#include "datashard/table_properties.h"
 
 namespace datashard::commit {
 namespace {
@@ -66,8 +67,7 @@ Result<std::optional<int64_t>> FindCommitKey(FileSystem& fs, const TableMetadata
     auto it = snapshot.summary.find(kCommitKeySummary);
     if (it != snapshot.summary.end() && it->second == key) return snapshot.snapshot_id;
   }
-  const int64_t lookback =
-      std::max<int64_t>(0, metadata.PropertyLong(kCommitKeyLookbackProperty, kDefaultCommitKeyLookbackMs));
+  const int64_t lookback = IntegerProperty(metadata, TableProperties::kCommitKeyLookbackMs);
   const int64_t horizon = NowMs() - lookback;
 
   std::lock_guard<std::mutex> lock(g_mutex);

@@ -10,17 +10,14 @@
 
 namespace datashard::commit {
 
-// How far back (by snapshot time) a commit key is looked for: the snapshots
-// in the current metadata file always, older ones along the metadata-log
-// chain while they are at most this old (and not expired).
-inline constexpr char kCommitKeyLookbackProperty[] = "datashard.commit-key.lookback-ms";
-inline constexpr int64_t kDefaultCommitKeyLookbackMs = 60LL * 60 * 1000;
-
 // The snapshot that carries `key` (summary "datashard.commit-key") among the
 // snapshots of `metadata` (the latest version) and its predecessors within
-// the lookback. The snapshots older windows hold are remembered per process
-// and table, so a process reads each older metadata file at most once, and
-// after its first keyed commit only the files of versions it skipped.
+// the lookback: the snapshots in the current metadata file always, older
+// ones along the metadata-log chain while they are at most
+// TableProperties::kCommitKeyLookbackMs old (and not expired). The snapshots
+// older windows hold are remembered per process and table, so a process reads
+// each older metadata file at most once, and after its first keyed commit
+// only the files of versions it skipped.
 Result<std::optional<int64_t>> FindCommitKey(FileSystem& fs, const TableMetadata& metadata, const std::string& key);
 
 }  // namespace datashard::commit

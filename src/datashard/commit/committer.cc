@@ -49,20 +49,13 @@ Status NameMissingFile(FileSystem& fs, const Status& failed, const std::vector<s
 
 }  // namespace
 
-Result<Durability> ParseDurability(const std::string& mode) {
-  if (mode == "fsync") return Durability::kFsync;
-  if (mode == "process") return Durability::kProcess;
-  return InvalidArgument("durability must be \"fsync\" or \"process\", not \"", mode, "\"");
-}
-
 Result<Durability> DurabilityOf(const TableMetadata& metadata) {
-  auto mode = ParseDurability(metadata.Property(kDurabilityProperty, "fsync"));
-  if (!mode.ok()) return InvalidArgument("table property ", kDurabilityProperty, ": ", mode.status().message());
-  return mode;
+  ARROW_ASSIGN_OR_RAISE(std::string mode, CheckedProperty(metadata, TableProperties::kCommitDurability));
+  return ParseDurability(mode);
 }
 
 int64_t MaxFileAgeOf(const TableMetadata& metadata) {
-  return metadata.PropertyLong(kMaxFileAgeProperty, kDefaultMaxFileAgeMs);
+  return IntegerProperty(metadata, TableProperties::kCommitMaxFileAgeMs);
 }
 
 Status CheckFilesPresent(FileSystem& fs, const std::vector<std::string>& paths, int64_t max_age_ms, int64_t now_ms) {
@@ -83,7 +76,7 @@ Status CheckFilesPresent(FileSystem& fs, const std::vector<std::string>& paths, 
       return MakeError(ErrorKind::kConcurrentModification,
                        "commit refused: " + path + ", a file it adds, was written " +
                            std::to_string((now_ms - info->mtime_ms) / 1000) + " s ago, longer than table property " +
-                           kMaxFileAgeProperty + " (" + std::to_string(max_age_ms) +
+                           TableProperties::kCommitMaxFileAgeMs.key + " (" + std::to_string(max_age_ms) +
                            " ms) allows where orphan cleanup on another host could have deleted it; nothing was "
                            "committed: write the data again (or raise the property along with the cleanup's grace "
                            "period)");

@@ -15,6 +15,7 @@
 
 #include "datashard/commit/version_resolver.h"
 #include "datashard/file_system.h"
+#include "datashard/table_properties.h"
 
 namespace datashard::commit {
 
@@ -70,19 +71,17 @@ struct CommitOptions {
   int64_t max_file_age_ms = 0;  // <= 0: no age limit
 };
 
-// Table property choosing how commits are flushed: "fsync" (default) or "process".
-inline constexpr char kDurabilityProperty[] = "datashard.commit.durability";
 // "fsync" or "process"; any other value is an InvalidArgument error.
-Result<Durability> ParseDurability(const std::string& mode);
-// The table's durability mode (ParseDurability of the property).
+using datashard::ParseDurability;
+// The table's durability mode (TableProperties::kCommitDurability; a value
+// it does not take is an error).
 Result<Durability> DurabilityOf(const TableMetadata& metadata);
 
-// Table property: the oldest a file a commit adds may be (ms since it was
-// last written) where the commit cannot check it under a queue that orphan
-// cleanup shares (CommitOptions::new_files); <= 0 lifts the limit. Orphan
-// cleanup's grace period must be longer than this, with room for clock skew.
-inline constexpr char kMaxFileAgeProperty[] = "datashard.commit.max-file-age-ms";
-inline constexpr int64_t kDefaultMaxFileAgeMs = 30 * 60 * 1000;
+// The oldest a file a commit adds may be (ms since it was last written) where
+// the commit cannot check it under a queue that orphan cleanup shares
+// (CommitOptions::new_files): TableProperties::kCommitMaxFileAgeMs; <= 0 lifts
+// the limit. Orphan cleanup's grace period must be longer than this, with
+// room for clock skew.
 int64_t MaxFileAgeOf(const TableMetadata& metadata);
 
 // OK if every file in `paths` exists and, with max_age_ms > 0, was last

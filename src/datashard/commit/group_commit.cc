@@ -99,23 +99,12 @@ SlotPool& Pool() {
 
 }  // namespace
 
-namespace {
-
-Result<bool> BoolProperty(const TableMetadata& metadata, const char* key, const char* fallback) {
-  const std::string value = metadata.Property(key, fallback);
-  if (value == "true") return true;
-  if (value == "false") return false;
-  return InvalidArgument("table property ", key, " must be \"true\" or \"false\", not \"", value, "\"");
-}
-
-}  // namespace
-
 Result<bool> GroupCommitEnabled(const TableMetadata& metadata) {
-  return BoolProperty(metadata, kGroupCommitProperty, "true");
+  return BoolProperty(metadata, TableProperties::kCommitGroup);
 }
 
 Result<bool> GroupRowsEnabled(const TableMetadata& metadata) {
-  return BoolProperty(metadata, kGroupRowsProperty, "true");
+  return BoolProperty(metadata, TableProperties::kCommitGroupRows);
 }
 
 WriterSlot::WriterSlot() {
@@ -318,7 +307,7 @@ class GlanceHandler final : public nlohmann::json_sax<json> {
     if (depth_ == 2 && in_properties_) {
       if (key_ == mark_key_) {
         out_.mark = ParseMark(value);
-      } else if (key_.compare(0, sizeof(kGroupMarkPrefix) - 1, kGroupMarkPrefix) != 0) {
+      } else if (!std::string_view(key_).starts_with(kGroupMarkPrefix)) {
         out_.properties[key_] = value;
       }
     }

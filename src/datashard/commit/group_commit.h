@@ -25,18 +25,18 @@
 #include "datashard/file_system.h"
 #include "datashard/format/data_file.h"
 #include "datashard/format/table_metadata.h"
+#include "datashard/table_properties.h"
 
 namespace datashard::commit {
 
-// "true" (default) or "false".
-inline constexpr char kGroupCommitProperty[] = "datashard.commit.group";
-inline constexpr char kGroupMarkPrefix[] = "datashard.group.";
-// "true" (default) or "false": a small durable append that joins a group
-// carries its rows in its intent, and the leader writes them, each append's
-// rows into a data file of their own (never several writers' rows in one
-// file: a copy-on-write delete of one writer's rows would then conflict with
-// a concurrent one of another's), flushed in its commit's one barrier.
-inline constexpr char kGroupRowsProperty[] = "datashard.commit.group-rows";
+// The table properties of group commit are in the registry:
+// TableProperties::kCommitGroup (on/off), kCommitGroupRows (a small durable
+// append that joins a group carries its rows in its intent, and the leader
+// writes them, each append's rows into a data file of their own: never
+// several writers' rows in one file, where a copy-on-write delete of one
+// writer's rows would conflict with a concurrent one of another's), and
+// kGroupMarks, the key prefix of the marks below.
+inline constexpr const char* kGroupMarkPrefix = TableProperties::kGroupMarks.key;
 // Leaders include at most this many intents per snapshot.
 inline constexpr size_t kMaxIntentsPerCommit = 64;
 // Intents older than this are never included (and are deleted): a writer

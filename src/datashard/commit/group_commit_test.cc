@@ -228,7 +228,7 @@ TEST_P(ContendedWriters, ShareCommitsAndLoseNothing) {
   CreateOptions options;
   options.schema = CounterSchema();
   options.properties["datashard.commit.durability"] = GetParam();
-  options.properties[kGroupRowsProperty] = "true";
+  options.properties[TableProperties::kCommitGroupRows.key] = "true";
   DS_ASSIGN_OR_FAIL(auto table, Table::Create(dir.Join("t"), options));
   constexpr int kWriters = 6;
   constexpr int kCommits = 30;
@@ -295,7 +295,7 @@ TEST(GroupCommitTest, PowerLossAtAnyStepKeepsAcknowledgedAppendsExactlyOnce) {
     auto fs = std::make_shared<testing::FaultInjectionFileSystem>(LocalFileSystem());
     CreateOptions options;
     options.schema = CounterSchema();
-    options.properties[kGroupRowsProperty] = trial % 2 == 0 ? "true" : "false";
+    options.properties[TableProperties::kCommitGroupRows.key] = trial % 2 == 0 ? "true" : "false";
     DS_ASSIGN_OR_FAIL(auto table, Table::Create(dir.Join("t"), options, fs));
     fs->ResetCounters();
     // Trial -1 runs without a crash to count the calls a run makes.
@@ -352,7 +352,7 @@ TEST(GroupCommitTest, WritersDyingAtRandomStepsMatchTheReference) {
     CreateOptions options;
     options.schema = CounterSchema();
     options.properties["datashard.commit.durability"] = trial % 2 == 0 ? "fsync" : "process";
-    options.properties[kGroupRowsProperty] = trial % 4 == 0 ? "true" : "false";
+    options.properties[TableProperties::kCommitGroupRows.key] = trial % 4 == 0 ? "true" : "false";
     DS_ASSIGN_OR_FAIL(auto table, Table::Create(dir.Join("t"), options));
     std::mutex mutex;
     std::set<std::pair<int32_t, int64_t>> acked, begun;

@@ -12,6 +12,7 @@
 #include "datashard/commit/manifest_merger.h"
 #include "datashard/format/file_names.h"
 #include "datashard/format/manifest.h"
+#include "datashard/table_properties.h"
 #include "datashard/util/uuid.h"
 
 namespace datashard::commit {
@@ -92,7 +93,7 @@ std::map<std::string, std::string> BuildSummary(const Snapshot* parent, const Pe
 // any a ref points at. Older states stay reachable through the metadata-log
 // chain of v<K>.metadata.json files.
 void TrimHistory(TableMetadata& m) {
-  const int64_t max_snapshots = std::max<int64_t>(1, m.PropertyLong(kMaxSnapshotsProperty, kDefaultMaxSnapshots));
+  const int64_t max_snapshots = IntegerProperty(m, TableProperties::kMetadataMaxSnapshots);
   if (static_cast<int64_t>(m.snapshots.size()) > max_snapshots) {
     std::vector<Snapshot> kept;
     const size_t first_kept = m.snapshots.size() - static_cast<size_t>(max_snapshots);
@@ -109,8 +110,7 @@ void TrimHistory(TableMetadata& m) {
     }
     m.snapshot_log.erase(m.snapshot_log.begin(), m.snapshot_log.begin() + static_cast<std::ptrdiff_t>(cut));
   }
-  const int64_t max_versions =
-      std::max<int64_t>(1, m.PropertyLong(kPreviousVersionsMaxProperty, kDefaultPreviousVersionsMax));
+  const int64_t max_versions = IntegerProperty(m, TableProperties::kMetadataPreviousVersionsMax);
   if (static_cast<int64_t>(m.metadata_log.size()) > max_versions) {
     m.metadata_log.erase(m.metadata_log.begin(), m.metadata_log.end() - static_cast<std::ptrdiff_t>(max_versions));
   }

@@ -18,15 +18,9 @@
 
 namespace datashard::commit {
 
-// Table properties the producer reads.
-inline constexpr char kMaxSnapshotsProperty[] = "datashard.metadata.max-snapshots";
-inline constexpr int64_t kDefaultMaxSnapshots = 32;
-inline constexpr char kPreviousVersionsMaxProperty[] = "write.metadata.previous-versions-max";
-inline constexpr int64_t kDefaultPreviousVersionsMax = 32;
-// Set by expire_snapshots to its own version: the metadata log restarts
-// there, so no older version leads to a live snapshot, and that version's
-// metadata lists every snapshot the expiry retained.
-inline constexpr char kHistoryStartProperty[] = "datashard.history.start-version";
+// The table properties the producer reads (TableProperties::kMetadataMaxSnapshots,
+// kMetadataPreviousVersionsMax) are in datashard/table_properties.h.
+
 // Summary keys of our own (Iceberg allows extra string keys).
 inline constexpr char kCommitKeySummary[] = "datashard.commit-key";
 // How many writers' appends one group commit applied (absent: one).

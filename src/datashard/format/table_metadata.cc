@@ -50,20 +50,6 @@ const Snapshot* TableMetadata::CurrentSnapshot() const {
   return current_snapshot_id ? SnapshotById(*current_snapshot_id) : nullptr;
 }
 
-std::string TableMetadata::Property(const std::string& key, const std::string& fallback) const {
-  auto it = properties.find(key);
-  return it == properties.end() ? fallback : it->second;
-}
-
-int64_t TableMetadata::PropertyLong(const std::string& key, int64_t fallback) const {
-  auto it = properties.find(key);
-  if (it == properties.end()) return fallback;
-  int64_t value = 0;
-  auto [ptr, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), value);
-  if (ec != std::errc() || ptr != it->second.data() + it->second.size()) return fallback;
-  return value;
-}
-
 }  // namespace datashard
 
 namespace datashard::format {

@@ -9,12 +9,11 @@
 #include "datashard/format/file_names.h"
 #include "datashard/format/written_file.h"
 #include "datashard/table/data_writer.h"
+#include "datashard/table_properties.h"
 
 namespace datashard {
 namespace {
 
-constexpr char kTargetFileSizeProperty[] = "write.target-file-size-bytes";
-constexpr int64_t kDefaultTargetFileSize = 512LL << 20;  // Iceberg's default
 // Decoded bytes buffered at most before they are written (bounds a writer's memory).
 constexpr int64_t kMaxBufferedBytes = 128LL << 20;
 constexpr size_t kMaxPrefixLength = 64;
@@ -70,7 +69,7 @@ Result<std::unique_ptr<DataFileWriter>> DataFileWriter::Open(std::shared_ptr<Tab
                        "schema, before writing files for it");
   }
   int64_t target = options.target_file_size;
-  if (target <= 0) target = metadata.PropertyLong(kTargetFileSizeProperty, kDefaultTargetFileSize);
+  if (target <= 0) target = IntegerProperty(metadata, TableProperties::kTargetFileSizeBytes);
   impl->flush_bytes = std::clamp<int64_t>(target, 1, kMaxBufferedBytes);
   impl->name_prefix = std::move(options.name_prefix);
   ARROW_RETURN_NOT_OK(table->fs().CreateDir(format::DataDir(table->location())));

@@ -16,17 +16,17 @@
 #include "datashard/format/partition_spec.h"
 #include "datashard/format/single_value.h"
 #include "datashard/format/transforms.h"
+#include "datashard/table_properties.h"
 #include "datashard/util/uuid.h"
 
 namespace datashard::table {
 namespace {
 
-constexpr char kRowGroupLimitProperty[] = "write.parquet.row-group-limit";
 // In-memory size below which a data file is written plainly (see WriteOneFile).
 constexpr int64_t kTinyFileBytes = 16 << 10;
 
 arrow::Compression::type CompressionFor(const TableMetadata& metadata) {
-  const std::string codec = metadata.Property("write.parquet.compression-codec", "zstd");
+  const std::string codec = PropertyOrDefault(metadata, TableProperties::kParquetCompressionCodec);
   if (codec == "snappy") return arrow::Compression::SNAPPY;
   if (codec == "gzip") return arrow::Compression::GZIP;
   if (codec == "lz4") return arrow::Compression::LZ4;
@@ -62,7 +62,7 @@ bool IsNaNScalar(const arrow::Scalar& scalar) {
 Result<std::shared_ptr<arrow::Buffer>> EncodeDataFile(const TableMetadata& metadata, const arrow::Table& data,
                                                       std::shared_ptr<parquet::FileMetaData>* footer) {
   // Rows per row group: smaller groups let selective scans skip more.
-  const int64_t row_group_rows = std::max<int64_t>(1, metadata.PropertyLong(kRowGroupLimitProperty, 1 << 20));
+  const int64_t row_group_rows = IntegerProperty(metadata, TableProperties::kParquetRowGroupLimit);
   parquet::WriterProperties::Builder builder;
   builder.compression(CompressionFor(metadata))
       ->max_row_group_length(row_group_rows)

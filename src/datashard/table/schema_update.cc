@@ -1,18 +1,15 @@
 #include "datashard/schema_update.h"
 
 #include <algorithm>
-#include <charconv>
-#include <set>
 
 #include <nlohmann/json.hpp>
 
-#include "datashard/commit/commit_keys.h"
 #include "datashard/commit/committer.h"
-#include "datashard/commit/group_commit.h"
 #include "datashard/commit/snapshot_producer.h"
 #include "datashard/commit/version_resolver.h"
 #include "datashard/format/file_names.h"
 #include "datashard/format/partition_spec.h"
+#include "datashard/table_properties.h"
 
 namespace datashard {
 namespace {
@@ -124,10 +121,12 @@ Result<TableMetadata> WithInitialSchema(const TableMetadata& latest, const Schem
     if (s.schema_id == first.schema_id) s = first;
   }
   m.last_column_id = std::max(m.last_column_id, first.HighestFieldId());
-  auto pending = m.properties.find(kPendingPartitionSpecProperty);
+  auto pending = m.properties.find(TableProperties::kPendingPartitionSpec.key);
   if (pending != m.properties.end()) {
     auto parsed = nlohmann::json::parse(pending->second, nullptr, false);
-    if (parsed.is_discarded()) return CorruptData("table property ", kPendingPartitionSpecProperty, " is not JSON");
+    if (parsed.is_discarded()) {
+      return CorruptData("table property ", TableProperties::kPendingPartitionSpec.key, " is not JSON");
+    }
     ARROW_ASSIGN_OR_RAISE(PartitionSpec spec, format::PartitionSpecFromJson(parsed));
     ARROW_RETURN_NOT_OK(spec.Validate(first));
     spec.spec_id = m.default_spec_id;
@@ -162,49 +161,16 @@ Status SetRef(Table& table, const std::string& name, int64_t snapshot_id, const 
 
 namespace {
 
+// A value datashard reads is checked against the registry; other keys are
+// stored as given (Iceberg tables carry other engines' properties).
 Status CheckProperty(const std::string& key, const std::string& value) {
   if (key.empty()) return InvalidArgument("a table property needs a name");
-  if (key == commit::kHistoryStartProperty) {
-    return InvalidArgument(key, " is kept by expire_snapshots and cannot be set by hand");
+  const TableProperty* property = TableProperties::Find(key);
+  if (property == nullptr) return Status::OK();
+  if (property->reserved) {
+    return InvalidArgument("table property ", key, " is kept by datashard itself and cannot be set by hand");
   }
-  if (key.rfind(commit::kGroupMarkPrefix, 0) == 0) {
-    return InvalidArgument(key, " is kept by group commit and cannot be set by hand");
-  }
-  if (key == commit::kGroupCommitProperty || key == commit::kGroupRowsProperty) {
-    TableMetadata probe;
-    probe.properties[key] = value;
-    return (key == commit::kGroupCommitProperty ? commit::GroupCommitEnabled(probe) : commit::GroupRowsEnabled(probe))
-        .status();
-  }
-  if (key == "datashard.commit.durability") {
-    TableMetadata probe;
-    probe.properties[key] = value;
-    return commit::DurabilityOf(probe).status();
-  }
-  if (key == "write.parquet.compression-codec") {
-    static const std::set<std::string> kCodecs = {"zstd", "snappy", "gzip", "lz4", "uncompressed", "none"};
-    if (!kCodecs.count(value)) {
-      return InvalidArgument("write.parquet.compression-codec must be zstd, snappy, gzip, lz4 or uncompressed, not \"",
-                             value, "\"");
-    }
-    return Status::OK();
-  }
-  if (key == "write.parquet.row-group-limit" || key == commit::kMaxSnapshotsProperty ||
-      key == commit::kPreviousVersionsMaxProperty) {
-    int64_t n = 0;
-    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-    if (ec != std::errc() || ptr != value.data() + value.size() || n < 1) {
-      return InvalidArgument(key, " must be a positive integer, not \"", value, "\"");
-    }
-  }
-  if (key == commit::kCommitKeyLookbackProperty) {
-    int64_t n = 0;
-    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-    if (ec != std::errc() || ptr != value.data() + value.size() || n < 0) {
-      return InvalidArgument(key, " must be a number of milliseconds (0 or more), not \"", value, "\"");
-    }
-  }
-  return Status::OK();
+  return CheckPropertyValue(*property, value);
 }
 
 }  // namespace
@@ -214,8 +180,9 @@ Status SetProperties(Table& table, const std::map<std::string, std::string>& set
   for (const auto& [key, value] : set) ARROW_RETURN_NOT_OK(CheckProperty(key, value));
   for (const auto& key : remove) {
     if (set.count(key)) return InvalidArgument("property \"", key, "\" is both set and removed");
-    if (key == commit::kHistoryStartProperty || key.rfind(commit::kGroupMarkPrefix, 0) == 0) {
-      return InvalidArgument(key, " is kept by datashard itself and cannot be removed by hand");
+    const TableProperty* property = TableProperties::Find(key);
+    if (property != nullptr && property->reserved) {
+      return InvalidArgument("table property ", key, " is kept by datashard itself and cannot be removed by hand");
     }
   }
   if (set.empty() && remove.empty()) return Status::OK();
@@ -325,7 +292,7 @@ Result<std::optional<int64_t>> SnapshotAsOf(Table& table, int64_t timestamp_ms) 
   if (best == nullptr || !best->current_snapshot_id) return std::optional<int64_t>();
   // A version older than the last expiry may name a snapshot it expired; the
   // expiry's own version lists every snapshot it retained.
-  const int64_t start = current->PropertyLong(commit::kHistoryStartProperty, 1);
+  const int64_t start = IntegerProperty(*current, TableProperties::kHistoryStartVersion);
   if (lo < start) {
     ARROW_ASSIGN_OR_RAISE(auto expiry, commit::LoadVersion(table.fs(), table.location(), start));
     if (expiry.metadata->SnapshotById(*best->current_snapshot_id) == nullptr) return std::optional<int64_t>();

@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include <arrow/api.h>
 
 #include "datashard/maintenance.h"
+#include "datashard/table_properties.h"
 #include "datashard/transaction.h"
 #include "testing/temp_dir.h"
 
@@ -96,6 +99,51 @@ TEST(SchemaUpdateTest, AnUnknownDurabilityModeIsAnErrorEverywhere) {
   EXPECT_EQ(table->version(), 1);
 }
 
+// A value SetProperties must refuse for `property`; nullopt for free text,
+// which takes anything.
+std::optional<std::string> BadValue(const TableProperty& property) {
+  switch (property.values) {
+    case PropertyValues::kText: return std::nullopt;
+    case PropertyValues::kChoice: return "no-such-choice";
+    case PropertyValues::kBool: return "yes";
+    case PropertyValues::kInteger: return "12abc";
+    case PropertyValues::kNonNegativeInteger: return "-1";
+    case PropertyValues::kPositiveInteger: return "0";
+  }
+  return std::nullopt;
+}
+
+TEST(SetPropertiesTest, EveryTypedPropertyRefusesABadValueNamingItsKey) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  const int64_t version = table->version();
+  for (const TableProperty* property : TableProperties::All()) {
+    if (property->reserved) {
+      const std::string key = std::string(property->key) + (property->prefix ? "w1" : "");
+      for (const Status& refused : {SetProperties(*table, {{key, "1"}}, {}), SetProperties(*table, {}, {key})}) {
+        EXPECT_TRUE(IsKind(refused, ErrorKind::kInvalidArgument)) << key;
+        EXPECT_NE(refused.message().find(key + " is kept by datashard"), std::string::npos) << refused.message();
+      }
+      continue;
+    }
+    auto bad = BadValue(*property);
+    if (!bad) continue;
+    Status refused = SetProperties(*table, {{property->key, *bad}}, {});
+    EXPECT_TRUE(IsKind(refused, ErrorKind::kInvalidArgument)) << property->key << ": " << refused.ToString();
+    EXPECT_NE(refused.message().find(std::string("table property ") + property->key + " must be "), std::string::npos)
+        << refused.message();
+  }
+  EXPECT_EQ(table->version(), version);  // nothing was committed
+  // Other engines' keys are stored as given; a key datashard reads, at its default, too.
+  DS_ASSERT_OK(
+      SetProperties(*table,
+                    {{"owner", "ml-team"},
+                     {TableProperties::kCommitMaxFileAgeMs.key, TableProperties::kCommitMaxFileAgeMs.default_value}},
+                    {}));
+  EXPECT_EQ(table->metadata()->properties.at("owner"), "ml-team");
+  EXPECT_EQ(table->version(), version + 1);
+}
+
 TEST(RefsTest, TagsSurviveExpiryAndBranchesTakeWrites) {
   testing::TempDir dir;
   auto table = NewTable(dir);
@@ -156,7 +204,7 @@ TEST(SchemaUpdateTest, SchemaOnWriteFirstSchemaWinsAndAPendingSpecIsApplied) {
   auto table = *created;
   EXPECT_TRUE(table->metadata()->CurrentSchema()->fields.empty());
   EXPECT_TRUE(table->metadata()->DefaultSpec()->fields.empty());
-  EXPECT_EQ(table->metadata()->properties.count(kPendingPartitionSpecProperty), 1u);
+  EXPECT_EQ(table->metadata()->properties.count(TableProperties::kPendingPartitionSpec.key), 1u);
 
   Schema wrong;
   wrong.fields = {{1, "other", Type::Of(TypeId::kLong), false, ""}};
@@ -173,7 +221,7 @@ TEST(SchemaUpdateTest, SchemaOnWriteFirstSchemaWinsAndAPendingSpecIsApplied) {
   auto reloaded = *Table::Load(dir.Join("t"));
   EXPECT_EQ(reloaded->metadata()->last_column_id, 6);
   ASSERT_EQ(reloaded->metadata()->DefaultSpec()->fields.size(), 1u);
-  EXPECT_EQ(reloaded->metadata()->properties.count(kPendingPartitionSpecProperty), 0u);
+  EXPECT_EQ(reloaded->metadata()->properties.count(TableProperties::kPendingPartitionSpec.key), 0u);
 
   // A later first schema finds the table's and changes nothing.
   auto second = SetInitialSchema(*reloaded, wrong);

@@ -15,6 +15,7 @@
 #include "datashard/format/table_metadata.h"
 #include "datashard/scan/table_scan.h"
 #include "datashard/schema_update.h"
+#include "datashard/table_properties.h"
 #include "datashard/transaction.h"
 #include "datashard/util/uuid.h"
 
@@ -27,12 +28,6 @@ void InitializeCompute() {
   static const Status initialized = arrow::compute::Initialize();
   (void)initialized;
 }
-
-const std::map<std::string, std::string> kDefaultProperties = {
-    {"write.parquet.compression-codec", "zstd"},
-    {commit::kMaxSnapshotsProperty, std::to_string(commit::kDefaultMaxSnapshots)},
-    {commit::kPreviousVersionsMaxProperty, std::to_string(commit::kDefaultPreviousVersionsMax)},
-};
 
 Status TableNotFound(const std::string& location) {
   return MakeError(ErrorKind::kTableNotFound,
@@ -71,12 +66,14 @@ Result<std::shared_ptr<Table>> Table::Create(const std::string& path, CreateOpti
   if (options.schema.fields.empty() && !options.partition_spec.fields.empty()) {
     // No columns to check the spec against yet: it waits for the first
     // append's schema, which SetInitialSchema checks it against and applies.
-    options.properties[kPendingPartitionSpecProperty] = format::PartitionSpecToJson(options.partition_spec).dump();
+    options.properties[TableProperties::kPendingPartitionSpec.key] =
+        format::PartitionSpecToJson(options.partition_spec).dump();
     options.partition_spec = PartitionSpec{};
   }
   ARROW_RETURN_NOT_OK(options.partition_spec.Validate(options.schema));
-  for (const auto& [key, value] : options.properties) {
-    if (key == "format-version" && value != "2") return InvalidArgument("datashard writes format-version 2 only");
+  if (auto version = options.properties.find(TableProperties::kFormatVersion.key);
+      version != options.properties.end()) {
+    ARROW_RETURN_NOT_OK(CheckPropertyValue(TableProperties::kFormatVersion, version->second));
   }
   TableMetadata metadata;
   metadata.table_uuid = NewUuid();
@@ -89,9 +86,11 @@ Result<std::shared_ptr<Table>> Table::Create(const std::string& path, CreateOpti
   options.partition_spec.spec_id = 0;
   metadata.last_partition_id = options.partition_spec.LastFieldId();
   metadata.partition_specs.push_back(options.partition_spec);
-  metadata.properties = kDefaultProperties;
+  for (const TableProperty* property : TableProperties::All()) {
+    if (property->set_at_create) metadata.properties[property->key] = property->default_value;
+  }
   for (const auto& [key, value] : options.properties) {
-    if (key != "format-version") metadata.properties[key] = value;  // reserved: never persisted
+    if (key != TableProperties::kFormatVersion.key) metadata.properties[key] = value;  // reserved: never persisted
   }
   Status published = commit::PublishFirstVersion(*fs, metadata, Durability::kFsync);
   if (published.IsAlreadyExists()) return open_existing();  // lost a creation race
@@ -224,7 +223,7 @@ Result<std::optional<Snapshot>> Table::FindSnapshot(int64_t snapshot_id) {
   // expiry's version, which lists what it retained).
   const int64_t added_in = commit::VersionOfSnapshotId(snapshot_id);
   if (added_in >= 1 && added_in <= version()) {
-    const int64_t start = current->PropertyLong(commit::kHistoryStartProperty, 1);
+    const int64_t start = IntegerProperty(*current, TableProperties::kHistoryStartVersion);
     auto loaded = commit::LoadVersion(*fs_, location_, std::max(added_in, start));
     if (!loaded.ok() && !IsNotFound(loaded.status())) return loaded.status();
     if (loaded.ok()) {

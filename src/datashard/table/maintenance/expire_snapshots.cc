@@ -13,6 +13,7 @@
 #include "datashard/format/file_names.h"
 #include "datashard/maintenance.h"
 #include "datashard/table/maintenance/history.h"
+#include "datashard/table_properties.h"
 
 namespace datashard {
 namespace {
@@ -68,7 +69,7 @@ Result<ExpireResult> ExpireSnapshots(Table& table, const ExpireOptions& options)
     }
     m.snapshot_log.erase(m.snapshot_log.begin(), m.snapshot_log.begin() + static_cast<std::ptrdiff_t>(cut));
     m.metadata_log.clear();  // the chain restarts here: expired snapshots are unreachable
-    m.properties[commit::kHistoryStartProperty] = std::to_string(latest.version + 1);
+    m.properties[TableProperties::kHistoryStartVersion.key] = std::to_string(latest.version + 1);
     m.last_updated_ms = std::max(commit::NowMs(), latest.metadata->last_updated_ms);
     built.metadata = std::move(m);
     return built;
@@ -111,8 +112,7 @@ Result<ExpireResult> ExpireSnapshots(Table& table, const ExpireOptions& options)
   if (!options.dry_run) {
     // Old metadata files, oldest first and as a contiguous prefix; the newest
     // `previous-versions-max` before this commit stay for readers mid-load.
-    const int64_t keep_versions = std::max<int64_t>(
-        1, metadata.PropertyLong(commit::kPreviousVersionsMaxProperty, commit::kDefaultPreviousVersionsMax));
+    const int64_t keep_versions = IntegerProperty(metadata, TableProperties::kMetadataPreviousVersionsMax);
     const int64_t last_to_delete = outcome.committed.version - 1 - keep_versions;
     for (int64_t v = 1; v <= last_to_delete; ++v) {
       Status deleted = fs.DeleteFile(format::MetadataFilePath(table.location(), v));

@@ -138,7 +138,7 @@ TEST(MaintenanceTest, TimeTravelAfterExpiryFindsRetainedSnapshotsAndNeverExpired
   DS_ASSIGN_OR_FAIL(auto result, ExpireSnapshots(*table, options));
   EXPECT_EQ(result.expired_snapshot_ids.size(), 30u);
   EXPECT_EQ(result.deleted_metadata_files, 0);  // the expired snapshots are still named by old files
-  EXPECT_EQ(table->metadata()->Property("datashard.history.start-version", ""), std::to_string(table->version()));
+  EXPECT_EQ(table->metadata()->properties.at("datashard.history.start-version"), std::to_string(table->version()));
   DS_ASSERT_OK(table->Append(Ids(100, 1)).status());
 
   DS_ASSIGN_OR_FAIL(auto retained, table->FindSnapshot(ids[35]));
@@ -338,7 +338,7 @@ TEST(MaintenanceTest, CommitWithoutTheQueueRefusesFilesOlderThanTheMaxAge) {
   DS_ASSERT_OK(commit::CheckFilesPresent(*fs, {path}, 0, now + 3'600'000));  // no limit
   Status old = commit::CheckFilesPresent(*fs, {path}, 60'000, now + 3'600'000);
   EXPECT_TRUE(IsKind(old, ErrorKind::kConcurrentModification)) << old.ToString();
-  EXPECT_NE(old.message().find(commit::kMaxFileAgeProperty), std::string::npos);
+  EXPECT_NE(old.message().find(TableProperties::kCommitMaxFileAgeMs.key), std::string::npos);
   Status gone = commit::CheckFilesPresent(*fs, {path + ".missing"}, 0, now);
   EXPECT_TRUE(IsKind(gone, ErrorKind::kConcurrentModification)) << gone.ToString();
 
