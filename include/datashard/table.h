@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,26 +60,15 @@ class Table : public std::enable_shared_from_this<Table> {
                                                std::shared_ptr<FileSystem> fs = nullptr);
   static Result<std::shared_ptr<Table>> Load(const std::string& path, std::shared_ptr<FileSystem> fs = nullptr);
 
-  const std::string& location() const { return location_; }
+  const std::string& location() const;
   // True when Create() published this table's first version, false when it
   // opened a table that was there (a creator that lost the race included).
-  bool created() const { return created_; }
+  bool created() const;
   // The pinned version and its metadata.
   int64_t version() const;
   std::shared_ptr<const TableMetadata> metadata() const;
   std::string metadata_location() const;
   Status Refresh();
-  // Moves the pinned version forward to one this process just published (never
-  // backwards). Unlike Refresh() it does no I/O, so nothing after a commit
-  // point can turn a published commit into a reported failure.
-  void Adopt(int64_t version, std::shared_ptr<const TableMetadata> metadata);
-  // Moves the pinned version forward to one whose JSON text a commit of this
-  // process read without parsing it (another writer's group commit applied
-  // ours). It is parsed when first needed: a writer that keeps being settled
-  // by others never needs it, if `same_append_base` (SameAppendBase) found
-  // that an append can start from `compared_with` as well, and that is the
-  // metadata held now.
-  void AdoptUnparsed(int64_t version, std::string text, const TableMetadata& compared_with, bool same_append_base);
 
   // Commits `data` as one snapshot. A commit_key makes the append idempotent:
   // if a snapshot with that key is already in the table, nothing is written.
@@ -105,40 +93,17 @@ class Table : public std::enable_shared_from_this<Table> {
   // version's history (within the datashard.commit-key.lookback-ms window).
   Result<std::optional<int64_t>> FindCommitKey(const std::string& commit_key);
 
-  FileSystem& fs() { return *fs_; }
-  std::shared_ptr<FileSystem> shared_fs() { return fs_; }
+  FileSystem& fs();
+  std::shared_ptr<FileSystem> shared_fs();
+
+  ~Table();
 
  private:
-  friend class Transaction;
-  Table(std::string location, std::shared_ptr<FileSystem> fs) : location_(std::move(location)), fs_(std::move(fs)) {}
-  Result<std::shared_ptr<const TableMetadata>> MetadataFor(std::optional<int64_t> snapshot_id,
-                                                           const Snapshot** snapshot);
-  // The parsed version and its metadata, without parsing a newer unparsed
-  // one, and the newest version known (a hint for finding the latest).
-  struct ParsedState {
-    int64_t version = 0;
-    std::shared_ptr<const TableMetadata> metadata;
-    int64_t newest_known = 0;
-  };
-  ParsedState Parsed() const;
-  // What an append starts from: the parsed metadata where the unparsed
-  // version changed nothing an append uses, else the newest.
-  std::shared_ptr<const TableMetadata> AppendBase() const;
-  void ParseUnparsedLocked() const;
-
-  struct Unparsed {
-    int64_t version = 0;
-    std::string text;
-    bool same_append_base = false;
-  };
-
-  std::string location_;
-  std::shared_ptr<FileSystem> fs_;
-  bool created_ = false;
-  mutable std::mutex mutex_;
-  mutable int64_t version_ = 0;
-  mutable std::shared_ptr<const TableMetadata> metadata_;
-  mutable std::optional<Unparsed> unparsed_;  // newer than version_ when set
+  // The engine's access to the pinned-state machinery (table/table_internal.h).
+  friend class TableInternal;
+  struct Impl;
+  Table(std::string location, std::shared_ptr<FileSystem> fs);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace datashard

@@ -71,21 +71,15 @@ class Transaction {
   // Writes to (and reads from) branch `name` instead of main. Call before any
   // other operation; the branch must exist (CreateBranch).
   Status SetBranch(const std::string& name);
-  // Records the commit as Iceberg's "replace" operation: the transaction only
-  // reorganises rows that exist (compaction), it neither adds nor removes any.
-  void MarkAsRewrite() { rewrite_ = true; }
-  // For a transaction that appends once and commits (Table::Append): a small
-  // append keeps its rows in memory until the commit, so that when other
-  // writers are committing it can hand them to the next group-commit leader
-  // in its intent (no data file or manifest of its own to create and flush).
-  void DeferSmallAppend() { defer_small_append_ = true; }
   Result<CommitInfo> Commit();
   Status Rollback();
   bool active() const { return active_; }
   std::optional<int64_t> base_snapshot_id() const;
 
  private:
-  friend class Table;
+  // The engine's own modes (rewrite, deferred small appends, a given base):
+  // table/table_internal.h.
+  friend class TransactionInternal;
   // Starts from `base` instead of the table's metadata (Table::Append).
   Transaction(std::shared_ptr<Table> table, std::shared_ptr<const TableMetadata> base);
   struct Impl;
@@ -99,8 +93,6 @@ class Transaction {
   std::unique_ptr<Impl> impl_;
   std::optional<std::string> commit_key_;
   std::optional<Durability> durability_;
-  bool rewrite_ = false;
-  bool defer_small_append_ = false;
   bool active_ = true;
 };
 

@@ -9,6 +9,7 @@
 #include "datashard/commit/version_resolver.h"
 #include "datashard/format/file_names.h"
 #include "datashard/format/partition_spec.h"
+#include "datashard/table/table_internal.h"
 #include "datashard/table_properties.h"
 
 namespace datashard {
@@ -106,7 +107,7 @@ Result<commit::CommitOutcome> CommitMetadataChange(
                               return built;
                             },
                             options));
-  table.Adopt(outcome.committed.version, outcome.committed.metadata);
+  TableInternal::Adopt(table, outcome.committed.version, outcome.committed.metadata);
   return outcome;
 }
 

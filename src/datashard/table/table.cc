@@ -1,5 +1,6 @@
 #include "datashard/table.h"
 
+#include <mutex>
 #include <set>
 
 #include <arrow/compute/api.h>
@@ -15,6 +16,7 @@
 #include "datashard/format/table_metadata.h"
 #include "datashard/scan/table_scan.h"
 #include "datashard/schema_update.h"
+#include "datashard/table/table_internal.h"
 #include "datashard/table_properties.h"
 #include "datashard/transaction.h"
 #include "datashard/util/uuid.h"
@@ -35,6 +37,36 @@ Status TableNotFound(const std::string& location) {
 }
 
 }  // namespace
+
+struct Table::Impl {
+  Impl(std::string location, std::shared_ptr<FileSystem> fs) : location(std::move(location)), fs(std::move(fs)) {}
+  void ParseUnparsedLocked();
+
+  // A version whose JSON text a commit read without parsing it (AdoptUnparsed).
+  struct Unparsed {
+    int64_t version = 0;
+    std::string text;
+    bool same_append_base = false;
+  };
+
+  const std::string location;
+  const std::shared_ptr<FileSystem> fs;
+  bool created = false;
+  std::mutex mutex;  // guards the pinned state below
+  int64_t version = 0;
+  std::shared_ptr<const TableMetadata> metadata;
+  std::optional<Unparsed> unparsed;  // newer than version when set
+};
+
+Table::Table(std::string location, std::shared_ptr<FileSystem> fs)
+    : impl_(std::make_unique<Impl>(std::move(location), std::move(fs))) {}
+
+Table::~Table() = default;
+
+const std::string& Table::location() const { return impl_->location; }
+bool Table::created() const { return impl_->created; }
+FileSystem& Table::fs() { return *impl_->fs; }
+std::shared_ptr<FileSystem> Table::shared_fs() { return impl_->fs; }
 
 Result<std::shared_ptr<Table>> Table::Create(const std::string& path, CreateOptions options,
                                              std::shared_ptr<FileSystem> fs) {
@@ -96,9 +128,9 @@ Result<std::shared_ptr<Table>> Table::Create(const std::string& path, CreateOpti
   if (published.IsAlreadyExists()) return open_existing();  // lost a creation race
   ARROW_RETURN_NOT_OK(published);
   auto table = std::shared_ptr<Table>(new Table(location, fs));
-  table->version_ = 1;
-  table->created_ = true;
-  table->metadata_ = std::make_shared<const TableMetadata>(std::move(metadata));
+  table->impl_->version = 1;
+  table->impl_->created = true;
+  table->impl_->metadata = std::make_shared<const TableMetadata>(std::move(metadata));
   return table;
 }
 
@@ -112,99 +144,105 @@ Result<std::shared_ptr<Table>> Table::Load(const std::string& path, std::shared_
   if (latest == 0) return TableNotFound(location);
   ARROW_ASSIGN_OR_RAISE(auto loaded, commit::LoadVersion(*fs, location, latest));
   auto table = std::shared_ptr<Table>(new Table(location, fs));
-  table->version_ = loaded.version;
-  table->metadata_ = std::move(loaded.metadata);
+  table->impl_->version = loaded.version;
+  table->impl_->metadata = std::move(loaded.metadata);
   return table;
 }
 
 int64_t Table::version() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  ParseUnparsedLocked();
-  return version_;
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->ParseUnparsedLocked();
+  return impl_->version;
 }
 
 std::shared_ptr<const TableMetadata> Table::metadata() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  ParseUnparsedLocked();
-  return metadata_;
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->ParseUnparsedLocked();
+  return impl_->metadata;
 }
 
-void Table::ParseUnparsedLocked() const {
-  if (!unparsed_) return;
-  auto parsed = commit::VersionFromText(location_, unparsed_->version, unparsed_->text);
+void Table::Impl::ParseUnparsedLocked() {
+  if (!unparsed) return;
+  auto parsed = commit::VersionFromText(location, unparsed->version, unparsed->text);
   // A version that does not parse stays unpinned: the next Refresh() reads
   // the newest version again and reports what is wrong with it.
-  if (parsed.ok() && parsed->version > version_) {
-    version_ = parsed->version;
-    metadata_ = std::move(parsed->metadata);
+  if (parsed.ok() && parsed->version > version) {
+    version = parsed->version;
+    metadata = std::move(parsed->metadata);
   }
-  unparsed_.reset();
+  unparsed.reset();
 }
 
-Table::ParsedState Table::Parsed() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return ParsedState{version_, metadata_, unparsed_ ? unparsed_->version : version_};
+TableInternal::ParsedState TableInternal::Parsed(const Table& table) {
+  Table::Impl& impl = *table.impl_;
+  std::lock_guard<std::mutex> lock(impl.mutex);
+  return ParsedState{impl.version, impl.metadata, impl.unparsed ? impl.unparsed->version : impl.version};
 }
 
-std::shared_ptr<const TableMetadata> Table::AppendBase() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (unparsed_ && !unparsed_->same_append_base) ParseUnparsedLocked();
-  return metadata_;
+std::shared_ptr<const TableMetadata> TableInternal::AppendBase(const Table& table) {
+  Table::Impl& impl = *table.impl_;
+  std::lock_guard<std::mutex> lock(impl.mutex);
+  if (impl.unparsed && !impl.unparsed->same_append_base) impl.ParseUnparsedLocked();
+  return impl.metadata;
 }
 
-std::string Table::metadata_location() const { return format::MetadataFilePath(location_, version()); }
+std::string Table::metadata_location() const { return format::MetadataFilePath(impl_->location, version()); }
 
-void Table::Adopt(int64_t version, std::shared_ptr<const TableMetadata> metadata) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (version > version_) {
-    version_ = version;
-    metadata_ = std::move(metadata);
+void TableInternal::Adopt(Table& table, int64_t version, std::shared_ptr<const TableMetadata> metadata) {
+  Table::Impl& impl = *table.impl_;
+  std::lock_guard<std::mutex> lock(impl.mutex);
+  if (version > impl.version) {
+    impl.version = version;
+    impl.metadata = std::move(metadata);
   }
-  if (unparsed_ && unparsed_->version <= version_) unparsed_.reset();
+  if (impl.unparsed && impl.unparsed->version <= impl.version) impl.unparsed.reset();
 }
 
-void Table::AdoptUnparsed(int64_t version, std::string text, const TableMetadata& compared_with,
-                          bool same_append_base) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (version <= version_ || (unparsed_ && version <= unparsed_->version)) return;
+void TableInternal::AdoptUnparsed(Table& table, int64_t version, std::string text, const TableMetadata& compared_with,
+                                  bool same_append_base) {
+  Table::Impl& impl = *table.impl_;
+  std::lock_guard<std::mutex> lock(impl.mutex);
+  if (version <= impl.version || (impl.unparsed && version <= impl.unparsed->version)) return;
   // The verdict compared the version with what the commit started from; it
-  // holds for metadata_ only if that is what metadata_ still is.
-  unparsed_ = Unparsed{version, std::move(text), same_append_base && metadata_.get() == &compared_with};
+  // holds for metadata only if that is what metadata still is.
+  impl.unparsed =
+      Table::Impl::Unparsed{version, std::move(text), same_append_base && impl.metadata.get() == &compared_with};
 }
 
 Status Table::Refresh() {
-  ParsedState state = Parsed();
-  auto latest = commit::FindLatestVersion(*fs_, location_, state.newest_known);
+  TableInternal::ParsedState state = TableInternal::Parsed(*this);
+  const std::string& location = impl_->location;
+  auto latest = commit::FindLatestVersion(*impl_->fs, location, state.newest_known);
   if (!latest.ok()) {
-    if (IsNotFound(latest.status())) return TableNotFound(location_);
+    if (IsNotFound(latest.status())) return TableNotFound(location);
     return latest.status();
   }
-  if (*latest == 0) return TableNotFound(location_);
+  if (*latest == 0) return TableNotFound(location);
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (unparsed_ && unparsed_->version == *latest) {
-      ParseUnparsedLocked();  // the newest is the one we hold as text
-      if (version_ == *latest) return Status::OK();
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    if (impl_->unparsed && impl_->unparsed->version == *latest) {
+      impl_->ParseUnparsedLocked();  // the newest is the one we hold as text
+      if (impl_->version == *latest) return Status::OK();
     }
-    if (version_ >= *latest) return Status::OK();
+    if (impl_->version >= *latest) return Status::OK();
   }
-  auto loaded = commit::LoadVersion(*fs_, location_, *latest);
+  auto loaded = commit::LoadVersion(*impl_->fs, location, *latest);
   if (!loaded.ok()) {
-    if (IsNotFound(loaded.status())) return TableNotFound(location_);
+    if (IsNotFound(loaded.status())) return TableNotFound(location);
     return loaded.status();
   }
-  Adopt(loaded->version, loaded->metadata);
+  TableInternal::Adopt(*this, loaded->version, loaded->metadata);
   return Status::OK();
 }
 
 Result<CommitInfo> Table::Append(const std::shared_ptr<arrow::Table>& data,
                                  const std::optional<std::string>& commit_key, std::optional<Durability> durability) {
-  Transaction tx(shared_from_this(), AppendBase());
-  if (commit_key) tx.SetCommitKey(*commit_key);
-  if (durability) tx.SetDurability(*durability);
-  tx.DeferSmallAppend();
-  ARROW_RETURN_NOT_OK(tx.Append(data));
-  return tx.Commit();
+  auto tx = TransactionInternal::StartingFrom(shared_from_this(), TableInternal::AppendBase(*this));
+  if (commit_key) tx->SetCommitKey(*commit_key);
+  if (durability) tx->SetDurability(*durability);
+  TransactionInternal::DeferSmallAppend(*tx);
+  ARROW_RETURN_NOT_OK(tx->Append(data));
+  return tx->Commit();
 }
 
 std::unique_ptr<Transaction> Table::NewTransaction(Isolation isolation) {
@@ -212,7 +250,7 @@ std::unique_ptr<Transaction> Table::NewTransaction(Isolation isolation) {
 }
 
 Result<std::optional<int64_t>> Table::FindCommitKey(const std::string& commit_key) {
-  return commit::FindCommitKey(*fs_, *metadata(), commit_key);
+  return commit::FindCommitKey(*impl_->fs, *metadata(), commit_key);
 }
 
 Result<std::optional<Snapshot>> Table::FindSnapshot(int64_t snapshot_id) {
@@ -224,7 +262,7 @@ Result<std::optional<Snapshot>> Table::FindSnapshot(int64_t snapshot_id) {
   const int64_t added_in = commit::VersionOfSnapshotId(snapshot_id);
   if (added_in >= 1 && added_in <= version()) {
     const int64_t start = IntegerProperty(*current, TableProperties::kHistoryStartVersion);
-    auto loaded = commit::LoadVersion(*fs_, location_, std::max(added_in, start));
+    auto loaded = commit::LoadVersion(*impl_->fs, impl_->location, std::max(added_in, start));
     if (!loaded.ok() && !IsNotFound(loaded.status())) return loaded.status();
     if (loaded.ok()) {
       if (const Snapshot* found = loaded->metadata->SnapshotById(snapshot_id)) return std::optional<Snapshot>(*found);
@@ -232,29 +270,33 @@ Result<std::optional<Snapshot>> Table::FindSnapshot(int64_t snapshot_id) {
   }
   // Ids made by other engines: walk back through the metadata log.
   std::optional<Snapshot> found;
-  ARROW_RETURN_NOT_OK(commit::WalkMetadataLog(*fs_, *current, [&](const TableMetadata& older) {
+  ARROW_RETURN_NOT_OK(commit::WalkMetadataLog(*impl_->fs, *current, [&](const TableMetadata& older) {
     if (const Snapshot* s = older.SnapshotById(snapshot_id)) found = *s;
     return !found;
   }));
   return found;
 }
 
-Result<std::shared_ptr<const TableMetadata>> Table::MetadataFor(std::optional<int64_t> snapshot_id,
-                                                                const Snapshot** snapshot) {
-  auto current = metadata();
+namespace {
+
+// The metadata that holds `snapshot_id` (default: the pinned current
+// snapshot), and that snapshot in it.
+Result<std::shared_ptr<const TableMetadata>> MetadataFor(Table& table, std::optional<int64_t> snapshot_id,
+                                                         const Snapshot** snapshot) {
+  auto current = table.metadata();
   if (!snapshot_id) {
     *snapshot = current->CurrentSnapshot();
     return current;
   }
   if ((*snapshot = current->SnapshotById(*snapshot_id)) != nullptr) return current;
-  ARROW_ASSIGN_OR_RAISE(auto found, FindSnapshot(*snapshot_id));
-  if (!found) return InvalidArgument("snapshot ", *snapshot_id, " is not in table ", location_);
+  ARROW_ASSIGN_OR_RAISE(auto found, table.FindSnapshot(*snapshot_id));
+  if (!found) return InvalidArgument("snapshot ", *snapshot_id, " is not in table ", table.location());
   // Found in an older metadata file only. Another engine's expiry (Spark's
   // expire_snapshots) drops snapshots from the current file and deletes their
   // manifest lists, but older files still name them: such a snapshot is gone.
-  ARROW_ASSIGN_OR_RAISE(bool listed, fs_->Exists(found->manifest_list));
+  ARROW_ASSIGN_OR_RAISE(bool listed, table.fs().Exists(found->manifest_list));
   if (!listed) {
-    return InvalidArgument("snapshot ", *snapshot_id, " is not in table ", location_,
+    return InvalidArgument("snapshot ", *snapshot_id, " is not in table ", table.location(),
                            " (it was expired: its manifest list is gone)");
   }
   // Keep the snapshot alive alongside a metadata copy that holds it.
@@ -264,23 +306,25 @@ Result<std::shared_ptr<const TableMetadata>> Table::MetadataFor(std::optional<in
   return std::shared_ptr<const TableMetadata>(std::move(copy));
 }
 
+}  // namespace
+
 Result<std::shared_ptr<arrow::RecordBatchReader>> Table::Scan(const ScanOptions& options) {
   const Snapshot* snapshot = nullptr;
-  ARROW_ASSIGN_OR_RAISE(auto metadata, MetadataFor(options.snapshot_id, &snapshot));
-  return scan::ScanSnapshot(fs_, metadata, snapshot, options);
+  ARROW_ASSIGN_OR_RAISE(auto metadata, MetadataFor(*this, options.snapshot_id, &snapshot));
+  return scan::ScanSnapshot(impl_->fs, metadata, snapshot, options);
 }
 
 Result<Schema> Table::ReadSchema(std::optional<int64_t> snapshot_id) {
   const Snapshot* snapshot = nullptr;
-  ARROW_ASSIGN_OR_RAISE(auto metadata, MetadataFor(snapshot_id, &snapshot));
+  ARROW_ASSIGN_OR_RAISE(auto metadata, MetadataFor(*this, snapshot_id, &snapshot));
   return scan::ReadSchema(*metadata, snapshot, snapshot_id.has_value());
 }
 
 Result<int64_t> Table::RowCount(std::optional<int64_t> snapshot_id) {
   const Snapshot* snapshot = nullptr;
-  ARROW_ASSIGN_OR_RAISE(auto metadata, MetadataFor(snapshot_id, &snapshot));
+  ARROW_ASSIGN_OR_RAISE(auto metadata, MetadataFor(*this, snapshot_id, &snapshot));
   if (snapshot == nullptr) return 0;
-  ARROW_ASSIGN_OR_RAISE(auto manifests, format::ReadManifestList(*fs_, *metadata, *snapshot));
+  ARROW_ASSIGN_OR_RAISE(auto manifests, format::ReadManifestList(*impl_->fs, *metadata, *snapshot));
   int64_t rows = 0;
   for (const auto& m : manifests) {
     if (m.content == format::ManifestContent::kData) {
@@ -298,8 +342,8 @@ Result<int64_t> Table::RowCount(std::optional<int64_t> snapshot_id) {
 
 Result<std::vector<DataFileInfo>> Table::DataFiles(std::optional<int64_t> snapshot_id) {
   const Snapshot* snapshot = nullptr;
-  ARROW_ASSIGN_OR_RAISE(auto metadata, MetadataFor(snapshot_id, &snapshot));
-  ARROW_ASSIGN_OR_RAISE(auto tasks, scan::PlanFiles(*fs_, *metadata, snapshot, *metadata->CurrentSchema(), {}));
+  ARROW_ASSIGN_OR_RAISE(auto metadata, MetadataFor(*this, snapshot_id, &snapshot));
+  ARROW_ASSIGN_OR_RAISE(auto tasks, scan::PlanFiles(*impl_->fs, *metadata, snapshot, *metadata->CurrentSchema(), {}));
   std::vector<DataFileInfo> out;
   for (const auto& task : tasks) {
     out.push_back(DataFileInfo{task.file.file_path, task.file.record_count, task.file.file_size_in_bytes});

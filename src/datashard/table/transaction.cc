@@ -21,6 +21,7 @@
 #include "datashard/scan/table_scan.h"
 #include "datashard/table/data_writer.h"
 #include "datashard/table/intent_rows.h"
+#include "datashard/table/table_internal.h"
 
 namespace datashard {
 namespace cp = arrow::compute;
@@ -69,7 +70,7 @@ Result<commit::CommitOutcome> WithdrawIntent(Table& table, const commit::Intent&
   return failure;
 }
 
-// A small append (Transaction::DeferSmallAppend) is at most this many bytes
+// A small append (TransactionInternal::DeferSmallAppend) is at most this many bytes
 // of Arrow buffers: a group-commit leader reads every intent it takes.
 constexpr int64_t kMaxDeferredBytes = 1 << 20;
 
@@ -172,6 +173,8 @@ struct Transaction::Impl {
   std::vector<std::vector<Predicate>> reads;  // filters read (empty = whole table)
   // A small append's rows, conformed, not written yet (DeferSmallAppend).
   std::shared_ptr<arrow::Table> deferred;
+  bool rewrite = false;             // TransactionInternal::MarkAsRewrite
+  bool defer_small_append = false;  // TransactionInternal::DeferSmallAppend
 };
 
 namespace {
@@ -195,6 +198,15 @@ Transaction::Transaction(std::shared_ptr<Table> table, std::shared_ptr<const Tab
   impl_->base = std::move(base);
   impl_->base_snapshot = impl_->base->CurrentSnapshot();
 }
+
+std::unique_ptr<Transaction> TransactionInternal::StartingFrom(std::shared_ptr<Table> table,
+                                                               std::shared_ptr<const TableMetadata> base) {
+  return std::unique_ptr<Transaction>(new Transaction(std::move(table), std::move(base)));
+}
+
+void TransactionInternal::MarkAsRewrite(Transaction& tx) { tx.impl_->rewrite = true; }
+
+void TransactionInternal::DeferSmallAppend(Transaction& tx) { tx.impl_->defer_small_append = true; }
 
 Status Transaction::SetBranch(const std::string& name) {
   if (!active_) return InvalidArgument("the transaction is no longer active (already committed or rolled back)");
@@ -238,7 +250,7 @@ Status Transaction::Append(const std::shared_ptr<arrow::Table>& data) {
   ARROW_ASSIGN_OR_RAISE(bool rows_in_intents, commit::GroupRowsEnabled(metadata));
   // Only where the rows may ride in an intent: otherwise the file is written
   // now, as for any append.
-  if (defer_small_append_ && rows_in_intents && durability == Durability::kFsync && !impl_->deferred &&
+  if (impl_->defer_small_append && rows_in_intents && durability == Durability::kFsync && !impl_->deferred &&
       impl_->files.empty() && arrow::util::TotalBufferSize(*conformed) <= kMaxDeferredBytes) {
     impl_->deferred = conformed;
     return Status::OK();
@@ -577,7 +589,7 @@ Result<CommitInfo> Transaction::CommitOnce() {
   pending.commit_key = commit_key_;
   pending.durability = durability;
   pending.removed = impl_->removed;
-  if (rewrite_) pending.operation = "replace";
+  if (impl_->rewrite) pending.operation = "replace";
   pending.base_snapshot_id = base_snapshot_id();
   pending.branch = impl_->branch;
   if (impl_->isolation == Isolation::kSerializable && !impl_->reads.empty()) {
@@ -614,7 +626,7 @@ Result<CommitInfo> Transaction::CommitOnce() {
   }
   ARROW_ASSIGN_OR_RAISE(bool group_enabled, commit::GroupCommitEnabled(*metadata));
   const bool group = group_enabled && (!impl_->files.empty() || impl_->deferred) && impl_->removed.empty() &&
-                     !commit_key_ && !pending.validate_concurrent && impl_->branch == "main" && !rewrite_;
+                     !commit_key_ && !pending.validate_concurrent && impl_->branch == "main" && !impl_->rewrite;
   // Deferred rows ride in a group-commit intent when other writers of this
   // host are committing right now (the commit queue is busy): the leader
   // writes them. Otherwise this writer writes its own data file, outside the
@@ -723,7 +735,7 @@ Result<CommitInfo> Transaction::CommitOnce() {
   commit::VersionedMetadata start;
   if (group) {
     options.refresh_base = true;
-    Table::ParsedState parsed = table_->Parsed();
+    TableInternal::ParsedState parsed = TableInternal::Parsed(*table_);
     start = commit::VersionedMetadata{parsed.version, std::move(parsed.metadata)};
     options.search_from = parsed.newest_known;
   } else {
@@ -749,10 +761,10 @@ Result<CommitInfo> Transaction::CommitOnce() {
   }
   active_ = false;
   if (outcome->committed.metadata != nullptr) {
-    table_->Adopt(outcome->committed.version, outcome->committed.metadata);
+    TableInternal::Adopt(*table_, outcome->committed.version, outcome->committed.metadata);
   } else {
-    table_->AdoptUnparsed(outcome->committed.version, std::move(outcome->committed_text), *metadata,
-                          glance && commit::SameAppendBase(*glance, *metadata));
+    TableInternal::AdoptUnparsed(*table_, outcome->committed.version, std::move(outcome->committed_text), *metadata,
+                                 glance && commit::SameAppendBase(*glance, *metadata));
   }
   CommitInfo info;
   info.attempts = outcome->attempts;

@@ -13,6 +13,7 @@
 #include "datashard/format/file_names.h"
 #include "datashard/maintenance.h"
 #include "datashard/table/maintenance/history.h"
+#include "datashard/table/table_internal.h"
 #include "datashard/table_properties.h"
 
 namespace datashard {
@@ -77,7 +78,7 @@ Result<ExpireResult> ExpireSnapshots(Table& table, const ExpireOptions& options)
   commit::CommitOptions commit_options;
   commit::VersionedMetadata start{table.version(), table.metadata()};
   ARROW_ASSIGN_OR_RAISE(auto outcome, commit::CommitWithRetry(fs, table.location(), start, build, commit_options));
-  table.Adopt(outcome.committed.version, outcome.committed.metadata);
+  TableInternal::Adopt(table, outcome.committed.version, outcome.committed.metadata);
   for (const auto& s : final_plan.expired) result.expired_snapshot_ids.push_back(s.snapshot_id);
   if (final_plan.expired.empty()) return result;
 

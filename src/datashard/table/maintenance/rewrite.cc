@@ -16,6 +16,7 @@
 #include "datashard/scan/file_reader.h"
 #include "datashard/scan/table_scan.h"
 #include "datashard/table/data_writer.h"
+#include "datashard/table/table_internal.h"
 #include "datashard/transaction.h"
 
 namespace datashard {
@@ -158,7 +159,7 @@ Result<RewriteResult> RewriteDataFiles(Table& table, int64_t target_file_size) {
   }
   RewriteResult result;
   auto tx = std::make_unique<Transaction>(table.shared_from_this());
-  tx->MarkAsRewrite();
+  TransactionInternal::MarkAsRewrite(*tx);
   for (auto& [partition, files] : partitions) {
     PartitionRewriter rewriter(table, schema, target_file_size, std::move(files));
     ARROW_RETURN_NOT_OK(rewriter.Run(*tx, &result));
@@ -204,7 +205,7 @@ Result<RewriteResult> RewriteManifests(Table& table) {
                                             return commit::BuildSnapshot(table.fs(), latest, pending, attempt);
                                           },
                                           options));
-  table.Adopt(outcome.committed.version, outcome.committed.metadata);
+  TableInternal::Adopt(table, outcome.committed.version, outcome.committed.metadata);
   result.snapshot_id = outcome.snapshot_id;
   // Counted from the lists themselves; a count the table can no longer
   // report (the list unreadable now) does not undo the commit.
