@@ -4,9 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <arrow/type_fwd.h>
 
 #include "datashard/status.h"
 
@@ -91,5 +95,22 @@ struct PartitionSpec {
   int32_t LastFieldId() const;
   Status Validate(const Schema& schema) const;
 };
+
+// The Iceberg JSON text (spec Appendix C) of a schema, and of a partition spec
+// ({"spec-id": 0, "fields": [...]}), as table metadata holds them. Text that
+// is not JSON is a SchemaError; JSON that is no valid schema or spec is a
+// CorruptData error saying what is wrong.
+std::string SchemaToJsonString(const Schema& schema);
+Result<Schema> SchemaFromJsonString(std::string_view json);
+std::string PartitionSpecToJsonString(const PartitionSpec& spec);
+Result<PartitionSpec> PartitionSpecFromJsonString(std::string_view json);
+
+// The Arrow schema the table's data files are written with: every field
+// carries its Iceberg field id as "PARQUET:field_id" metadata.
+std::shared_ptr<arrow::Schema> ToArrowSchema(const Schema& schema);
+// Iceberg schema for an Arrow schema: ids from the fields' PARQUET:field_id
+// metadata when every field has one, else 1..n in order. Unsupported Arrow
+// types (nested, unsigned 64-bit, ...) are a SchemaError naming the column.
+Result<Schema> FromArrowSchema(const arrow::Schema& schema);
 
 }  // namespace datashard

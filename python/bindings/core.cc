@@ -17,20 +17,16 @@
 #include <arrow/c/abi.h>
 #include <arrow/c/bridge.h>
 #include <arrow/table.h>
-#include <nlohmann/json.hpp>
 
 #include "datashard/changes.h"
-#include "datashard/commit/committer.h"
 #include "datashard/data_file_writer.h"
 #include "datashard/files_table.h"
-#include "datashard/format/arrow_schema.h"
-#include "datashard/format/partition_spec.h"
-#include "datashard/format/schema.h"
-#include "datashard/format/transforms.h"
 #include "datashard/maintenance.h"
 #include "datashard/schema_update.h"
 #include "datashard/table.h"
+#include "datashard/table_properties.h"
 #include "datashard/transaction.h"
+#include "datashard/transforms.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -171,9 +167,7 @@ class SchemaHolder {
 };
 
 Schema ParseSchema(const std::string& json) {
-  auto parsed = nlohmann::json::parse(json, nullptr, false);
-  if (parsed.is_discarded()) Raise(SchemaError("schema JSON is not valid JSON"));
-  auto schema = format::SchemaFromJson(parsed);
+  auto schema = SchemaFromJsonString(json);
   if (!schema.ok()) Raise(SchemaError(schema.status().message()));
   return *schema;
 }
@@ -191,7 +185,7 @@ PredicateOp ParseOp(const std::string& op) {
 }
 
 Durability ParseDurability(const std::string& mode) {
-  auto parsed = commit::ParseDurability(mode);
+  auto parsed = datashard::ParseDurability(mode);
   if (!parsed.ok()) Raise(parsed.status());
   return *parsed;
 }
@@ -367,7 +361,7 @@ class CoreTable {
   void Refresh() {
     CheckWithoutGil([&] { return table_->Refresh(); });
   }
-  std::string SchemaJson() const { return format::SchemaToJsonString(*table_->metadata()->CurrentSchema()); }
+  std::string SchemaJson() const { return SchemaToJsonString(*table_->metadata()->CurrentSchema()); }
   // The schema a scan of this snapshot reads with: the Python layer resolves a
   // time-travel read's column names against it by field id.
   std::string ReadSchemaJson(std::optional<int64_t> snapshot_id) {
@@ -376,11 +370,9 @@ class CoreTable {
       nb::gil_scoped_release release;
       schema = table_->ReadSchema(snapshot_id);
     }
-    return format::SchemaToJsonString(Unwrap(std::move(schema)));
+    return SchemaToJsonString(Unwrap(std::move(schema)));
   }
-  std::string PartitionSpecJson() const {
-    return format::PartitionSpecToJson(*table_->metadata()->DefaultSpec()).dump();
-  }
+  std::string PartitionSpecJson() const { return PartitionSpecToJsonString(*table_->metadata()->DefaultSpec()); }
   std::map<std::string, std::string> Properties() const { return table_->metadata()->properties; }
   std::optional<int64_t> CurrentSnapshotId() const { return table_->metadata()->current_snapshot_id; }
   std::string MetadataLocation() const { return table_->metadata_location(); }
@@ -518,7 +510,7 @@ class CoreTable {
       nb::gil_scoped_release release;
       result = datashard::SetInitialSchema(*table_, schema);
     }
-    return format::SchemaToJsonString(Unwrap(std::move(result)));
+    return SchemaToJsonString(Unwrap(std::move(result)));
   }
 
   std::string UpdateSchema(
@@ -550,7 +542,7 @@ class CoreTable {
       nb::gil_scoped_release release;
       schema = datashard::UpdateSchema(*table_, parsed);
     }
-    return format::SchemaToJsonString(Unwrap(std::move(schema)));
+    return SchemaToJsonString(Unwrap(std::move(schema)));
   }
 
   void SetProperties(const std::map<std::string, std::string>& set, const std::vector<std::string>& remove) {
@@ -682,9 +674,7 @@ CoreTable* CreateTable(const std::string& path, const std::string& schema_json,
   CreateOptions options;
   if (!schema_json.empty()) options.schema = ParseSchema(schema_json);
   if (partition_spec_json && !partition_spec_json->empty()) {
-    auto parsed = nlohmann::json::parse(*partition_spec_json, nullptr, false);
-    if (parsed.is_discarded()) Raise(SchemaError("partition spec JSON is not valid JSON"));
-    auto spec = format::PartitionSpecFromJson(parsed);
+    auto spec = PartitionSpecFromJsonString(*partition_spec_json);
     if (!spec.ok()) Raise(SchemaError(spec.status().message()));
     options.partition_spec = *spec;
   }
@@ -799,7 +789,7 @@ NB_MODULE(_core, m) {
         const auto& chunks = table->column(0)->chunks();
         auto column = chunks.empty() ? Unwrap(arrow::MakeEmptyArray(table->column(0)->type()))
                                      : Unwrap(arrow::Concatenate(chunks));
-        auto result = Unwrap(datashard::format::TransformToArrow(transform, type, *column));
+        auto result = Unwrap(datashard::TransformToArrow(transform, type, *column));
         auto out = arrow::Table::Make(arrow::schema(arrow::FieldVector{arrow::field("value", result->type())}),
                                       arrow::ArrayVector{result});
         return new CoreStream(std::make_shared<arrow::TableBatchReader>(out));
@@ -807,14 +797,12 @@ NB_MODULE(_core, m) {
       "transform"_a, "source_type"_a, "data"_a, nb::rv_policy::take_ownership);
   m.def(
       "murmur3_32",
-      [](const nb::bytes& data) {
-        return datashard::format::Murmur3Hash32(std::string_view(data.c_str(), data.size()));
-      },
+      [](const nb::bytes& data) { return datashard::Murmur3Hash32(std::string_view(data.c_str(), data.size())); },
       "data"_a);
   m.def(
       "arrow_schema_capsule",
       [](const std::string& schema_json) {
-        return new SchemaHolder(datashard::format::ToArrowSchema(ParseSchema(schema_json)));
+        return new SchemaHolder(datashard::ToArrowSchema(ParseSchema(schema_json)));
       },
       "schema_json"_a, nb::rv_policy::take_ownership);
   m.def(
@@ -824,8 +812,8 @@ NB_MODULE(_core, m) {
         auto* c_schema = static_cast<ArrowSchema*>(CapsulePointer(capsule, "arrow_schema"));
         // ImportSchema moves out of the struct; the capsule's own release then sees it released.
         auto schema = Unwrap(arrow::ImportSchema(c_schema));
-        auto iceberg = Unwrap(datashard::format::FromArrowSchema(*schema));
-        return datashard::format::SchemaToJsonString(iceberg);
+        auto iceberg = Unwrap(datashard::FromArrowSchema(*schema));
+        return datashard::SchemaToJsonString(iceberg);
       },
       "schema"_a);
 }

@@ -30,16 +30,6 @@ std::shared_ptr<arrow::DataType> ToArrowType(const Type& type) {
   return arrow::null();
 }
 
-std::shared_ptr<arrow::Schema> ToArrowSchema(const Schema& schema) {
-  arrow::FieldVector fields;
-  fields.reserve(schema.fields.size());
-  for (const auto& field : schema.fields) {
-    auto metadata = arrow::key_value_metadata({kParquetFieldIdKey}, {std::to_string(field.id)});
-    fields.push_back(arrow::field(field.name, ToArrowType(field.type), !field.required, std::move(metadata)));
-  }
-  return arrow::schema(std::move(fields));
-}
-
 int32_t FieldIdOf(const arrow::Field& field) {
   if (!field.metadata()) return -1;
   int index = field.metadata()->FindKey(kParquetFieldIdKey);
@@ -98,23 +88,6 @@ Result<Type> FromArrowType(const arrow::Field& field) {
 }
 
 }  // namespace
-
-Result<Schema> FromArrowSchema(const arrow::Schema& arrow_schema) {
-  Schema schema;
-  bool all_have_ids = arrow_schema.num_fields() > 0;
-  for (const auto& field : arrow_schema.fields()) all_have_ids = all_have_ids && FieldIdOf(*field) > 0;
-  int32_t next_id = 1;
-  for (const auto& field : arrow_schema.fields()) {
-    NestedField out;
-    out.id = all_have_ids ? FieldIdOf(*field) : next_id++;
-    out.name = field->name();
-    ARROW_ASSIGN_OR_RAISE(out.type, FromArrowType(*field));
-    out.required = !field->nullable();
-    schema.fields.push_back(std::move(out));
-  }
-  ARROW_RETURN_NOT_OK(schema.Validate());
-  return schema;
-}
 
 namespace {
 
@@ -288,3 +261,34 @@ Result<std::shared_ptr<arrow::Table>> ConformToSchema(const std::shared_ptr<arro
 }
 
 }  // namespace datashard::format
+
+namespace datashard {
+
+std::shared_ptr<arrow::Schema> ToArrowSchema(const Schema& schema) {
+  arrow::FieldVector fields;
+  fields.reserve(schema.fields.size());
+  for (const auto& field : schema.fields) {
+    auto metadata = arrow::key_value_metadata({format::kParquetFieldIdKey}, {std::to_string(field.id)});
+    fields.push_back(arrow::field(field.name, format::ToArrowType(field.type), !field.required, std::move(metadata)));
+  }
+  return arrow::schema(std::move(fields));
+}
+
+Result<Schema> FromArrowSchema(const arrow::Schema& arrow_schema) {
+  Schema schema;
+  bool all_have_ids = arrow_schema.num_fields() > 0;
+  for (const auto& field : arrow_schema.fields()) all_have_ids = all_have_ids && format::FieldIdOf(*field) > 0;
+  int32_t next_id = 1;
+  for (const auto& field : arrow_schema.fields()) {
+    NestedField out;
+    out.id = all_have_ids ? format::FieldIdOf(*field) : next_id++;
+    out.name = field->name();
+    ARROW_ASSIGN_OR_RAISE(out.type, format::FromArrowType(*field));
+    out.required = !field->nullable();
+    schema.fields.push_back(std::move(out));
+  }
+  ARROW_RETURN_NOT_OK(schema.Validate());
+  return schema;
+}
+
+}  // namespace datashard

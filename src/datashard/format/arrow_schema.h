@@ -16,11 +16,9 @@ namespace datashard::format {
 inline constexpr char kParquetFieldIdKey[] = "PARQUET:field_id";
 
 std::shared_ptr<arrow::DataType> ToArrowType(const Type& type);
-std::shared_ptr<arrow::Schema> ToArrowSchema(const Schema& schema);
-// Iceberg schema for an Arrow schema: ids from the fields' PARQUET:field_id
-// metadata when every field has one, else 1..n in order. Unsupported Arrow
-// types (nested, unsigned 64-bit, ...) are a SchemaError naming the column.
-Result<Schema> FromArrowSchema(const arrow::Schema& schema);
+// ToArrowSchema and FromArrowSchema are public (include/datashard/schema.h).
+using datashard::FromArrowSchema;
+using datashard::ToArrowSchema;
 // The field id an Arrow field carries, or -1.
 int32_t FieldIdOf(const arrow::Field& field);
 

@@ -123,3 +123,15 @@ Result<PartitionSpec> PartitionSpecFromJson(const nlohmann::json& json) {
 }
 
 }  // namespace datashard::format
+
+namespace datashard {
+
+std::string PartitionSpecToJsonString(const PartitionSpec& spec) { return format::PartitionSpecToJson(spec).dump(); }
+
+Result<PartitionSpec> PartitionSpecFromJsonString(std::string_view json) {
+  auto parsed = nlohmann::json::parse(json, nullptr, false);
+  if (parsed.is_discarded()) return SchemaError("partition spec JSON is not valid JSON");
+  return format::PartitionSpecFromJson(parsed);
+}
+
+}  // namespace datashard

@@ -145,8 +145,6 @@ nlohmann::json SchemaToJson(const Schema& schema) {
   return json;
 }
 
-std::string SchemaToJsonString(const Schema& schema) { return SchemaToJson(schema).dump(); }
-
 Result<Schema> SchemaFromJson(const nlohmann::json& json) {
   if (!json.is_object() || json.value("type", "") != "struct" || !json.contains("fields") ||
       !json["fields"].is_array()) {
@@ -187,3 +185,15 @@ Result<Schema> SchemaFromJson(const nlohmann::json& json) {
 }
 
 }  // namespace datashard::format
+
+namespace datashard {
+
+std::string SchemaToJsonString(const Schema& schema) { return format::SchemaToJson(schema).dump(); }
+
+Result<Schema> SchemaFromJsonString(std::string_view json) {
+  auto parsed = nlohmann::json::parse(json, nullptr, false);
+  if (parsed.is_discarded()) return SchemaError("schema JSON is not valid JSON");
+  return format::SchemaFromJson(parsed);
+}
+
+}  // namespace datashard

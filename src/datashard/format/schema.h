@@ -12,12 +12,12 @@ namespace datashard::format {
 
 using datashard::NestedField;
 using datashard::Schema;
+using datashard::SchemaToJsonString;
 using datashard::Type;
 using datashard::TypeId;
 
 // Appendix C JSON.
 nlohmann::json SchemaToJson(const Schema& schema);
 Result<Schema> SchemaFromJson(const nlohmann::json& json);
-std::string SchemaToJsonString(const Schema& schema);
 
 }  // namespace datashard::format

@@ -122,41 +122,6 @@ size_t Utf8Prefix(const std::string& s, int64_t code_points) {
 
 }  // namespace
 
-int32_t Murmur3Hash32(std::string_view data) {
-  constexpr uint32_t c1 = 0xcc9e2d51, c2 = 0x1b873593;
-  uint32_t h = 0;
-  const size_t blocks = data.size() / 4;
-  for (size_t b = 0; b < blocks; ++b) {
-    uint32_t k;
-    std::memcpy(&k, data.data() + b * 4, 4);
-    k *= c1;
-    k = Rotl(k, 15);
-    k *= c2;
-    h ^= k;
-    h = Rotl(h, 13);
-    h = h * 5 + 0xe6546b64;
-  }
-  uint32_t k = 0;
-  const auto* tail = reinterpret_cast<const uint8_t*>(data.data() + blocks * 4);
-  switch (data.size() & 3) {
-    case 3: k ^= static_cast<uint32_t>(tail[2]) << 16; [[fallthrough]];
-    case 2: k ^= static_cast<uint32_t>(tail[1]) << 8; [[fallthrough]];
-    case 1:
-      k ^= tail[0];
-      k *= c1;
-      k = Rotl(k, 15);
-      k *= c2;
-      h ^= k;
-  }
-  h ^= static_cast<uint32_t>(data.size());
-  h ^= h >> 16;
-  h *= 0x85ebca6b;
-  h ^= h >> 13;
-  h *= 0xc2b2ae35;
-  h ^= h >> 16;
-  return static_cast<int32_t>(h);
-}
-
 Result<std::vector<std::optional<std::string>>> ApplyTransform(const std::string& transform, const Type& type,
                                                                const arrow::Array& source) {
   ARROW_ASSIGN_OR_RAISE(Parsed t, Parse(transform));
@@ -257,23 +222,62 @@ std::string PartitionValueToPathSegment(const Type& type, const std::optional<st
   return out.substr(0, 128);
 }
 
+}  // namespace datashard::format
+
+namespace datashard {
+
+int32_t Murmur3Hash32(std::string_view data) {
+  constexpr uint32_t c1 = 0xcc9e2d51, c2 = 0x1b873593;
+  uint32_t h = 0;
+  const size_t blocks = data.size() / 4;
+  for (size_t b = 0; b < blocks; ++b) {
+    uint32_t k;
+    std::memcpy(&k, data.data() + b * 4, 4);
+    k *= c1;
+    k = format::Rotl(k, 15);
+    k *= c2;
+    h ^= k;
+    h = format::Rotl(h, 13);
+    h = h * 5 + 0xe6546b64;
+  }
+  uint32_t k = 0;
+  const auto* tail = reinterpret_cast<const uint8_t*>(data.data() + blocks * 4);
+  switch (data.size() & 3) {
+    case 3: k ^= static_cast<uint32_t>(tail[2]) << 16; [[fallthrough]];
+    case 2: k ^= static_cast<uint32_t>(tail[1]) << 8; [[fallthrough]];
+    case 1:
+      k ^= tail[0];
+      k *= c1;
+      k = format::Rotl(k, 15);
+      k *= c2;
+      h ^= k;
+  }
+  h ^= static_cast<uint32_t>(data.size());
+  h ^= h >> 16;
+  h *= 0x85ebca6b;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35;
+  h ^= h >> 16;
+  return static_cast<int32_t>(h);
+}
+
 Result<std::shared_ptr<arrow::Array>> TransformToArrow(const std::string& transform, const Type& source_type,
                                                        const arrow::Array& source) {
   Schema schema;
   schema.fields = {NestedField{1, "source", source_type, false, ""}};
-  PartitionField field{1, kFirstPartitionFieldId, "value", transform};
-  ARROW_ASSIGN_OR_RAISE(Type result_type, PartitionResultType(schema, field));
-  ARROW_ASSIGN_OR_RAISE(auto values, ApplyTransform(transform, source_type, source));
-  ARROW_ASSIGN_OR_RAISE(auto builder, arrow::MakeBuilder(ToArrowType(result_type)));
+  PartitionField field{1, format::kFirstPartitionFieldId, "value", transform};
+  ARROW_ASSIGN_OR_RAISE(Type result_type, format::PartitionResultType(schema, field));
+  ARROW_ASSIGN_OR_RAISE(auto values, format::ApplyTransform(transform, source_type, source));
+  ARROW_ASSIGN_OR_RAISE(auto builder, arrow::MakeBuilder(format::ToArrowType(result_type)));
   for (const auto& value : values) {
     if (!value) {
       ARROW_RETURN_NOT_OK(builder->AppendNull());
       continue;
     }
-    ARROW_ASSIGN_OR_RAISE(auto scalar, DeserializeValue(result_type, *value));
+    ARROW_ASSIGN_OR_RAISE(auto scalar, format::DeserializeValue(result_type, *value));
     ARROW_RETURN_NOT_OK(builder->AppendScalar(*scalar));
   }
   return builder->Finish();
 }
 
-}  // namespace datashard::format
+}  // namespace datashard

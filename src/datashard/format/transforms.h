@@ -16,21 +16,17 @@
 #include <arrow/type_fwd.h>
 
 #include "datashard/schema.h"
+#include "datashard/transforms.h"
 
 namespace datashard::format {
 
-// Murmur3 x86 32-bit with seed 0, as Iceberg's bucket transform uses.
-int32_t Murmur3Hash32(std::string_view data);
+// Murmur3Hash32 and TransformToArrow are public (include/datashard/transforms.h).
+using datashard::Murmur3Hash32;
+using datashard::TransformToArrow;
 
 // The partition value of every row of `source` (a column of type `source_type`).
 Result<std::vector<std::optional<std::string>>> ApplyTransform(const std::string& transform, const Type& source_type,
                                                                const arrow::Array& source);
-
-// The partition values of `source` as an Arrow array of the transform's
-// result type (null where the value is null), e.g. for callers outside the
-// engine that compare transforms with other implementations.
-Result<std::shared_ptr<arrow::Array>> TransformToArrow(const std::string& transform, const Type& source_type,
-                                                       const arrow::Array& source);
 
 // Human-readable form of a partition value, for data file directory names.
 std::string PartitionValueToPathSegment(const Type& result_type, const std::optional<std::string>& value);
