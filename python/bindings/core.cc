@@ -778,6 +778,19 @@ NB_MODULE(_core, m) {
   m.def("create_table", &CreateTable, "path"_a, "schema_json"_a, "partition_spec_json"_a = nb::none(),
         "properties"_a = std::map<std::string, std::string>{}, "exist_ok"_a = true, nb::rv_policy::take_ownership);
   m.def("load_table", &LoadTable, "path"_a, nb::rv_policy::take_ownership);
+  // The engine's registry of the table properties it reads (table_properties.h):
+  // key (prefix keys end in "*") -> (default or None, the values it takes, what it does).
+  m.def("table_properties", [] {
+    std::map<std::string, std::tuple<std::optional<std::string>, std::string, std::string>> out;
+    for (const datashard::TableProperty* property : datashard::TableProperties::All()) {
+      std::optional<std::string> fallback;
+      if (property->default_value != nullptr) fallback = property->default_value;
+      std::string values = property->reserved ? "kept by datashard; cannot be set or removed by hand"
+                                              : datashard::DescribeValues(*property);
+      out[std::string(property->key) + (property->prefix ? "*" : "")] = {fallback, values, property->doc};
+    }
+    return out;
+  });
   // Iceberg's partition transforms and bucket hash, for the original package's
   // datashard.partitioning helpers (values in, partition values out).
   m.def(

@@ -23,7 +23,7 @@ import logging as _logging
 # The extension links the libarrow that ships inside pyarrow; importing pyarrow first loads it.
 import pyarrow as _pyarrow  # noqa: F401
 
-from . import _core  # noqa: F401  (fails here, clearly, if the extension is missing)
+from . import _core  # fails here, clearly, if the extension is missing
 from .data_structures import DataFile, FileFormat
 from .errors import (
     AmbiguousCommitError,
@@ -59,6 +59,15 @@ def _version() -> str:
         return "0+unknown"
 
 
+def table_properties() -> dict[str, tuple[str | None, str, str]]:
+    """The table properties datashard reads, from the engine's one registry, as
+    ``{key: (default, values, doc)}``: ``default`` is what a table without the property
+    uses (``None``: only datashard sets it), ``values`` what :meth:`Table.set_properties`
+    accepts for it, ``doc`` what it does. A key ending in ``*`` names a family of keys.
+    Keys not listed are stored as given and never read (other Iceberg engines' properties)."""
+    return dict(_core.table_properties())
+
+
 __version__: str = _version()
 __author__ = "datashard contributors"
 
@@ -82,6 +91,7 @@ __all__ = [
     "parse_filter_dict",
     "col",
     "parse_where",
+    "table_properties",
     "Scan",
     "UpdateSchema",
     "DatashardError",

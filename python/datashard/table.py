@@ -114,12 +114,10 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution, OriginalTableA
         properties in one commit, as 0.11.2's ``set_properties``; returns the properties now
         in force, a dict that is always true (0.11.2 returned ``True``; a refused update
         raises). Values become strings
-        (``True`` -> ``"true"``). The properties datashard reads are checked first and a bad
-        value raises ``InvalidArgumentError`` with nothing committed:
-        ``datashard.commit.durability`` (``fsync``/``process``),
-        ``write.parquet.compression-codec``, ``write.parquet.row-group-limit``,
-        ``datashard.metadata.max-snapshots``, ``write.metadata.previous-versions-max``.
-        Other keys are stored as given (other Iceberg engines read them)."""
+        (``True`` -> ``"true"``). The properties datashard reads, listed with their defaults
+        and values by :func:`datashard.table_properties`, are checked first and a bad value
+        raises ``InvalidArgumentError`` with nothing committed. Other keys are stored as
+        given (other Iceberg engines read them)."""
         updates, removals = property_updates(properties, remove)
         self._core.set_properties(updates, removals)
         return SetPropertiesResult(self._core.properties())

@@ -25,7 +25,7 @@ TOP_LEVEL_ALL = [
     "InvalidArgumentError", "PartitionField", "PartitionSpec", "Scan", "Schema", "SchemaError",
     "SchemaMismatchError", "Snapshot", "SortField", "SortOrder", "Table", "TableExistsError", "TableNotFoundError",
     "Transaction", "UpdateSchema", "__author__", "__version__", "col", "create_table", "load_table",
-    "parse_filter_dict", "parse_where",
+    "parse_filter_dict", "parse_where", "table_properties",
 ]
 
 # Importable as datashard.<name> once the package is imported (besides __all__).

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import datashard
 from datashard import InvalidArgumentError, Table, load_table
 
 from conftest import make_rows
@@ -54,6 +57,11 @@ def test_durability_per_call(filled: Table) -> None:
         {"write.metadata.previous-versions-max": -3},
         {"datashard.commit.group": "sometimes"},
         {"datashard.commit.group-rows": "yes"},
+        {"datashard.commit.max-file-age-ms": "30m"},
+        {"datashard.commit-key.lookback-ms": -1},
+        {"write.target-file-size-bytes": 0},
+        {"format-version": "1"},
+        {"datashard.schema-on-write.partition-spec": "{}"},
         {"datashard.group.some-writer": "1:2:3"},
         {"datashard.history.start-version": "1"},
         {"": "x"},
@@ -86,3 +94,21 @@ def test_pyiceberg_reads_the_properties(filled: Table) -> None:
 
     filled.set_properties({"owner": "ml-team"})
     assert StaticTable.from_metadata(filled.metadata_location).properties["owner"] == "ml-team"
+
+
+def test_a_bad_value_names_the_key_and_the_values_it_takes(filled: Table) -> None:
+    with pytest.raises(InvalidArgumentError) as refused:
+        filled.set_properties({"write.parquet.row-group-limit": "lots"})
+    assert str(refused.value) == 'table property write.parquet.row-group-limit must be a positive integer, not "lots"'
+
+
+def test_the_registry_lists_every_key_the_engine_reads_and_the_docs_page_does_too() -> None:
+    registry = datashard.table_properties()
+    assert registry["datashard.commit.durability"] == (
+        "fsync", '"fsync" or "process"', registry["datashard.commit.durability"][2])
+    assert registry["datashard.group.*"][0] is None
+    page = (Path(__file__).resolve().parents[2] / "docs" / "table-properties.md").read_text()
+    for key, (default, values, doc) in registry.items():
+        assert doc and values
+        shown = f"`{default}`" if default is not None else "none"
+        assert f"| `{key}` | {shown}" in page, f"docs/table-properties.md does not list {key} with its default"
