@@ -40,7 +40,7 @@ LAYERS: dict[str, int] = {
     #   and the original package's names, which Transaction and Table mix in
     "scan": 3, "transaction": 3, "distributed": 3, "_distributed": 3, "compat": 3,
     # 4 the Table facade, its mixins, and the original package's module aliases
-    "table": 4, "history": 4, "maintenance": 4, "schema_update": 4, "iceberg": 4,
+    "table": 4, "history": 4, "maintenance": 4, "schema_update": 4, "engines": 4, "iceberg": 4,
     "garbage_collector": 4, "metadata_manager": 4, "storage_backend": 4, "disk_utils": 4, "integrity": 4,
     # 5 the package's public surface, and the integrations and tools built on it
     "__init__": 5, "torch": 5, "ray": 5, "cli": 5, "demo": 5,
