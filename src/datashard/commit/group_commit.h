@@ -4,8 +4,9 @@
 // A plain append that loses the race for a version posts an intent,
 // metadata/_pending/<writer>-<seq>.intent, naming its manifests (already
 // durable: they were flushed with its first attempt), or, for a small append
-// (Table::Append), carrying its rows: the leader then writes them with its
-// own into one data file, flushed with its commit. Whoever commits next
+// (Table::Append), carrying its rows: the leader then writes them beside its
+// own, each append's rows in data files of their own, flushed with its
+// commit. Whoever commits next
 // with a plain append includes every pending intent in its snapshot and
 // records, for each writer it included, a high-water mark in the table
 // properties: datashard.group.<writer> = "<seq>:<snapshot id>:<ms>". A writer
