@@ -19,71 +19,71 @@ using ojson = nlohmann::ordered_json;
 
 // Field ids and names of the v2 manifest and manifest-list schemas: spec
 // "Manifest Entry Fields", "Data File Fields", "Manifest Lists"; note §1-3.
-struct FieldRef {
+struct SpecField {
   int32_t id;
   const char* name;
 };
 struct MapRef {
-  FieldRef field;
+  SpecField field;
   int32_t key_id;
   int32_t value_id;
 };
 
-constexpr FieldRef kStatus{0, "status"};
-constexpr FieldRef kSnapshotId{1, "snapshot_id"};
-constexpr FieldRef kSequenceNumber{3, "sequence_number"};
-constexpr FieldRef kFileSequenceNumber{4, "file_sequence_number"};
-constexpr FieldRef kDataFile{2, "data_file"};
-constexpr FieldRef kContent{134, "content"};
-constexpr FieldRef kFilePath{100, "file_path"};
-constexpr FieldRef kFileFormat{101, "file_format"};
-constexpr FieldRef kPartition{102, "partition"};
-constexpr FieldRef kRecordCount{103, "record_count"};
-constexpr FieldRef kFileSizeInBytes{104, "file_size_in_bytes"};
+constexpr SpecField kStatus{0, "status"};
+constexpr SpecField kSnapshotId{1, "snapshot_id"};
+constexpr SpecField kSequenceNumber{3, "sequence_number"};
+constexpr SpecField kFileSequenceNumber{4, "file_sequence_number"};
+constexpr SpecField kDataFile{2, "data_file"};
+constexpr SpecField kContent{134, "content"};
+constexpr SpecField kFilePath{100, "file_path"};
+constexpr SpecField kFileFormat{101, "file_format"};
+constexpr SpecField kPartition{102, "partition"};
+constexpr SpecField kRecordCount{103, "record_count"};
+constexpr SpecField kFileSizeInBytes{104, "file_size_in_bytes"};
 constexpr MapRef kColumnSizes{{108, "column_sizes"}, 117, 118};
 constexpr MapRef kValueCounts{{109, "value_counts"}, 119, 120};
 constexpr MapRef kNullValueCounts{{110, "null_value_counts"}, 121, 122};
 constexpr MapRef kNanValueCounts{{137, "nan_value_counts"}, 138, 139};
 constexpr MapRef kLowerBounds{{125, "lower_bounds"}, 126, 127};
 constexpr MapRef kUpperBounds{{128, "upper_bounds"}, 129, 130};
-constexpr FieldRef kKeyMetadata{131, "key_metadata"};
-constexpr FieldRef kSplitOffsets{132, "split_offsets"};
+constexpr SpecField kKeyMetadata{131, "key_metadata"};
+constexpr SpecField kSplitOffsets{132, "split_offsets"};
 constexpr int32_t kSplitOffsetsElementId = 133;
-constexpr FieldRef kEqualityIds{135, "equality_ids"};
+constexpr SpecField kEqualityIds{135, "equality_ids"};
 constexpr int32_t kEqualityIdsElementId = 136;
-constexpr FieldRef kSortOrderId{140, "sort_order_id"};
-constexpr FieldRef kReferencedDataFile{143, "referenced_data_file"};
+constexpr SpecField kSortOrderId{140, "sort_order_id"};
+constexpr SpecField kReferencedDataFile{143, "referenced_data_file"};
 
-constexpr FieldRef kManifestPath{500, "manifest_path"};
-constexpr FieldRef kManifestLength{501, "manifest_length"};
-constexpr FieldRef kPartitionSpecId{502, "partition_spec_id"};
-constexpr FieldRef kListContent{517, "content"};
-constexpr FieldRef kListSequenceNumber{515, "sequence_number"};
-constexpr FieldRef kMinSequenceNumber{516, "min_sequence_number"};
-constexpr FieldRef kAddedSnapshotId{503, "added_snapshot_id"};
-constexpr FieldRef kAddedFilesCount{504, "added_files_count"};
-constexpr FieldRef kExistingFilesCount{505, "existing_files_count"};
-constexpr FieldRef kDeletedFilesCount{506, "deleted_files_count"};
-constexpr FieldRef kAddedRowsCount{512, "added_rows_count"};
-constexpr FieldRef kExistingRowsCount{513, "existing_rows_count"};
-constexpr FieldRef kDeletedRowsCount{514, "deleted_rows_count"};
-constexpr FieldRef kPartitions{507, "partitions"};
+constexpr SpecField kManifestPath{500, "manifest_path"};
+constexpr SpecField kManifestLength{501, "manifest_length"};
+constexpr SpecField kPartitionSpecId{502, "partition_spec_id"};
+constexpr SpecField kListContent{517, "content"};
+constexpr SpecField kListSequenceNumber{515, "sequence_number"};
+constexpr SpecField kMinSequenceNumber{516, "min_sequence_number"};
+constexpr SpecField kAddedSnapshotId{503, "added_snapshot_id"};
+constexpr SpecField kAddedFilesCount{504, "added_files_count"};
+constexpr SpecField kExistingFilesCount{505, "existing_files_count"};
+constexpr SpecField kDeletedFilesCount{506, "deleted_files_count"};
+constexpr SpecField kAddedRowsCount{512, "added_rows_count"};
+constexpr SpecField kExistingRowsCount{513, "existing_rows_count"};
+constexpr SpecField kDeletedRowsCount{514, "deleted_rows_count"};
+constexpr SpecField kPartitions{507, "partitions"};
 constexpr int32_t kPartitionsElementId = 508;
-constexpr FieldRef kContainsNull{509, "contains_null"};
-constexpr FieldRef kContainsNan{518, "contains_nan"};
-constexpr FieldRef kLowerBound{510, "lower_bound"};
-constexpr FieldRef kUpperBound{511, "upper_bound"};
-constexpr FieldRef kListKeyMetadata{519, "key_metadata"};
+constexpr SpecField kContainsNull{509, "contains_null"};
+constexpr SpecField kContainsNan{518, "contains_nan"};
+constexpr SpecField kLowerBound{510, "lower_bound"};
+constexpr SpecField kUpperBound{511, "upper_bound"};
+constexpr SpecField kListKeyMetadata{519, "key_metadata"};
 
 // ---------------------------------------------------------------------------
 // Avro schema JSON (Appendix A conventions)
 
-ojson Required(FieldRef f, ojson type) {
+ojson Required(SpecField f, ojson type) {
   return ojson{{"name", f.name}, {"type", std::move(type)}, {"field-id", f.id}};
 }
 
 // Optional fields are null-first unions defaulting to null (note §8.1).
-ojson Optional(FieldRef f, ojson type) {
+ojson Optional(SpecField f, ojson type) {
   return ojson{
       {"name", f.name}, {"type", ojson::array({"null", std::move(type)})}, {"default", nullptr}, {"field-id", f.id}};
 }
@@ -384,12 +384,12 @@ class RecordBuilder {
  public:
   explicit RecordBuilder(const Node& node) : node_(node), fields_(node.fields.size()) {}
 
-  void Set(FieldRef field, Value value) {
+  void Set(SpecField field, Value value) {
     int index = node_.FindFieldById(field.id);
     if (index >= 0) fields_[index] = std::move(value);
   }
   // The non-null schema of a field: records, arrays of records.
-  const Node& Child(FieldRef field) const {
+  const Node& Child(SpecField field) const {
     static const Node kNull;
     int index = node_.FindFieldById(field.id);
     if (index < 0) return kNull;
@@ -495,7 +495,7 @@ class RecordView {
       : schema_(&schema), value_(&value), what_(std::move(what)) {}
 
   // Null when the field is absent or null. `schema` receives the branch-resolved schema.
-  const Value* Find(FieldRef field, const Node** schema = nullptr) const {
+  const Value* Find(SpecField field, const Node** schema = nullptr) const {
     int index = schema_->FindFieldById(field.id);
     if (index < 0) {
       index = schema_->FindFieldByName(field.name);
@@ -509,7 +509,7 @@ class RecordView {
   }
 
   template <typename T>
-  Result<std::optional<T>> Get(FieldRef field, Converter<T> convert) const {
+  Result<std::optional<T>> Get(SpecField field, Converter<T> convert) const {
     const Value* value = Find(field);
     if (!value) return std::optional<T>();
     ARROW_ASSIGN_OR_RAISE(T out, convert(*value, Where(field)));
@@ -517,7 +517,7 @@ class RecordView {
   }
 
   template <typename T>
-  Result<T> Require(FieldRef field, Converter<T> convert) const {
+  Result<T> Require(SpecField field, Converter<T> convert) const {
     ARROW_ASSIGN_OR_RAISE(std::optional<T> out, Get<T>(field, convert));
     if (!out) return Missing(field);
     return std::move(*out);
@@ -525,7 +525,7 @@ class RecordView {
 
   // Required since v2; v1 files predate the field, which then reads as `v1_default`.
   template <typename T>
-  Result<T> RequireSinceV2(FieldRef field, Converter<T> convert, bool v1, T v1_default) const {
+  Result<T> RequireSinceV2(SpecField field, Converter<T> convert, bool v1, T v1_default) const {
     ARROW_ASSIGN_OR_RAISE(std::optional<T> out, Get<T>(field, convert));
     if (out) return std::move(*out);
     if (v1) return v1_default;
@@ -534,13 +534,13 @@ class RecordView {
 
   // A required count or size, which cannot be negative.
   template <typename T>
-  Result<T> Count(FieldRef field, Converter<T> convert) const {
+  Result<T> Count(SpecField field, Converter<T> convert) const {
     ARROW_ASSIGN_OR_RAISE(T value, Require<T>(field, convert));
     if (value < 0) return CorruptData(Where(field), " is negative: ", value);
     return value;
   }
 
-  Result<RecordView> Record(FieldRef field) const {
+  Result<RecordView> Record(SpecField field) const {
     const Node* schema = nullptr;
     const Value* value = Find(field, &schema);
     if (!value) return Missing(field);
@@ -549,7 +549,7 @@ class RecordView {
   }
 
   // The elements of an optional array field of records; empty when null.
-  Result<std::vector<RecordView>> Records(FieldRef field) const {
+  Result<std::vector<RecordView>> Records(SpecField field) const {
     std::vector<RecordView> out;
     const Node* schema = nullptr;
     const Value* value = Find(field, &schema);
@@ -563,7 +563,7 @@ class RecordView {
   }
 
   template <typename T>
-  Result<std::vector<T>> List(FieldRef field, Converter<T> convert) const {
+  Result<std::vector<T>> List(SpecField field, Converter<T> convert) const {
     std::vector<T> out;
     const Value* value = Find(field);
     if (!value) return out;
@@ -592,8 +592,8 @@ class RecordView {
   const std::string& what() const { return what_; }
 
  private:
-  std::string Where(FieldRef field) const { return what_ + "." + field.name; }
-  Status Missing(FieldRef field) const {
+  std::string Where(SpecField field) const { return what_ + "." + field.name; }
+  Status Missing(SpecField field) const {
     return CorruptData(what_, " lacks required field ", field.name, " (id ", field.id, ")");
   }
 
