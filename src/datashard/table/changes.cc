@@ -62,7 +62,8 @@ Result<std::vector<uint32_t>> GroupIds(arrow::compute::Grouper& grouper, const a
   if (combined->num_rows() == 0) return out;
   arrow::compute::ExecBatch batch(*combined);
   ARROW_ASSIGN_OR_RAISE(arrow::Datum ids, grouper.Consume(arrow::compute::ExecSpan(batch)));
-  const auto& array = static_cast<const arrow::UInt32Array&>(*ids.make_array());
+  const std::shared_ptr<arrow::Array> held = ids.make_array();
+  const auto& array = static_cast<const arrow::UInt32Array&>(*held);
   for (int64_t i = 0; i < array.length(); ++i) out.push_back(array.Value(i));
   return out;
 }
