@@ -20,6 +20,23 @@ struct BadDescriptor {
   std::string what;
 };
 
+// Integers only: nlohmann converts a float to an int without a range check.
+int64_t Int64(const json& value) {
+  if (value.is_number_unsigned()) {
+    const auto v = value.get<uint64_t>();
+    if (v > static_cast<uint64_t>(INT64_MAX)) throw BadDescriptor{"an integer out of range"};
+    return static_cast<int64_t>(v);
+  }
+  if (!value.is_number_integer()) throw BadDescriptor{"a number that is not an integer"};
+  return value.get<int64_t>();
+}
+
+int32_t Int32(const json& value) {
+  const int64_t v = Int64(value);
+  if (v < INT32_MIN || v > INT32_MAX) throw BadDescriptor{"an integer out of range"};
+  return static_cast<int32_t>(v);
+}
+
 json Binary(const std::string& bytes) { return json::binary(std::vector<uint8_t>(bytes.begin(), bytes.end())); }
 
 std::string FromBinary(const json& value) {
@@ -52,7 +69,7 @@ void CheckPairs(const json& flat) {
 }
 
 int32_t FieldId(const json& value) {
-  const auto id = value.get<int64_t>();
+  const auto id = Int64(value);
   if (id < 0 || id > INT32_MAX) throw BadDescriptor{"field id " + std::to_string(id)};
   return static_cast<int32_t>(id);
 }
@@ -60,7 +77,7 @@ int32_t FieldId(const json& value) {
 std::map<int32_t, int64_t> CountsFrom(const json& flat) {
   CheckPairs(flat);
   std::map<int32_t, int64_t> out;
-  for (size_t i = 0; i < flat.size(); i += 2) out[FieldId(flat[i])] = flat[i + 1].get<int64_t>();
+  for (size_t i = 0; i < flat.size(); i += 2) out[FieldId(flat[i])] = Int64(flat[i + 1]);
   return out;
 }
 
@@ -123,13 +140,13 @@ Result<WrittenFileDescriptor> DecodeWrittenFile(std::string_view bytes, const st
     if (!in.is_array() || in.size() != kSlots || !in[kLayoutSlot].is_number_integer()) {
       throw BadDescriptor{"not a written-file descriptor"};
     }
-    if (in[kLayoutSlot].get<int>() != kLayout) {
+    if (Int64(in[kLayoutSlot]) != kLayout) {
       throw BadDescriptor{"descriptor layout " + in[kLayoutSlot].dump() + " (this engine reads " +
                           std::to_string(kLayout) + ")"};
     }
     WrittenFileDescriptor out;
-    out.spec_id = in[kSpecId].get<int32_t>();
-    out.schema_id = in[kSchemaId].get<int32_t>();
+    out.spec_id = Int32(in[kSpecId]);
+    out.schema_id = Int32(in[kSchemaId]);
     DataFile& file = out.file;
     const auto relative = in[kPath].get<std::string>();
     if (relative.empty() || relative.front() == '/' || relative.find("://") != std::string::npos || relative == ".." ||
@@ -146,8 +163,8 @@ Result<WrittenFileDescriptor> DecodeWrittenFile(std::string_view bytes, const st
         file.partition.emplace_back(FromBinary(value));
       }
     }
-    file.record_count = in[kRecordCount].get<int64_t>();
-    file.file_size_in_bytes = in[kFileSize].get<int64_t>();
+    file.record_count = Int64(in[kRecordCount]);
+    file.file_size_in_bytes = Int64(in[kFileSize]);
     if (file.file_path.empty() || file.record_count < 0 || file.file_size_in_bytes <= 0) {
       throw BadDescriptor{"an empty path or a negative count"};
     }
@@ -157,7 +174,8 @@ Result<WrittenFileDescriptor> DecodeWrittenFile(std::string_view bytes, const st
     file.nan_value_counts = CountsFrom(in[kNaNCounts]);
     file.lower_bounds = BytesFrom(in[kLowerBounds]);
     file.upper_bounds = BytesFrom(in[kUpperBounds]);
-    file.split_offsets = in[kSplitOffsets].get<std::vector<int64_t>>();
+    if (!in[kSplitOffsets].is_array()) throw BadDescriptor{"split offsets that are not a list"};
+    for (const auto& offset : in[kSplitOffsets]) file.split_offsets.push_back(Int64(offset));
     return out;
   } catch (const BadDescriptor& e) {
     problem = e.what;
