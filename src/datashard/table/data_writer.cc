@@ -152,21 +152,37 @@ void CollectLayout(const parquet::FileMetaData& footer, const std::vector<int32_
   std::sort(file->split_offsets.begin(), file->split_offsets.end());
 }
 
-Result<std::optional<std::vector<std::optional<std::string>>>> SinglePartitionOf(
-    const Schema& schema, const PartitionSpec& spec, const arrow::Table& data, const std::vector<int32_t>& field_ids) {
-  std::vector<std::optional<std::string>> tuple;
+Result<std::vector<std::vector<std::optional<std::string>>>> PartitionValues(const Schema& schema,
+                                                                             const PartitionSpec& spec,
+                                                                             const arrow::RecordBatch& batch) {
+  std::vector<std::vector<std::optional<std::string>>> values;
   for (const auto& field : spec.fields) {
     const NestedField* source = schema.FindField(field.source_id);
-    auto column_at = std::find(field_ids.begin(), field_ids.end(), field.source_id);
-    if (source == nullptr || column_at == field_ids.end()) return std::nullopt;
-    const auto& chunks = data.column(static_cast<int>(column_at - field_ids.begin()))->chunks();
-    ARROW_ASSIGN_OR_RAISE(auto column, chunks.size() == 1 ? chunks[0] : arrow::Concatenate(chunks));
-    ARROW_ASSIGN_OR_RAISE(auto values, format::ApplyTransform(field.transform, source->type, *column));
-    if (values.empty()) return std::nullopt;
-    for (const auto& v : values) {
-      if (v != values.front()) return std::nullopt;
+    if (source == nullptr) return SchemaError("partition source column ", field.source_id, " is not in the schema");
+    auto column = batch.GetColumnByName(source->name);
+    if (column == nullptr) return SchemaError("partition source column \"", source->name, "\" is not in the data");
+    ARROW_ASSIGN_OR_RAISE(auto transformed, format::ApplyTransform(field.transform, source->type, *column));
+    values.push_back(std::move(transformed));
+  }
+  return values;
+}
+
+Result<std::optional<std::vector<std::optional<std::string>>>> SinglePartitionOf(const Schema& schema,
+                                                                                 const PartitionSpec& spec,
+                                                                                 const arrow::Table& data) {
+  for (const auto& field : spec.fields) {  // a source column the file lacks: its rows get copied
+    const NestedField* source = schema.FindField(field.source_id);
+    if (source == nullptr || data.GetColumnByName(source->name) == nullptr) return std::nullopt;
+  }
+  ARROW_ASSIGN_OR_RAISE(auto batch, data.CombineChunksToBatch());
+  ARROW_ASSIGN_OR_RAISE(auto values, PartitionValues(schema, spec, *batch));
+  std::vector<std::optional<std::string>> tuple;
+  for (const auto& field_values : values) {
+    if (field_values.empty()) return std::nullopt;
+    for (const auto& v : field_values) {
+      if (v != field_values.front()) return std::nullopt;
     }
-    tuple.push_back(values.front());
+    tuple.push_back(field_values.front());
   }
   return tuple;
 }
@@ -181,14 +197,9 @@ Result<std::vector<format::DataFile>> WriteDataFiles(FileSystem& fs, const Table
     return std::vector<format::DataFile>{std::move(file)};
   }
   ARROW_ASSIGN_OR_RAISE(auto batch, data.CombineChunksToBatch());
-  std::vector<std::vector<std::optional<std::string>>> values;  // [field][row]
+  ARROW_ASSIGN_OR_RAISE(auto values, PartitionValues(schema, spec, *batch));  // [field][row]
   std::vector<Type> result_types;
   for (const auto& field : spec.fields) {
-    const NestedField* source = schema.FindField(field.source_id);
-    if (source == nullptr) return SchemaError("partition source column ", field.source_id, " is not in the schema");
-    auto column = batch->GetColumnByName(source->name);
-    ARROW_ASSIGN_OR_RAISE(auto transformed, format::ApplyTransform(field.transform, source->type, *column));
-    values.push_back(std::move(transformed));
     ARROW_ASSIGN_OR_RAISE(auto type, format::PartitionResultType(schema, field));
     result_types.push_back(type);
   }

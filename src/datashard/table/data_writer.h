@@ -26,12 +26,17 @@ Result<std::vector<format::DataFile>> WriteDataFiles(FileSystem& fs, const Table
                                                      const arrow::Table& data, Durability durability,
                                                      const std::string& name_prefix = "");
 
-// The partition tuple of `data` (column c holds field `field_ids[c]`) under
-// `spec`, if every row has the same one; nullopt if the rows span several.
+// Per field of `spec`, the partition value of every row of `batch`, whose
+// columns carry the names of `schema`.
+Result<std::vector<std::vector<std::optional<std::string>>>> PartitionValues(const Schema& schema,
+                                                                             const PartitionSpec& spec,
+                                                                             const arrow::RecordBatch& batch);
+
+// The partition tuple of `data` (columns named as in `schema`) under `spec`,
+// if every row has the same one; nullopt if the rows span several.
 Result<std::optional<std::vector<std::optional<std::string>>>> SinglePartitionOf(const Schema& schema,
                                                                                  const PartitionSpec& spec,
-                                                                                 const arrow::Table& data,
-                                                                                 const std::vector<int32_t>& field_ids);
+                                                                                 const arrow::Table& data);
 
 // The size a data file holding `data` (conformed, of one partition) gets:
 // the bytes WriteDataFiles would write for it, encoded the same way.

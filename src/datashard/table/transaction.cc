@@ -168,7 +168,7 @@ struct Transaction::Impl {
   std::set<std::string> removed_paths;
   std::map<std::string, std::string> origin;  // rewritten copy -> the base file its rows came from
   std::vector<std::string> written;           // every file this transaction created
-  std::set<std::string> appended_sources;     // paths given to AppendFiles
+  std::set<std::string> appended_sources;     // paths given to AppendFiles and AddWrittenFiles
   std::vector<std::string> copied_sources;    // of those, files whose rows were copied
   std::vector<std::vector<Predicate>> reads;  // filters read (empty = whole table)
   // A small append's rows, conformed, not written yet (DeferSmallAppend).
@@ -178,6 +178,29 @@ struct Transaction::Impl {
 };
 
 namespace {
+
+// The data files of `snapshot`, as the table lists them.
+Result<std::set<std::string>> DataFilePaths(FileSystem& fs, const TableMetadata& metadata, const Snapshot* snapshot) {
+  ARROW_ASSIGN_OR_RAISE(auto tasks, scan::PlanFiles(fs, metadata, snapshot, *metadata.CurrentSchema(), {}));
+  std::set<std::string> out;
+  for (const auto& task : tasks) out.insert(task.file.file_path);
+  return out;
+}
+
+// A file given to add (AppendFiles, AddWrittenFiles) must lie inside the
+// table, outside its metadata directory, and be given once per transaction.
+Status ClaimSource(const char* call, const std::string& location, const std::string& path,
+                   std::set<std::string>* claimed) {
+  if (!format::CheckInsideLocation(location, path).ok()) {
+    return InvalidArgument(call, ": \"", path, "\" is not inside the table location \"", location,
+                           "\" (move the file under its data/ directory first)");
+  }
+  if (path.rfind(format::MetadataDir(location) + "/", 0) == 0) {
+    return InvalidArgument(call, ": \"", path, "\" is in the table's metadata directory");
+  }
+  if (!claimed->insert(path).second) return InvalidArgument(call, ": ", path, " is given twice");
+  return Status::OK();
+}
 
 commit::RemovedFile ToRemoved(const scan::FileScanTask& task) {
   return commit::RemovedFile{task.file, task.sequence_number, task.file_sequence_number, task.snapshot_id,
@@ -274,25 +297,12 @@ Status Transaction::WriteRows(const std::shared_ptr<arrow::Table>& conformed) {
 
 Status Transaction::AppendFiles(const std::vector<std::string>& paths) {
   ARROW_RETURN_NOT_OK(CheckActive());
-  const TableMetadata& metadata = *impl_->base;
-  ARROW_ASSIGN_OR_RAISE(auto tasks,
-                        scan::PlanFiles(table_->fs(), metadata, impl_->base_snapshot, *metadata.CurrentSchema(), {}));
-  std::set<std::string> present;
-  for (const auto& task : tasks) present.insert(task.file.file_path);
+  ARROW_ASSIGN_OR_RAISE(auto present, DataFilePaths(table_->fs(), *impl_->base, impl_->base_snapshot));
   for (const auto& path : paths) {
-    if (!format::CheckInsideLocation(table_->location(), path).ok()) {
-      return InvalidArgument("append_files: \"", path, "\" is not inside the table location \"", table_->location(),
-                             "\" (move the file under its data/ directory first)");
-    }
-    if (path.rfind(table_->location() + "/metadata/", 0) == 0) {
-      return InvalidArgument("append_files: \"", path, "\" is in the table's metadata directory");
-    }
     if (present.count(path)) {
       return InvalidArgument("append_files: ", path, " is already a data file of the table");
     }
-    if (!impl_->appended_sources.insert(path).second) {
-      return InvalidArgument("append_files: ", path, " is given twice");
-    }
+    ARROW_RETURN_NOT_OK(ClaimSource("append_files", table_->location(), path, &impl_->appended_sources));
   }
   for (const auto& path : paths) ARROW_RETURN_NOT_OK(AppendOneFile(path));
   return Status::OK();
@@ -319,14 +329,7 @@ Status Transaction::AddWrittenFiles(const std::vector<std::string>& descriptors)
       return InvalidArgument("add_written_files: ", path, " carries ", descriptor.file.partition.size(),
                              " partition values for a spec of ", spec.fields.size(), " fields");
     }
-    if (!format::CheckInsideLocation(table_->location(), path).ok() ||
-        path.rfind(format::MetadataDir(table_->location()) + "/", 0) == 0) {
-      return InvalidArgument("add_written_files: \"", path, "\" is not a data file location of the table \"",
-                             table_->location(), "\"");
-    }
-    if (!impl_->appended_sources.insert(path).second) {
-      return InvalidArgument("add_written_files: ", path, " is given twice");
-    }
+    ARROW_RETURN_NOT_OK(ClaimSource("add_written_files", table_->location(), path, &impl_->appended_sources));
     auto info = table_->fs().GetFileInfo(path);
     if (!info.ok()) {
       if (IsNotFound(info.status())) {
@@ -342,11 +345,10 @@ Status Transaction::AddWrittenFiles(const std::vector<std::string>& descriptors)
     files.push_back(std::move(descriptor.file));
   }
   if (files.empty()) return Status::OK();
-  ARROW_ASSIGN_OR_RAISE(auto tasks,
-                        scan::PlanFiles(table_->fs(), metadata, impl_->base_snapshot, *metadata.CurrentSchema(), {}));
-  for (const auto& task : tasks) {
-    if (impl_->appended_sources.count(task.file.file_path)) {
-      return InvalidArgument("add_written_files: ", task.file.file_path, " is already a data file of the table");
+  ARROW_ASSIGN_OR_RAISE(auto present, DataFilePaths(table_->fs(), metadata, impl_->base_snapshot));
+  for (const auto& file : files) {
+    if (present.count(file.file_path)) {
+      return InvalidArgument("add_written_files: ", file.file_path, " is already a data file of the table");
     }
   }
   for (auto& file : files) {
@@ -399,7 +401,8 @@ Status Transaction::AppendOneFile(const std::string& path) {
   // Of a partitioned table, a file whose rows all fall in one partition.
   std::vector<std::optional<std::string>> partition;
   if (in_place && !metadata.DefaultSpec()->unpartitioned()) {
-    ARROW_ASSIGN_OR_RAISE(auto single, table::SinglePartitionOf(schema, *metadata.DefaultSpec(), *rows, ids));
+    ARROW_ASSIGN_OR_RAISE(auto named, rows->RenameColumns(names));  // every column is a field: its name
+    ARROW_ASSIGN_OR_RAISE(auto single, table::SinglePartitionOf(schema, *metadata.DefaultSpec(), *named));
     if (single) {
       partition = std::move(*single);
     } else {

@@ -326,6 +326,18 @@ TEST(TransactionTest, AppendFilesRegistersAFileOfOnePartitionInPlaceAndSplitsOth
   DS_ASSIGN_OR_FAIL(auto rows, reader->ToTable());
   EXPECT_EQ(rows->num_rows(), 10);
   EXPECT_EQ(ReadAll(*table)->num_rows(), 18);
+  // A file without the (optional) partition source column: copied, its rows in the null partition.
+  const std::string keys_only = table->location() + "/data/keys-only.parquet";
+  auto key_field = schema->field(0);
+  WriteParquet(arrow::Table::Make(arrow::schema({key_field}), {Rows(100, 3)->column(0)}), keys_only);
+  Transaction more(table);
+  DS_ASSERT_OK(more.AppendFiles({keys_only}));
+  DS_ASSERT_OK(more.Commit().status());
+  EXPECT_FALSE(std::filesystem::exists(keys_only));
+  options.filter = {Predicate{"value", PredicateOp::kIsNull, nullptr}};
+  DS_ASSIGN_OR_FAIL(auto null_reader, table->Scan(options));
+  DS_ASSIGN_OR_FAIL(auto nulls, null_reader->ToTable());
+  EXPECT_EQ(nulls->num_rows(), 3);
 }
 
 TEST(TransactionTest, AppendFilesRefusesBadFilesAndWritesNothing) {
