@@ -241,8 +241,14 @@ class FileWriter:
         self._append = append
         self._writer: Any = None
         self._closed = False
-        #: the files completed so far (all of them after ``close()``)
-        self.files: list[WrittenFile] = []
+        self._files: list[WrittenFile] = []  # once closed or discarded
+
+    @property
+    def files(self) -> list[WrittenFile]:
+        """The files completed so far (all of them after ``close()``)."""
+        if self._closed or self._writer is None:
+            return self._files
+        return [_written(f) for f in self._writer.files()]
 
     def _engine_writer(self) -> Any:
         if self._writer is None:
@@ -256,9 +262,7 @@ class FileWriter:
             raise RuntimeError("this FileWriter is closed")
         try:
             arrow = to_arrow(data, self._append._schema_view(), "write")
-            writer = self._engine_writer()
-            writer.write(arrow)
-            self.files = [_written(f) for f in writer.files()]
+            self._engine_writer().write(arrow)
         except BaseException:
             self.discard()
             raise
@@ -269,7 +273,7 @@ class FileWriter:
         if not self._closed:
             try:
                 if self._writer is not None:
-                    self.files = [_written(f) for f in self._writer.finish()]
+                    self._files = [_written(f) for f in self._writer.finish()]
             except BaseException:
                 self.discard()
                 raise
@@ -281,7 +285,7 @@ class FileWriter:
         self._closed = True
         if self._writer is not None:
             self._writer.abort()
-        self.files = []
+        self._files = []
 
     def __enter__(self) -> "FileWriter":
         return self
