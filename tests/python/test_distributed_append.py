@@ -314,3 +314,19 @@ def test_a_writer_killed_between_write_and_commit_leaves_the_table_unchanged(tab
     assert sorted(report["orphans"]) == sorted(f.path for f in files)
     assert not any(os.path.exists(f.path) for f in files)
     assert (after.snapshots(), after.data_files()) == before[:2]
+
+
+def test_abort_of_chosen_files_deletes_only_those_and_never_a_committed_one(table: Table) -> None:
+    append = table.new_append()
+    first, second, third = (append.write(_chunk(k * 10, 10)) for k in range(3))
+    committed = table.new_append()
+    kept = committed.write(_chunk(100, 5))
+    committed.commit(kept)
+    assert append.abort(first) == 1  # only the file given
+    assert not os.path.exists(first[0].path) and os.path.exists(second[0].path)
+    assert append.abort([]) == 0
+    # A file of the table is never deleted, whichever append it is given to.
+    assert committed.remove_uncommitted(kept) == 0 and os.path.exists(kept[0].path)
+    assert append.abort(kept) == 0 and os.path.exists(kept[0].path)
+    append.commit(second + third)
+    assert sorted(table.to_arrow()["id"].to_pylist()) == list(range(10, 30)) + list(range(100, 105))
