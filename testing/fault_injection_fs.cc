@@ -295,28 +295,46 @@ Result<std::vector<FileInfo>> FaultInjectionFileSystem::ListDir(const std::strin
   return entries;
 }
 
-std::unique_ptr<FileSystem::Lock> FaultInjectionFileSystem::TryLockFor(const std::string& path, double timeout_ms) {
-  Verdict verdict = Begin(FsOp::kLock, path);
-  if (verdict.fail || verdict.crash) {
-    (void)Finish(verdict, Status::OK());
-    return nullptr;  // "no lock available": callers proceed without
-  }
-  auto lock = base_->TryLockFor(path, timeout_ms);
-  (void)Finish(verdict, lock ? Status::OK() : IOError("no lock"));
-  return lock;
-}
+class FaultInjectionFileSystem::FaultInjectionQueue final : public io::CommitQueue {
+ public:
+  FaultInjectionQueue(FaultInjectionFileSystem* fs, std::shared_ptr<io::CommitQueue> base, std::string path)
+      : fs_(fs), base_(std::move(base)), path_(std::move(path)) {}
 
-std::unique_ptr<FileSystem::Lock> FaultInjectionFileSystem::LockOrAwaitRelease(const std::string& path,
-                                                                               double timeout_ms, bool* look_again) {
-  *look_again = false;
-  Verdict verdict = Begin(FsOp::kLock, path);
-  if (verdict.fail || verdict.crash) {
-    (void)Finish(verdict, Status::OK());
-    return nullptr;
+  std::unique_ptr<Front> TryEnter(double timeout_ms) override {
+    Verdict verdict = fs_->Begin(FsOp::kLock, path_);
+    if (verdict.fail || verdict.crash) {
+      (void)fs_->Finish(verdict, Status::OK());
+      return nullptr;  // as if busy: the caller proceeds unqueued
+    }
+    auto front = base_->TryEnter(timeout_ms);
+    (void)fs_->Finish(verdict, front ? Status::OK() : IOError("busy"));
+    return front;
   }
-  auto lock = base_->LockOrAwaitRelease(path, timeout_ms, look_again);
-  (void)Finish(verdict, lock ? Status::OK() : IOError("no lock"));
-  return lock;
+
+  std::unique_ptr<Front> EnterOrAwaitRelease(double timeout_ms, bool* look_again) override {
+    *look_again = false;
+    Verdict verdict = fs_->Begin(FsOp::kLock, path_);
+    if (verdict.fail || verdict.crash) {
+      (void)fs_->Finish(verdict, Status::OK());
+      return nullptr;
+    }
+    auto front = base_->EnterOrAwaitRelease(timeout_ms, look_again);
+    (void)fs_->Finish(verdict, front ? Status::OK() : IOError("busy"));
+    return front;
+  }
+
+  bool SharedByAllHosts() const override { return base_->SharedByAllHosts(); }
+
+ private:
+  FaultInjectionFileSystem* fs_;
+  std::shared_ptr<io::CommitQueue> base_;
+  std::string path_;
+};
+
+std::shared_ptr<io::CommitQueue> FaultInjectionFileSystem::WrapQueue(std::shared_ptr<io::CommitQueue> queue,
+                                                                     std::string path) {
+  if (queue == nullptr) return nullptr;
+  return std::make_shared<FaultInjectionQueue>(this, std::move(queue), std::move(path));
 }
 
 // --- writes: counted, failable, and tracked for durability

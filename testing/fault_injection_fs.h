@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "datashard/file_system.h"
+#include "datashard/io/commit_queue.h"
 
 namespace datashard::testing {
 
@@ -36,7 +37,7 @@ enum class FsOp {
   kWrite,      // WriteNewFile
   kSync,       // Sync
   kPublish,    // PublishIfAbsent (write temp, fsync, link)
-  kLock,       // TryLockFor, LockOrAwaitRelease (a failure returns no lock, not an error)
+  kLock,       // entering a commit queue from WrapQueue (a failure leaves the caller unqueued, not an error)
   kReplace,    // ReplaceFile (temp + rename)
   kDelete,     // DeleteFile
   kSyncDir,    // SyncDir
@@ -119,6 +120,12 @@ class FaultInjectionFileSystem final : public FileSystem {
 
   FileSystem& base() { return *base_; }
 
+  // --- the commit queue (io/commit_queue.h; not part of FileSystem)
+  // `queue` with every attempt to enter it counted here as a kLock call on
+  // `path`, failed or crashed like any other: a failure leaves the caller
+  // unqueued, never an error. This object must outlive the result.
+  std::shared_ptr<io::CommitQueue> WrapQueue(std::shared_ptr<io::CommitQueue> queue, std::string path);
+
   // --- FileSystem
   Result<std::string> ReadFile(const std::string& path) override;
   Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenInputFile(const std::string& path) override;
@@ -130,14 +137,13 @@ class FaultInjectionFileSystem final : public FileSystem {
   Status Sync(const std::vector<std::string>& paths) override;
   Status PublishIfAbsent(const std::string& path, std::string_view data, Durability durability,
                          const std::vector<std::string>& sync_first) override;
-  std::unique_ptr<Lock> TryLockFor(const std::string& path, double timeout_ms) override;
-  std::unique_ptr<Lock> LockOrAwaitRelease(const std::string& path, double timeout_ms, bool* look_again) override;
   Status ReplaceFile(const std::string& path, std::string_view data) override;
   Status DeleteFile(const std::string& path) override;
   Status SyncDir(const std::string& dir) override;
 
  private:
   class TrackedInputFile;
+  class FaultInjectionQueue;
 
   // Decision for one call, taken under the lock.
   struct Verdict {

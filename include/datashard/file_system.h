@@ -63,27 +63,6 @@ class FileSystem {
   // caller issues before acknowledging (outside the race window).
   virtual Status PublishIfAbsent(const std::string& path, std::string_view data, Durability durability,
                                  const std::vector<std::string>& sync_first = {}) = 0;
-  // A host-local advisory lock that queues committers of one table so that
-  // losers of a race wait instead of burning CPU on doomed attempts.
-  // Correctness never depends on it (PublishIfAbsent is the commit point);
-  // nullptr means "no lock available here", and callers proceed without.
-  class Lock {
-   public:
-    virtual ~Lock() = default;
-  };
-  virtual std::unique_ptr<Lock> TryLockFor(const std::string& path, double timeout_ms) = 0;
-  // For a writer whose work the holder may do for it (group commit): the
-  // lock if it is free now; otherwise waits, up to `timeout_ms`, until the
-  // holder releases it, and returns nullptr without taking it, with
-  // `*look_again` set: the caller looks at what the holder did and asks
-  // again. Every waiter wakes at a release, instead of taking the lock one
-  // after another only to find its work done. nullptr with `*look_again`
-  // false: no lock here, or the timeout passed; proceed without. By default,
-  // waits for the lock itself (TryLockFor).
-  virtual std::unique_ptr<Lock> LockOrAwaitRelease(const std::string& path, double timeout_ms, bool* look_again) {
-    *look_again = false;
-    return TryLockFor(path, timeout_ms);
-  }
   // Replaces the content of `path` (creating it if absent). Only for small
   // advisory files such as version-hint.text, never for anything a commit
   // depends on: a reader sees the old or the new content, and for an instant

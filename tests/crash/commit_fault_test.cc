@@ -29,9 +29,12 @@
 
 #include <arrow/api.h>
 
+#include "datashard/format/file_names.h"
+#include "datashard/io/commit_queue.h"
 #include "datashard/maintenance.h"
 #include "datashard/schema_update.h"
 #include "datashard/table.h"
+#include "datashard/table/table_internal.h"
 #include "datashard/transaction.h"
 #include "testing/fault_injection_fs.h"
 #include "testing/temp_dir.h"
@@ -237,6 +240,18 @@ std::vector<Scenario> Scenarios() {
   return out;
 }
 
+// Loads the table through `fs`, entering its commit queue through `fs` too:
+// a sweep fails and crashes the queue's calls like any other.
+Result<std::shared_ptr<Table>> LoadThrough(const std::string& path,
+                                           const std::shared_ptr<FaultInjectionFileSystem>& fs) {
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Load(path, fs));
+  if (fs != nullptr) {
+    TableInternal::UseQueue(
+        *table, fs->WrapQueue(io::CommitQueueFor(table->location()), format::CommitQueuePath(table->location())));
+  }
+  return table;
+}
+
 // A table with a few commits behind it, kept as a pristine copy that every
 // iteration restores to the same absolute path (metadata holds absolute paths).
 class TableFixture {
@@ -266,11 +281,12 @@ class TableFixture {
 
   // Back to the starting point. With lose_a_race, `pinned` (opened before the
   // reset's racing commit) is what the scenario must commit through.
-  bool Reset(const std::shared_ptr<FileSystem>& fs = nullptr, std::shared_ptr<Table>* pinned = nullptr) const {
+  bool Reset(const std::shared_ptr<FaultInjectionFileSystem>& fs = nullptr,
+             std::shared_ptr<Table>* pinned = nullptr) const {
     std::filesystem::remove_all(path_);
     std::filesystem::copy(pristine_, path_, std::filesystem::copy_options::recursive);
     if (pinned != nullptr) {
-      auto table = Table::Load(path_, fs);
+      auto table = LoadThrough(path_, fs);
       if (!table.ok()) return false;
       *pinned = *table;
     }
@@ -632,7 +648,7 @@ TEST(CommitFaultTest, PerCommitDurabilityOverridesTheTableProperty) {
     options.properties["datashard.commit.durability"] = fsync_commit ? "process" : "fsync";
     DS_ASSERT_OK(Table::Create(dir.Join("table"), options, fs));
     {
-      DS_ASSIGN_OR_FAIL(auto table, Table::Load(dir.Join("table"), fs));
+      DS_ASSIGN_OR_FAIL(auto table, LoadThrough(dir.Join("table"), fs));
       DS_ASSERT_OK(table->Append(Rows(0, 5), std::nullopt, fsync_commit ? Durability::kFsync : Durability::kProcess));
     }
     std::vector<std::string> not_durable = fs->NotDurable();

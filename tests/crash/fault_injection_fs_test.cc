@@ -71,9 +71,12 @@ TEST(FaultInjectionFsTest, FailsEveryCallOfAKind) {
   EXPECT_FALSE(fs->SyncDir(dir.path()).ok());
   EXPECT_FALSE(fs->SyncDir(dir.path()).ok());
   DS_ASSERT_OK(fs->Sync({}));
-  EXPECT_EQ(fs->TryLockFor(dir.Join("lock"), 10) != nullptr, true);
+  auto queue = fs->WrapQueue(io::LockFileQueue(dir.Join("lock"), true), dir.Join("lock"));
+  EXPECT_NE(queue->TryEnter(10), nullptr);
+  const int64_t locks = fs->calls(FsOp::kLock);
   fs->InjectFault(FaultSpec{0, FsOp::kLock});
-  EXPECT_EQ(fs->TryLockFor(dir.Join("lock2"), 10), nullptr);
+  EXPECT_EQ(queue->TryEnter(10), nullptr);  // failed: the caller goes on unqueued
+  EXPECT_EQ(fs->calls(FsOp::kLock), locks + 1);
 }
 
 TEST(FaultInjectionFsTest, ShortWritesLeaveATornFileAndTruncatedReadsReturnLess) {

@@ -95,7 +95,7 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
                                       const MetadataBuilder& build, const CommitOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   double backoff = options.min_backoff_ms;
-  std::unique_ptr<FileSystem::Lock> queue;
+  std::unique_ptr<io::CommitQueue::Front> queue;
   // Acknowledge only once the new directory entry is durable; this flush
   // happens after the commit queue is released, outside the race window.
   auto finish = [&](int64_t next, TableMetadata metadata, int attempt,
@@ -119,7 +119,10 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
     return CommitOutcome{std::move(committed), attempt, false, snapshot_id, false, {}};
   };
   std::vector<std::string> unsynced = options.unsynced_files;
-  const std::string queue_path = format::CommitQueuePath(location);
+  // Waits for the front of the queue, if the table has one here.
+  auto enter = [&](double timeout_ms) -> std::unique_ptr<io::CommitQueue::Front> {
+    return options.queue != nullptr ? options.queue->TryEnter(timeout_ms) : nullptr;
+  };
   bool joined = false;  // after_lost_race has run
   std::optional<CommitOutcome> settled;
   // The newest version a waiting group member looked at, and its text.
@@ -153,7 +156,8 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
           options.queue_timeout_ms -
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_waiting).count();
       bool look_again = false;
-      queue = fs.LockOrAwaitRelease(queue_path, left, &look_again);
+      if (options.queue == nullptr) return Status::OK();
+      queue = options.queue->EnterOrAwaitRelease(left, &look_again);
       if (queue || !look_again) return Status::OK();
       ARROW_RETURN_NOT_OK(glance_latest(attempt));
       if (settled) return Status::OK();
@@ -181,17 +185,17 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
         settled = CommitOutcome{VersionedMetadata{latest, nullptr}, attempt, true, snapshot_id, true, std::move(text)};
         return Status::OK();
       }
-      if (held) queue = fs.TryLockFor(queue_path, options.queue_timeout_ms);
+      if (held) queue = enter(options.queue_timeout_ms);
     }
     ARROW_ASSIGN_OR_RAISE(base, VersionFromText(location, latest, text));
     return Status::OK();
   };
-  if (options.after_lost_race && options.queue_timeout_ms > 0) {
+  if (options.after_lost_race && options.queue != nullptr && options.queue_timeout_ms > 0) {
     // Group commit: while another writer on this host is committing, an
     // attempt of ours would most likely lose. Join its group instead: make
     // our files durable, post the intent, and wait; whoever leads next
     // applies the intent (or we do, once the queue is free).
-    queue = fs.TryLockFor(queue_path, 0);
+    queue = enter(0);
     if (!queue) {
       if (options.durability == Durability::kFsync && !unsynced.empty()) {
         ARROW_RETURN_NOT_OK(NameMissingFile(fs, fs.Sync(unsynced), options.new_files));
@@ -202,7 +206,7 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
       if (options.settled_by) {
         ARROW_RETURN_NOT_OK(await_group(1));
       } else {
-        queue = fs.TryLockFor(queue_path, options.queue_timeout_ms);
+        queue = enter(options.queue_timeout_ms);
       }
       if (!settled) ARROW_RETURN_NOT_OK(load_latest(1));
       if (settled) return std::move(*settled);
@@ -212,7 +216,7 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
   // the files this commit (and a leader, the intents it takes) checks are
   // still there when the version naming them appears. A commit that cannot
   // take it in time goes on without (CommitOptions::new_files).
-  if (!queue && !joined && options.queue_timeout_ms > 0) queue = fs.TryLockFor(queue_path, options.queue_timeout_ms);
+  if (!queue && !joined && options.queue_timeout_ms > 0) queue = enter(options.queue_timeout_ms);
   if (options.refresh_base && !joined) ARROW_RETURN_NOT_OK(load_latest(1));
   for (int attempt = 1;; ++attempt) {
     ARROW_ASSIGN_OR_RAISE(BuiltCommit built, build(base, attempt));
@@ -224,7 +228,7 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
       // or one that only this host's writers share) also bounded by age.
       // Without the queue, this attempt's own files were written where a
       // cleanup could see them too.
-      const bool exact = queue != nullptr && !IsS3Path(location);
+      const bool exact = queue != nullptr && options.queue->SharedByAllHosts();
       std::vector<std::string> added = options.new_files;
       if (!queue) added.insert(added.end(), built.attempt_files.begin(), built.attempt_files.end());
       Status present = CheckFilesPresent(fs, added, exact ? 0 : options.max_file_age_ms, NowMs());
@@ -281,7 +285,7 @@ Result<CommitOutcome> CommitWithRetry(FileSystem& fs, const std::string& locatio
         ARROW_RETURN_NOT_OK(await_group(attempt + 1));
         if (settled) return std::move(*settled);
       } else {
-        queue = fs.TryLockFor(queue_path, options.queue_timeout_ms);
+        queue = enter(options.queue_timeout_ms);
       }
     }
     if (!queue) {

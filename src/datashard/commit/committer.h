@@ -15,6 +15,7 @@
 
 #include "datashard/commit/version_resolver.h"
 #include "datashard/file_system.h"
+#include "datashard/io/commit_queue.h"
 #include "datashard/table_properties.h"
 
 namespace datashard::commit {
@@ -27,10 +28,12 @@ struct CommitOptions {
   double min_backoff_ms = 0.5;
   double max_backoff_ms = 64.0;
   double total_timeout_ms = 600'000;
-  // After a lost race, wait for the table's host-local commit queue
-  // (FileSystem::TryLockFor; a group member with its intent out waits with
-  // LockOrAwaitRelease, looking at each release whether the holder applied
-  // it) instead of racing again; 0 disables it.
+  // The table's host-local commit queue (io/commit_queue.h; nullptr: none).
+  // Commits build and publish at its front; after a lost race, a writer waits
+  // for it (CommitQueue::TryEnter; a group member with its intent out waits
+  // with EnterOrAwaitRelease, looking at each release whether the holder
+  // applied it) instead of racing again, up to queue_timeout_ms; 0 disables it.
+  io::CommitQueue* queue = nullptr;
   double queue_timeout_ms = 5'000;
   // Files written before the race (data files, manifests) and not flushed
   // yet. With kFsync they are flushed in the same barrier as the first

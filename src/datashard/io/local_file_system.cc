@@ -6,26 +6,15 @@
 // replace the winner's file, so it is never used for anything but the hint.
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/futex.h>
-#include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
-#include <chrono>
-#include <climits>
-#include <condition_variable>
 #include <cstring>
 #include <ctime>
-#include <map>
 #include <mutex>
 #include <set>
-#include <system_error>
-#include <thread>
 #include <utility>
 
 #include <arrow/io/file.h>
@@ -124,95 +113,6 @@ Status FsyncPath(const std::string& path, bool is_dir) {
   Fd fd(raw);
   if ((is_dir ? ::fsync(fd.get()) : ::fdatasync(fd.get())) != 0) return ErrnoStatus("fsync", path, errno);
   return Status::OK();
-}
-
-// The commit queue's release counter: the first four bytes of the queue
-// file, mapped shared by every process that queues on it. A holder bumps it
-// when it lets go and wakes whoever sleeps on it (a futex on a shared file
-// mapping works across processes); a waiter reads it before trying the lock,
-// so it cannot sleep through a release. Advisory, like the queue itself.
-class QueueWord {
- public:
-  // The counter of the queue file `path`, open at `fd`, shared by every lock
-  // on the same file in this process; nullptr where the file cannot be
-  // mapped (the waiters then block in flock() on a helper thread instead).
-  static std::shared_ptr<QueueWord> For(const std::string& path, int fd) {
-    struct stat st;
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return nullptr;
-    static std::mutex mutex;
-    static std::map<std::pair<dev_t, ino_t>, std::shared_ptr<QueueWord>> words;
-    const std::pair<dev_t, ino_t> key{st.st_dev, st.st_ino};
-    std::lock_guard<std::mutex> lock(mutex);
-    auto found = words.find(key);
-    if (found != words.end()) return found->second;
-    // Mapped through a descriptor of its own: a mapping keeps its open file
-    // alive, and a flock lives as long as the open file that took it.
-    int raw = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-    if (raw < 0) return nullptr;
-    Fd own(raw);
-    struct stat same;
-    if (::fstat(own.get(), &same) != 0 || same.st_dev != st.st_dev || same.st_ino != st.st_ino) return nullptr;
-    if (same.st_size < kPage && ::ftruncate(own.get(), kPage) != 0) return nullptr;
-    void* page = ::mmap(nullptr, kPage, PROT_READ | PROT_WRITE, MAP_SHARED, own.get(), 0);
-    if (page == MAP_FAILED) return nullptr;
-    // A process that queues on many tables keeps only the newest few mapped
-    // (a word still in use stays mapped until its last user lets go).
-    if (words.size() >= kMaxMapped) words.erase(words.begin());
-    auto word = std::shared_ptr<QueueWord>(new QueueWord(page));
-    words.emplace(key, word);
-    return word;
-  }
-  ~QueueWord() { ::munmap(page_, kPage); }
-  QueueWord(const QueueWord&) = delete;
-  QueueWord& operator=(const QueueWord&) = delete;
-
-  uint32_t Load() const { return Word().load(std::memory_order_acquire); }
-  void Release() {
-    Word().fetch_add(1, std::memory_order_acq_rel);
-    (void)::syscall(SYS_futex, page_, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
-  }
-  // Sleeps until the counter is no longer `seen` or `ms` have passed.
-  void Wait(uint32_t seen, double ms) const {
-    const auto ns = static_cast<int64_t>(std::max(ms, 0.0) * 1e6);
-    struct timespec timeout {};
-    timeout.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
-    timeout.tv_nsec = static_cast<decltype(timeout.tv_nsec)>(ns % 1'000'000'000);
-    (void)::syscall(SYS_futex, page_, FUTEX_WAIT, seen, &timeout, nullptr, 0);
-  }
-
- private:
-  static constexpr off_t kPage = 4096;
-  static constexpr size_t kMaxMapped = 64;
-  explicit QueueWord(void* page) : page_(page) {}
-  std::atomic_ref<uint32_t> Word() const { return std::atomic_ref<uint32_t>(*static_cast<uint32_t*>(page_)); }
-  void* page_;
-};
-
-// A waiter whose holder never bumps the counter (it crashed, or runs an
-// older build) still looks again this often.
-constexpr double kQueueWaitSliceMs = 20;
-
-class FlockLock final : public FileSystem::Lock {
- public:
-  FlockLock(int fd, std::shared_ptr<QueueWord> word) : fd_(fd), word_(std::move(word)) {}
-  ~FlockLock() override {
-    ::close(fd_);  // releases the flock: nothing else holds this open file
-    if (word_) word_->Release();
-  }
-  FlockLock(const FlockLock&) = delete;
-  FlockLock& operator=(const FlockLock&) = delete;
-
- private:
-  int fd_;
-  std::shared_ptr<QueueWord> word_;
-};
-
-// Where flock() itself fails (not for being held), the queue is off: the
-// caller proceeds as the holder, unqueued.
-bool TryFlock(int fd) { return ::flock(fd, LOCK_EX | LOCK_NB) == 0 || (errno != EWOULDBLOCK && errno != EINTR); }
-
-double MsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
 class PosixFileSystem final : public FileSystem {
@@ -363,84 +263,6 @@ class PosixFileSystem final : public FileSystem {
     ::unlink(temp.c_str());
     if (rc != 0) return ErrnoStatus("publish", path, err);
     return Status::OK();
-  }
-
-  std::unique_ptr<Lock> TryLockFor(const std::string& path, double timeout_ms) override {
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0) return nullptr;
-    std::shared_ptr<QueueWord> word = QueueWord::For(path, fd);
-    if (word) {
-      // Try, and if the lock is held sleep until its holder lets go; at a
-      // release every waiter wakes and tries again, one gets it.
-      const auto started = std::chrono::steady_clock::now();
-      for (;;) {
-        const uint32_t seen = word->Load();
-        if (TryFlock(fd)) return std::make_unique<FlockLock>(fd, std::move(word));
-        const double left = timeout_ms - MsSince(started);
-        if (left <= 0) {
-          ::close(fd);
-          return nullptr;
-        }
-        word->Wait(seen, std::min(left, kQueueWaitSliceMs));
-      }
-    }
-    if (TryFlock(fd)) return std::make_unique<FlockLock>(fd, nullptr);
-    if (timeout_ms <= 0) {
-      ::close(fd);
-      return nullptr;
-    }
-    // No counter to sleep on: wait in a blocking flock() (the kernel hands
-    // the lock over the moment it is released), but on a helper thread: a
-    // stopped holder must not hang everyone else, and flock() cannot time
-    // out. A helper whose caller gave up releases the lock as soon as it
-    // gets it.
-    struct Wait {
-      std::mutex mutex;
-      std::condition_variable done;
-      bool acquired = false;
-      bool abandoned = false;
-    };
-    auto wait = std::make_shared<Wait>();
-    try {
-      std::thread([wait, fd] {
-        while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {
-        }
-        std::lock_guard<std::mutex> lock(wait->mutex);
-        if (wait->abandoned) {
-          ::close(fd);
-          return;
-        }
-        wait->acquired = true;
-        wait->done.notify_one();
-      }).detach();
-    } catch (const std::system_error&) {  // no thread to spare: the caller proceeds unqueued
-      return std::make_unique<FlockLock>(fd, nullptr);
-    }
-    std::unique_lock<std::mutex> lock(wait->mutex);
-    if (!wait->done.wait_for(lock, std::chrono::duration<double, std::milli>(timeout_ms),
-                             [&] { return wait->acquired; })) {
-      wait->abandoned = true;  // the helper closes fd
-      return nullptr;
-    }
-    return std::make_unique<FlockLock>(fd, nullptr);
-  }
-
-  std::unique_ptr<Lock> LockOrAwaitRelease(const std::string& path, double timeout_ms, bool* look_again) override {
-    *look_again = false;
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0) return nullptr;
-    std::shared_ptr<QueueWord> word = QueueWord::For(path, fd);
-    if (!word) {
-      ::close(fd);
-      return TryLockFor(path, timeout_ms);
-    }
-    const uint32_t seen = word->Load();
-    if (TryFlock(fd)) return std::make_unique<FlockLock>(fd, std::move(word));
-    ::close(fd);
-    if (timeout_ms <= 0) return nullptr;
-    word->Wait(seen, std::min(timeout_ms, kQueueWaitSliceMs));
-    *look_again = true;
-    return nullptr;
   }
 
   Status ReplaceFile(const std::string& path, std::string_view data) override {

@@ -1,6 +1,4 @@
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -110,109 +108,6 @@ TEST(LocalFileSystemTest, ReplaceFileCreatesGrowsAndShrinks) {
   DS_ASSIGN_OR_FAIL(text, fs->ReadFile(dir.Join("victim")));
   EXPECT_EQ(text, "x");
   EXPECT_FALSE(std::filesystem::is_symlink(hint));
-}
-
-// The commit queue: a waiter gets the lock the moment its holder lets go, a
-// waiter whose holder does not let go in time gives up (and takes nothing
-// with it: the lock is free again once the holder is done).
-TEST(LocalFileSystemTest, QueueWaitersGetTheLockWhenReleasedAndGiveUpInTime) {
-  testing::TempDir dir;
-  auto fs = LocalFileSystem();
-  const std::string queue = dir.Join("queue.lock");
-  auto held = fs->TryLockFor(queue, 0);
-  ASSERT_NE(held, nullptr);
-  EXPECT_EQ(fs->TryLockFor(queue, 0), nullptr);  // busy: no wait asked for
-  std::atomic<bool> released{false};
-  std::atomic<bool> got_it_early{false};
-  std::thread waiter([&] {
-    auto lock = fs->TryLockFor(queue, 60'000);
-    got_it_early = lock != nullptr && !released.load();
-    EXPECT_NE(lock, nullptr);
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  released = true;
-  held.reset();
-  waiter.join();
-  EXPECT_FALSE(got_it_early.load());
-
-  held = fs->TryLockFor(queue, 0);
-  ASSERT_NE(held, nullptr);
-  const auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(fs->TryLockFor(queue, 150), nullptr);  // the holder keeps it: gives up
-  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(140));
-  held.reset();
-  // The waiter that gave up leaves nothing held behind.
-  EXPECT_NE(fs->TryLockFor(queue, 10'000), nullptr);
-}
-
-// Group-commit waiters: while the queue is held they sleep and come back to
-// look (the holder may have done their work), never taking it; once it is
-// free the next call takes it.
-TEST(LocalFileSystemTest, GroupWaitersLookAgainWithoutTakingAHeldQueue) {
-  testing::TempDir dir;
-  auto fs = LocalFileSystem();
-  const std::string queue = dir.Join("queue.lock");
-  auto held = fs->TryLockFor(queue, 0);
-  ASSERT_NE(held, nullptr);
-  bool look_again = true;
-  EXPECT_EQ(fs->LockOrAwaitRelease(queue, 0, &look_again), nullptr);  // busy: no wait asked for
-  EXPECT_FALSE(look_again);
-  std::atomic<int> took{0};
-  std::atomic<int> looked{0};
-  std::vector<std::thread> waiters;
-  for (int i = 0; i < 3; ++i) {
-    waiters.emplace_back([&] {
-      bool again = false;
-      if (fs->LockOrAwaitRelease(queue, 60'000, &again) != nullptr) took++;
-      if (again) looked++;
-    });
-  }
-  for (auto& waiter : waiters) waiter.join();
-  EXPECT_EQ(took.load(), 0);
-  EXPECT_EQ(looked.load(), 3);
-  EXPECT_EQ(fs->TryLockFor(queue, 0), nullptr);  // still the holder's
-  held.reset();
-  auto mine = fs->LockOrAwaitRelease(queue, 60'000, &look_again);
-  EXPECT_NE(mine, nullptr);
-  EXPECT_FALSE(look_again);
-}
-
-// A holder that dies without letting go in order (its flock goes with the
-// process, its wake-up never comes) holds up waiters for a moment only.
-TEST(LocalFileSystemTest, AQueueHolderKilledHoldingItHoldsUpNobody) {
-  testing::TempDir dir;
-  auto fs = LocalFileSystem();
-  const std::string queue = dir.Join("queue.lock");
-  ASSERT_NE(fs->TryLockFor(queue, 0), nullptr);  // the counter file exists and is mapped here
-  int ready[2];
-  ASSERT_EQ(::pipe(ready), 0);
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    auto lock = fs->TryLockFor(queue, 0);
-    char byte = lock != nullptr ? 'y' : 'n';
-    (void)!::write(ready[1], &byte, 1);
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    ::_exit(0);  // no destructors: the lock goes with the process, unannounced
-  }
-  char byte = 0;
-  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
-  ASSERT_EQ(byte, 'y');
-  const auto start = std::chrono::steady_clock::now();
-  std::unique_ptr<FileSystem::Lock> mine;
-  while (mine == nullptr && std::chrono::steady_clock::now() - start < std::chrono::seconds(30)) {
-    bool look_again = false;
-    mine = fs->LockOrAwaitRelease(queue, 60'000, &look_again);
-    if (mine == nullptr) {
-      EXPECT_TRUE(look_again);
-    }
-  }
-  EXPECT_NE(mine, nullptr);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  ::close(ready[0]);
-  ::close(ready[1]);
 }
 
 TEST(FileNamesTest, ContainmentRejectsEscapes) {

@@ -56,14 +56,6 @@ Result<std::shared_ptr<arrow::fs::FileSystem>> MakeArrowS3(const S3Client& clien
   return std::shared_ptr<arrow::fs::FileSystem>(std::move(fs));
 }
 
-// Where this host keeps the lock files of object-store tables.
-std::string LockDir() {
-  const char* dir = std::getenv("DATASHARD_LOCK_DIR");
-  if (dir != nullptr && *dir != 0) return dir;
-  const char* tmp = std::getenv("TMPDIR");
-  return std::string(tmp != nullptr && *tmp != 0 ? tmp : "/tmp") + "/datashard-locks";
-}
-
 std::string ArrowPath(const S3Path& path) { return path.key.empty() ? path.bucket : path.bucket + "/" + path.key; }
 
 Status ArrowError(const std::string& what, const std::string& path, const arrow::Status& status) {
@@ -172,19 +164,6 @@ class S3FileSystemImpl final : public FileSystem {
     return ReadBack(path, p, data);
   }
 
-  std::unique_ptr<Lock> TryLockFor(const std::string& path, double timeout_ms) override {
-    std::string queue = LocalQueuePath(path);
-    if (queue.empty()) return nullptr;
-    return LocalFileSystem()->TryLockFor(queue, timeout_ms);
-  }
-
-  std::unique_ptr<Lock> LockOrAwaitRelease(const std::string& path, double timeout_ms, bool* look_again) override {
-    *look_again = false;
-    std::string queue = LocalQueuePath(path);
-    if (queue.empty()) return nullptr;
-    return LocalFileSystem()->LockOrAwaitRelease(queue, timeout_ms, look_again);
-  }
-
   Status ReplaceFile(const std::string& path, std::string_view data) override {
     ARROW_ASSIGN_OR_RAISE(S3Path p, io::ParseS3Path(path));
     ARROW_RETURN_NOT_OK(EnsureConditionalWrites(p));
@@ -203,21 +182,6 @@ class S3FileSystemImpl final : public FileSystem {
   Status SyncDir(const std::string&) override { return Status::OK(); }
 
  private:
-  // Queues the committers of one table on this host, as on local disk: a
-  // lock file in a local directory, named by a hash of the endpoint and the
-  // object ("" if that directory cannot be made). Writers on other hosts are
-  // not queued; correctness never depended on it (the conditional PUT
-  // decides).
-  std::string LocalQueuePath(const std::string& path) const {
-    uint64_t hash = 14695981039346656037ULL;  // FNV-1a: stable across processes and builds
-    for (unsigned char c : client_.options().endpoint + "|" + path) hash = (hash ^ c) * 1099511628211ULL;
-    char name[32];
-    std::snprintf(name, sizeof(name), "%016llx.lock", static_cast<unsigned long long>(hash));
-    const std::string dir = LockDir();
-    if (!LocalFileSystem()->CreateDir(dir).ok()) return "";
-    return dir + "/" + name;
-  }
-
   // The failure of a request, naming the object both as the table knows it
   // and as the endpoint was asked for it.
   Status Error(std::string_view what, const std::string& path, const S3Path& p, const HttpResponse& response) const {

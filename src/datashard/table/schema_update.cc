@@ -95,6 +95,7 @@ Result<commit::CommitOutcome> CommitMetadataChange(
     Table& table, const std::function<Result<TableMetadata>(const TableMetadata& latest)>& change) {
   ARROW_RETURN_NOT_OK(table.Refresh());
   commit::CommitOptions options;
+  options.queue = TableInternal::Queue(table);
   ARROW_ASSIGN_OR_RAISE(options.durability, commit::DurabilityOf(*table.metadata()));
   commit::VersionedMetadata start{table.version(), table.metadata()};
   ARROW_ASSIGN_OR_RAISE(auto outcome,

@@ -14,6 +14,7 @@
 #include "datashard/format/manifest_reader.h"
 #include "datashard/format/partition_spec.h"
 #include "datashard/format/table_metadata.h"
+#include "datashard/io/commit_queue.h"
 #include "datashard/scan/table_scan.h"
 #include "datashard/schema_update.h"
 #include "datashard/table/table_internal.h"
@@ -39,7 +40,8 @@ Status TableNotFound(const std::string& location) {
 }  // namespace
 
 struct Table::Impl {
-  Impl(std::string location, std::shared_ptr<FileSystem> fs) : location(std::move(location)), fs(std::move(fs)) {}
+  Impl(std::string location, std::shared_ptr<FileSystem> fs)
+      : location(std::move(location)), fs(std::move(fs)), queue(io::CommitQueueFor(this->location)) {}
   void ParseUnparsedLocked();
 
   // A version whose JSON text a commit read without parsing it (AdoptUnparsed).
@@ -51,6 +53,7 @@ struct Table::Impl {
 
   const std::string location;
   const std::shared_ptr<FileSystem> fs;
+  std::shared_ptr<io::CommitQueue> queue;  // nullptr: none on this host
   bool created = false;
   std::mutex mutex;  // guards the pinned state below
   int64_t version = 0;
@@ -171,6 +174,12 @@ void Table::Impl::ParseUnparsedLocked() {
     metadata = std::move(parsed->metadata);
   }
   unparsed.reset();
+}
+
+io::CommitQueue* TableInternal::Queue(const Table& table) { return table.impl_->queue.get(); }
+
+void TableInternal::UseQueue(Table& table, std::shared_ptr<io::CommitQueue> queue) {
+  table.impl_->queue = std::move(queue);
 }
 
 TableInternal::ParsedState TableInternal::Parsed(const Table& table) {

@@ -13,9 +13,18 @@
 #include "datashard/transaction.h"
 
 namespace datashard {
+namespace io {
+class CommitQueue;
+}  // namespace io
 
 class TableInternal {
  public:
+  // The table's commit queue on this host (io/commit_queue.h); nullptr: none.
+  static io::CommitQueue* Queue(const Table& table);
+  // For tests: queue through `queue` instead (one that fails on purpose).
+  // Set before the table commits anything; nullptr commits unqueued.
+  static void UseQueue(Table& table, std::shared_ptr<io::CommitQueue> queue);
+
   // Moves the pinned version forward to one this process just published (never
   // backwards). Unlike Refresh() it does no I/O, so nothing after a commit
   // point can turn a published commit into a reported failure.

@@ -16,6 +16,7 @@
 #include "datashard/format/manifest.h"
 #include "datashard/format/partition_summary.h"
 #include "datashard/format/written_file.h"
+#include "datashard/io/commit_queue.h"
 #include "datashard/scan/expression.h"
 #include "datashard/scan/file_reader.h"
 #include "datashard/scan/table_scan.h"
@@ -38,6 +39,7 @@ Result<commit::CommitOutcome> WithdrawIntent(Table& table, const commit::Intent&
   commit::CommitOptions options;
   options.durability = intent.durability;
   options.max_attempts = 100;
+  options.queue = TableInternal::Queue(table);
   auto start = commit::LoadLatest(table.fs(), table.location(), nullptr);
   Result<commit::CommitOutcome> withdrawn =
       !start.ok() ? Result<commit::CommitOutcome>(start.status())
@@ -636,7 +638,8 @@ Result<CommitInfo> Transaction::CommitOnce() {
   // queue, as any append does.
   std::shared_ptr<arrow::Table> own_rows;
   if (impl_->deferred) {
-    if (group && !table_->fs().TryLockFor(format::CommitQueuePath(table_->location()), 0)) {
+    io::CommitQueue* queue = TableInternal::Queue(*table_);
+    if (group && queue != nullptr && queue->Busy()) {
       own_rows = impl_->deferred;
     } else {
       ARROW_RETURN_NOT_OK(WriteRows(impl_->deferred));
@@ -661,6 +664,7 @@ Result<CommitInfo> Transaction::CommitOnce() {
 
   commit::CommitOptions options;
   options.durability = durability;
+  options.queue = TableInternal::Queue(*table_);
   // Everything the metadata will reference must be durable before it is
   // published: the data files and the manifest are flushed together with the
   // first attempt's manifest list and metadata, in one barrier.

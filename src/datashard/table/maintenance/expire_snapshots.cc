@@ -76,6 +76,7 @@ Result<ExpireResult> ExpireSnapshots(Table& table, const ExpireOptions& options)
     return built;
   };
   commit::CommitOptions commit_options;
+  commit_options.queue = TableInternal::Queue(table);
   commit::VersionedMetadata start{table.version(), table.metadata()};
   ARROW_ASSIGN_OR_RAISE(auto outcome, commit::CommitWithRetry(fs, table.location(), start, build, commit_options));
   TableInternal::Adopt(table, outcome.committed.version, outcome.committed.metadata);

@@ -18,8 +18,10 @@
 #include "datashard/commit/version_resolver.h"
 #include "datashard/format/file_names.h"
 #include "datashard/format/manifest_reader.h"
+#include "datashard/io/commit_queue.h"
 #include "datashard/maintenance.h"
 #include "datashard/table/maintenance/history.h"
+#include "datashard/table/table_internal.h"
 
 namespace datashard {
 namespace {
@@ -161,14 +163,14 @@ Result<OrphanResult> RemoveOrphanFiles(Table& table, const OrphanOptions& option
     for (const auto& path : candidates) count(path);
     return result;
   }
-  const std::string queue_path = format::CommitQueuePath(table.location());
+  io::CommitQueue* queue_of_table = TableInternal::Queue(table);
   size_t next = 0;
   while (next < candidates.size()) {
     // Most of the catching up happens outside the queue; under it, only the
     // versions of the last moments are left.
     ARROW_RETURN_NOT_OK(CatchUp(fs, table.location(), &seen));
     const auto waited_from = std::chrono::steady_clock::now();
-    auto queue = fs.TryLockFor(queue_path, kQueueWaitMs);
+    auto queue = queue_of_table != nullptr ? queue_of_table->TryEnter(kQueueWaitMs) : nullptr;
     if (!queue &&
         std::chrono::steady_clock::now() - waited_from >= std::chrono::duration<double, std::milli>(kQueueWaitMs)) {
       return MakeError(ErrorKind::kConcurrentModification,

@@ -198,6 +198,7 @@ Result<RewriteResult> RewriteManifests(Table& table) {
   pending.base_snapshot_id = metadata->current_snapshot_id;
   commit::CommitOptions options;
   options.durability = pending.durability;
+  options.queue = TableInternal::Queue(table);
   commit::VersionedMetadata start{table.version(), metadata};
   ARROW_ASSIGN_OR_RAISE(auto outcome, commit::CommitWithRetry(
                                           table.fs(), table.location(), start,
