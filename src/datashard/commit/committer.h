@@ -20,6 +20,8 @@
 
 namespace datashard::commit {
 
+class GroupMember;
+
 struct CommitOptions {
   Durability durability = Durability::kFsync;
   int max_attempts = 1000;
@@ -40,20 +42,14 @@ struct CommitOptions {
   // attempt's manifest list and metadata, so a durable commit costs two flush
   // barriers (that one, then the directory after the link), not three.
   std::vector<std::string> unsynced_files;
-  // Group commit posts its intent here. Called once: after the first lost
-  // race, before waiting to try again (with kFsync the files above are
-  // durable by then), or before the first attempt when the host's commit
-  // queue is busy (the files are flushed first), since that attempt would
-  // most likely lose. Setting it also makes the first attempt hold the queue.
-  std::function<void()> after_lost_race;
-  // Once the intent is posted: the snapshot that applied it, if the version
-  // whose JSON text is given did (group_commit.h GlanceAtVersion). The
-  // commit then ends there, without parsing that version
-  // (CommitOutcome::committed_text).
-  std::function<std::optional<int64_t>(std::string_view)> settled_by;
-  // A quick filter run first, with the queue still held (a substring
-  // search); settled_by runs only where it says yes, after leaving it.
-  std::function<bool(std::string_view)> maybe_settled;
+  // Group commit (group_member.h): the commit's member, for a plain append
+  // to main. When the commit meets contention (its first race lost, or the
+  // host's queue busy before its first attempt, which would most likely
+  // lose) the committer flushes the files above and posts the member's
+  // intent, then waits on the queue looking at each new version for the
+  // mark that settles it; the commit then ends there, without parsing that
+  // version (CommitOutcome::committed_text).
+  GroupMember* group = nullptr;
   // The base passed in may be stale: read the newest version before the
   // first attempt (after the wait when the writer joins a group, so a
   // writer another commit settles never parses a version at all).
@@ -125,8 +121,8 @@ struct CommitOutcome {
   bool already_committed = false;
   std::optional<int64_t> snapshot_id;  // as in BuiltCommit
   bool by_group = false;               // as in BuiltCommit
-  // Set, with committed.metadata null, when settled_by decided from the
-  // version's text: that text, not parsed.
+  // Set, with committed.metadata null, when the group member found its mark
+  // in the version's text: that text, not parsed.
   std::string committed_text;
 };
 

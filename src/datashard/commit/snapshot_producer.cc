@@ -44,8 +44,7 @@ std::string OperationOf(const PendingSnapshot& pending) {
 }
 
 std::map<std::string, std::string> BuildSummary(const Snapshot* parent, const PendingSnapshot& pending,
-                                                const std::vector<Intent>& intents,
-                                                const PendingSnapshot::InlineWrite& inline_write) {
+                                                const std::vector<Intent>& intents, const InlineWrite& inline_write) {
   int64_t added_files = pending.added_files + inline_write.added_files,
           added_records = pending.added_records + inline_write.added_records,
           added_size = pending.added_files_size + inline_write.added_files_size;
@@ -170,16 +169,16 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
   std::vector<Intent> intents;
   const int64_t now_ms = NowMs();
   if (pending.group) {
-    auto mark = MarkOf(parent_metadata, pending.group->writer);
-    if (mark && mark->seq >= pending.group->seq) {
+    auto mark = MarkOf(parent_metadata, pending.group->writer());
+    if (mark && mark->seq >= pending.group->seq()) {
       if (mark->snapshot_id == 0) return Conflict("this commit was withdrawn");  // cannot happen: only we withdraw
       built.already_committed = true;
       built.by_group = true;
       built.snapshot_id = mark->snapshot_id;
       return built;
     }
-    ARROW_ASSIGN_OR_RAISE(intents, CollectIntents(fs, parent_metadata, pending.group->writer, pending.durability,
-                                                  now_ms, static_cast<bool>(pending.write_inline)));
+    ARROW_ASSIGN_OR_RAISE(intents, CollectIntents(fs, parent_metadata, pending.group->writer(), pending.durability,
+                                                  now_ms, pending.group->writes_rows()));
     // Never publish another writer's files that are gone (orphan cleanup
     // deletes under the commit queue, which the committer holds while it
     // builds and publishes) or that are old enough for a cleanup elsewhere
@@ -194,16 +193,16 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
   // Rows carried in intents go into data files of this attempt, with this
   // commit's own rows; an intent whose rows the writer could not take stays
   // pending (no mark).
-  PendingSnapshot::InlineWrite inline_write;
-  if (pending.write_inline) {
+  InlineWrite inline_write;
+  if (pending.group != nullptr && pending.group->writes_rows()) {
     std::vector<const Intent*> with_rows;
     for (const auto& intent : intents) {
       if (!intent.rows.empty()) with_rows.push_back(&intent);
     }
-    if (pending.own_rows || !with_rows.empty()) {
-      ARROW_ASSIGN_OR_RAISE(inline_write, pending.write_inline(with_rows));
+    if (pending.group->own_rows() || !with_rows.empty()) {
+      ARROW_ASSIGN_OR_RAISE(inline_write, pending.group->WriteRows(with_rows));
       if (inline_write.taken.size() != with_rows.size())
-        return arrow::Status::Invalid("write_inline must say which intents it took");
+        return arrow::Status::Invalid("the inline writer must say which intents it took");
       std::set<const Intent*> left;
       for (size_t i = 0; i < with_rows.size(); ++i) {
         if (!inline_write.taken[i]) left.insert(with_rows[i]);
@@ -314,8 +313,8 @@ Result<BuiltCommit> BuildSnapshot(FileSystem& fs, const VersionedMetadata& base,
   m.snapshots.push_back(std::move(snapshot));
   if (pending.group) {
     PruneMarks(m, now_ms);
-    if (pending.group->intent_posted != nullptr && *pending.group->intent_posted) {
-      SetMark(m, pending.group->writer, Mark{pending.group->seq, snapshot_id, now_ms});
+    if (pending.group->posted()) {
+      SetMark(m, pending.group->writer(), Mark{pending.group->seq(), snapshot_id, now_ms});
     }
     for (const auto& intent : intents) SetMark(m, intent.writer, Mark{intent.seq, snapshot_id, now_ms});
   }

@@ -14,6 +14,7 @@
 #include "datashard/commit/committer.h"
 #include "datashard/commit/conflict_checker.h"
 #include "datashard/commit/group_commit.h"
+#include "datashard/commit/group_member.h"
 #include "datashard/format/data_file.h"
 
 namespace datashard::commit {
@@ -60,36 +61,12 @@ struct PendingSnapshot {
   // Extra validation of what other writers changed since the base
   // (serializable isolation); a ConcurrentModification error fails the commit.
   std::function<Status(const ConcurrentChanges&)> validate_concurrent;
-  // Group commit (commit/group_commit.h), for plain appends to main: this
-  // commit's writer id and seq. The snapshot then also takes in the pending
-  // intents of other writers, and an attempt whose base already settled this
-  // seq returns already_committed with by_group.
-  struct GroupMember {
-    std::string writer;
-    int64_t seq = 0;
-    // Whether this commit's intent is out (set by the caller once it posts
-    // it). Only then can another writer apply it, so only then does this
-    // commit record its own mark.
-    const bool* intent_posted = nullptr;
-  };
-  std::optional<GroupMember> group;
-  // Group commit with rows in the intents (small appends, Table::Append):
-  // writes this commit's own rows, if it has any (`own_rows`), and the rows
-  // of the given intents into new data files and a manifest, unflushed (they
-  // become attempt files, flushed before the link, deleted if it loses).
-  // `taken` says which intents it wrote; a leader leaves the others pending
-  // (their writers commit by themselves). Without it, a leader leaves every
-  // intent that carries rows.
-  struct InlineWrite {
-    std::vector<format::ManifestFile> manifests;
-    std::vector<std::string> files;
-    int64_t added_files = 0;
-    int64_t added_records = 0;
-    int64_t added_files_size = 0;
-    std::vector<bool> taken;  // one per intent given
-  };
-  std::function<Result<InlineWrite>(const std::vector<const Intent*>& intents)> write_inline;
-  bool own_rows = false;
+  // Group commit (commit/group_member.h), for plain appends to main: the
+  // commit's part in it. The snapshot then also takes in the pending intents
+  // of other writers (writing the rows they carry, if the member writes
+  // rows), and an attempt whose base already settled the member's seq
+  // returns already_committed with by_group.
+  const GroupMember* group = nullptr;
 };
 
 // One attempt on top of `base` (the latest version): validates against

@@ -10,6 +10,7 @@
 
 #include "datashard/commit/committer.h"
 #include "datashard/commit/group_commit.h"
+#include "datashard/commit/group_member.h"
 #include "datashard/commit/snapshot_producer.h"
 #include "datashard/format/arrow_schema.h"
 #include "datashard/format/file_names.h"
@@ -28,49 +29,6 @@ namespace datashard {
 namespace cp = arrow::compute;
 
 namespace {
-
-// After a commit failed with its group-commit intent posted: a leader may
-// have read the intent before it was deleted. A property-only commit marks
-// the seq settled (withdrawn) so that no leader applies it later, unless one
-// already has: then the commit succeeded after all and that outcome is
-// returned. If neither can be established the outcome is ambiguous.
-Result<commit::CommitOutcome> WithdrawIntent(Table& table, const commit::Intent& intent, const Status& failure) {
-  if (IsKind(failure, ErrorKind::kAmbiguousCommit)) return failure;
-  commit::CommitOptions options;
-  options.durability = intent.durability;
-  options.max_attempts = 100;
-  options.queue = TableInternal::Queue(table);
-  auto start = commit::LoadLatest(table.fs(), table.location(), nullptr);
-  Result<commit::CommitOutcome> withdrawn =
-      !start.ok() ? Result<commit::CommitOutcome>(start.status())
-                  : commit::CommitWithRetry(
-                        table.fs(), table.location(), *start,
-                        [&](const commit::VersionedMetadata& latest, int) -> Result<commit::BuiltCommit> {
-                          commit::BuiltCommit built;
-                          auto mark = commit::MarkOf(*latest.metadata, intent.writer);
-                          if (mark && mark->seq >= intent.seq) {
-                            built.already_committed = true;
-                            built.by_group = mark->snapshot_id != 0;
-                            if (built.by_group) built.snapshot_id = mark->snapshot_id;
-                            return built;
-                          }
-                          built.metadata = *latest.metadata;
-                          commit::FollowVersion(built.metadata, latest);
-                          commit::SetMark(built.metadata, intent.writer,
-                                          commit::Mark{intent.seq, 0, built.metadata.last_updated_ms});
-                          return built;
-                        },
-                        options);
-  if (!withdrawn.ok()) {
-    return MakeError(ErrorKind::kAmbiguousCommit, "the commit failed (" + failure.message() +
-                                                      ") and withdrawing its group-commit intent failed too (" +
-                                                      withdrawn.status().message() +
-                                                      "); another writer may still have applied it: reload the "
-                                                      "table to find out");
-  }
-  if (withdrawn->by_group) return withdrawn;  // applied by another writer: a success
-  return failure;
-}
 
 // A small append (TransactionInternal::DeferSmallAppend) is at most this many bytes
 // of Arrow buffers: a group-commit leader reads every intent it takes.
@@ -108,11 +66,10 @@ Result<format::ManifestFile> WriteAppendManifest(FileSystem& fs, const std::stri
 // and one manifest naming them all. An intent written under another schema
 // or spec, or whose rows do not read back, is not taken: its writer commits
 // by itself.
-Result<commit::PendingSnapshot::InlineWrite> WriteInline(FileSystem& fs, const std::string& location,
-                                                         const TableMetadata& metadata,
-                                                         const std::shared_ptr<arrow::Table>& own_rows,
-                                                         const std::vector<const commit::Intent*>& intents) {
-  commit::PendingSnapshot::InlineWrite out;
+Result<commit::InlineWrite> WriteInline(FileSystem& fs, const std::string& location, const TableMetadata& metadata,
+                                        const std::shared_ptr<arrow::Table>& own_rows,
+                                        const std::vector<const commit::Intent*>& intents) {
+  commit::InlineWrite out;
   const Schema& schema = *metadata.CurrentSchema();
   std::vector<std::shared_ptr<arrow::Table>> parts;
   if (own_rows) parts.push_back(own_rows);
@@ -679,17 +636,11 @@ Result<CommitInfo> Transaction::CommitOnce() {
   // open (the committer checks them, under the commit queue).
   options.new_files = options.unsynced_files;
   options.max_file_age_ms = commit::MaxFileAgeOf(*metadata);
-  // Group commit: a plain append to main that loses a race posts an intent;
-  // whoever commits next applies it too (commit/group_commit.h).
-  std::optional<commit::WriterSlot> slot;
-  commit::Intent intent;
-  bool posted = false;
-  std::optional<commit::VersionGlance> glance;  // of the version that settled us, if read unparsed
+  // Group commit: a plain append to main that meets contention posts an
+  // intent; whoever commits next applies it too (commit/group_member.h).
+  std::optional<commit::GroupMember> group_member;
   if (group) {
-    slot.emplace();
-    pending.group = commit::PendingSnapshot::GroupMember{slot->writer(), slot->seq(), &posted};
-    intent.writer = slot->writer();
-    intent.seq = slot->seq();
+    commit::Intent intent;
     intent.durability = durability;
     intent.manifests = pending.new_manifests;
     intent.files = options.new_files;
@@ -703,39 +654,14 @@ Result<CommitInfo> Transaction::CommitOnce() {
       intent.schema_id = metadata->current_schema_id;
       intent.spec_id = metadata->default_spec_id;
     }
-    pending.own_rows = own_rows != nullptr;
-    pending.write_inline = [&](const std::vector<const commit::Intent*>& intents) {
-      return WriteInline(table_->fs(), table_->location(), *metadata, own_rows, intents);
-    };
-    options.after_lost_race = [&] {
-      intent.created_ms = commit::NowMs();
-      // Without the intent this writer only commits by itself, as before.
-      // Counted as posted even if posting failed midway: a stray intent must
-      // be settled like any other (own mark, deletion, withdrawal).
-      posted = true;
-      Status post = commit::PostIntent(table_->fs(), table_->location(), intent);
-      // Unless the intent is absent afterwards and no request can still
-      // land: then nobody can apply it, and a failure stays a plain one (an
-      // unwritable table is an I/O error, not an ambiguous commit).
-      if (!post.ok() && !IsKind(post, ErrorKind::kAmbiguousCommit)) {
-        auto left = table_->fs().ReadFile(commit::IntentPath(table_->location(), intent.writer, intent.seq));
-        if (!left.ok() && IsNotFound(left.status())) posted = false;
-      }
-    };
-    options.maybe_settled = [&](std::string_view text) {
-      return commit::TextShowsMark(text, intent.writer, intent.seq);
-    };
-    options.settled_by = [&](std::string_view text) -> std::optional<int64_t> {
-      auto seen = commit::GlanceAtVersion(text, intent.writer);
-      // A withdrawn mark (snapshot id 0) cannot be ours here; the full path
-      // reports it.
-      if (!seen.ok() || seen->location != table_->location() || !seen->mark || seen->mark->seq < intent.seq ||
-          seen->mark->snapshot_id == 0) {
-        return std::nullopt;
-      }
-      glance = std::move(*seen);
-      return glance->mark->snapshot_id;
-    };
+    group_member.emplace(table_->fs(), table_->location(), std::move(intent));
+    group_member->WriteRowsWith(
+        [&](const std::vector<const commit::Intent*>& intents) {
+          return WriteInline(table_->fs(), table_->location(), *metadata, own_rows, intents);
+        },
+        own_rows != nullptr);
+    pending.group = &*group_member;
+    options.group = &*group_member;
   }
   // Start from the newest version: an attempt built on a stale one would only
   // lose. A group member reads it once the wait is over, if at all.
@@ -755,11 +681,7 @@ Result<CommitInfo> Transaction::CommitOnce() {
         return commit::BuildSnapshot(table_->fs(), latest, pending, attempt);
       },
       options);
-  if (posted) {
-    (void)table_->fs().DeleteFile(commit::IntentPath(table_->location(), intent.writer, intent.seq));
-    // A leader may have read the intent before it went: settle it for good.
-    if (!outcome.ok()) outcome = WithdrawIntent(*table_, intent, outcome.status());
-  }
+  if (group_member) outcome = group_member->Settle(std::move(outcome), options.queue);
   if (!outcome.ok()) {
     // After an ambiguous outcome the files may be part of the table: keep them.
     if (!IsKind(outcome.status(), ErrorKind::kAmbiguousCommit)) (void)Rollback();
@@ -770,8 +692,9 @@ Result<CommitInfo> Transaction::CommitOnce() {
   if (outcome->committed.metadata != nullptr) {
     TableInternal::Adopt(*table_, outcome->committed.version, outcome->committed.metadata);
   } else {
-    TableInternal::AdoptUnparsed(*table_, outcome->committed.version, std::move(outcome->committed_text), *metadata,
-                                 glance && commit::SameAppendBase(*glance, *metadata));
+    TableInternal::AdoptUnparsed(
+        *table_, outcome->committed.version, std::move(outcome->committed_text), *metadata,
+        group_member && group_member->glance() && commit::SameAppendBase(*group_member->glance(), *metadata));
   }
   CommitInfo info;
   info.attempts = outcome->attempts;
