@@ -53,7 +53,6 @@ class MemoryFileSystem final : public FileSystem {
   Status PublishIfAbsent(const std::string&, std::string_view, Durability, const std::vector<std::string>&) override {
     return ReadOnly();
   }
-  std::unique_ptr<Lock> TryLockFor(const std::string&, double) override { return nullptr; }
   Status ReplaceFile(const std::string&, std::string_view) override { return ReadOnly(); }
   Status DeleteFile(const std::string&) override { return ReadOnly(); }
   Status SyncDir(const std::string&) override { return ReadOnly(); }
