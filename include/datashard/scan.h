@@ -26,13 +26,53 @@ enum class PredicateOp {
 };
 
 // One comparison of a column with literal values. SQL null semantics: no
-// comparison or (NOT) IN ever matches a null cell.
+// comparison or (NOT) IN ever matches a null cell (its result is unknown).
+// Values compare as Arrow compares them: -0.0 == 0.0, and NaN is neither
+// equal to, less than nor greater than anything (so only != matches it); IN is
+// Arrow's is_in, a set lookup in which a NaN in the list matches NaN cells and
+// -0.0 and 0.0 are different list entries.
 struct Predicate {
   std::string column;
   PredicateOp op = PredicateOp::kEq;
   // Literals: one for comparisons, any number for IN / NOT IN, none for the
   // null tests. Cast to the column's type before use.
   std::shared_ptr<arrow::Array> values;
+};
+
+// A boolean combination of predicates: AND, OR and NOT in any nesting (Iceberg's
+// Expression). Three-valued logic, as in SQL: a predicate on a null cell is
+// unknown, NOT unknown is unknown, false AND unknown is false, true OR unknown
+// is true, and a row is returned only where the whole expression is true. So
+// `NOT (x < 5)` matches the rows where x >= 5 (or x is NaN: comparisons follow
+// Arrow, where every comparison with NaN but != is false) and never a null x;
+// `x IS NULL` and `x IS NOT NULL` are never unknown.
+class Expression {
+ public:
+  enum class Kind { kTrue, kFalse, kPredicate, kAnd, kOr, kNot };
+
+  Expression() = default;           // true: every row
+  Expression(Predicate predicate);  // NOLINT(google-explicit-constructor): a leaf stands for itself
+
+  static Expression True() { return {}; }
+  static Expression False();
+  // An empty AND is true, an empty OR false.
+  static Expression And(std::vector<Expression> children);
+  static Expression Or(std::vector<Expression> children);
+  static Expression Not(Expression child);
+  // The AND of `predicates`: what a std::vector<Predicate> filter means.
+  static Expression AllOf(const std::vector<Predicate>& predicates);
+
+  Kind kind() const { return kind_; }
+  const Predicate& predicate() const { return predicate_; }  // kPredicate only
+  const std::vector<Expression>& children() const { return children_; }
+
+  // For messages and tests: `(a < 5 OR NOT b IS NULL)`.
+  std::string ToString() const;
+
+ private:
+  Kind kind_ = Kind::kTrue;
+  Predicate predicate_;
+  std::vector<Expression> children_;  // kAnd, kOr: the operands; kNot: one
 };
 
 // What a scan did, for users ("explain") and for tests that prove pruning.
@@ -49,8 +89,12 @@ struct ScanMetrics {
 };
 
 struct ScanOptions {
-  std::vector<std::string> columns;    // empty = every column, in schema order
-  std::vector<Predicate> filter;       // AND of all predicates
+  std::vector<std::string> columns;  // empty = every column, in schema order
+  std::vector<Predicate> filter;     // AND of all predicates
+  // Rows must match this as well (default: true). `filter` stays the common
+  // case of a conjunction; `where` takes any tree. Both prune manifests, files
+  // and row groups, and are applied exactly.
+  Expression where;
   std::optional<int64_t> snapshot_id;  // default: the current snapshot
   int threads = 1;                     // files read in parallel
   int64_t batch_size = 64 * 1024;      // rows per batch, at most

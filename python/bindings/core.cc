@@ -203,15 +203,56 @@ nb::dict SnapshotToDict(const Snapshot& s) {
   return d;
 }
 
-using FilterList = std::optional<std::vector<std::tuple<std::string, std::string, nb::object>>>;
+// A filter from Python: a list of AND-ed items, each a predicate
+// `(column, op, values)` or a node `("and" | "or", [items])` / `("not", [item])`.
+using FilterList = std::optional<std::vector<nb::tuple>>;
 
+constexpr int kMaxFilterDepth = 200;  // deeper than any filter a person writes; keeps the stack bounded
+
+Expression ToExpression(const nb::handle& item, int depth) {
+  if (depth > kMaxFilterDepth) Raise(InvalidArgument("filter is nested more than ", kMaxFilterDepth, " levels deep"));
+  if (!nb::isinstance<nb::tuple>(item)) Raise(InvalidArgument("filter item must be a tuple"));
+  auto t = nb::borrow<nb::tuple>(item);
+  if (t.size() == 3) {
+    Predicate predicate{nb::cast<std::string>(t[0]), ParseOp(nb::cast<std::string>(t[1])), nullptr};
+    if (!t[2].is_none()) predicate.values = ImportArray(nb::borrow(t[2]));
+    return predicate;
+  }
+  if (t.size() != 2)
+    Raise(InvalidArgument("filter item must be (column, op, values) or (\"and\"|\"or\"|\"not\", [items])"));
+  const auto kind = nb::cast<std::string>(t[0]);
+  std::vector<Expression> children;
+  for (nb::handle child : t[1]) children.push_back(ToExpression(child, depth + 1));
+  if (kind == "and") return Expression::And(std::move(children));
+  if (kind == "or") return Expression::Or(std::move(children));
+  if (kind == "not" && children.size() == 1) return Expression::Not(std::move(children.front()));
+  Raise(InvalidArgument("unknown filter node \"", kind, "\" (with ", children.size(), " operands)"));
+}
+
+// Plain predicates go to ScanOptions::filter (what a serializable
+// transaction records as read); AND / OR / NOT nodes to ScanOptions::where.
+void ToFilter(const FilterList& filters, std::vector<Predicate>* conjuncts, Expression* where) {
+  if (!filters) return;
+  std::vector<Expression> nodes;
+  for (const auto& item : *filters) {
+    Expression e = ToExpression(item, 0);
+    if (e.kind() == Expression::Kind::kPredicate) {
+      conjuncts->push_back(e.predicate());
+    } else {
+      nodes.push_back(std::move(e));
+    }
+  }
+  if (!nodes.empty()) *where = Expression::And(std::move(nodes));
+}
+
+// Delete and overwrite filters are conjunctions: Transaction::Delete takes a predicate list.
 std::vector<Predicate> ToPredicates(const FilterList& filters) {
   std::vector<Predicate> out;
-  if (!filters) return out;
-  for (const auto& [column, op, values] : *filters) {
-    Predicate predicate{column, ParseOp(op), nullptr};
-    if (!values.is_none()) predicate.values = ImportArray(values);
-    out.push_back(std::move(predicate));
+  Expression where;
+  ToFilter(filters, &out, &where);
+  if (where.kind() != Expression::Kind::kTrue) {
+    Raise(Status::NotImplemented("delete and overwrite filters are an AND of predicates; OR and NOT (here ",
+                                 where.ToString(), ") are supported by scans only so far"));
   }
   return out;
 }
@@ -222,7 +263,7 @@ ScanOptions ToScanOptions(std::optional<std::vector<std::string>> columns, const
   ScanOptions options;
   if (files) options.files = *files;
   if (columns) options.columns = *columns;
-  options.filter = ToPredicates(filters);
+  ToFilter(filters, &options.filter, &options.where);
   options.snapshot_id = snapshot_id;
   options.threads = threads;
   options.batch_size = batch_size;

@@ -23,8 +23,9 @@ Times (``--as-of``, ``--older-than``): a duration meaning "that long ago" (``30s
 ``2024-01-31T10:00:00``; without a zone it is local time).
 
 ``--where``: ``col OP value`` with OP one of ``== = != <> < <= > >=``, or ``col in (v, ...)``,
-``col not in (...)``, ``col between a and b``, ``col is null``, ``col is not null``, joined
-by ``and``; repeated ``--where`` are AND-ed. Text values in quotes (``"name == 'x'"``).
+``col not in (...)``, ``col between a and b``, ``col is null``, ``col is not null``, combined
+with ``and``, ``or``, ``not`` and parentheses (``"id = 1 or (g in (2, 3) and not x < 0)"``);
+repeated ``--where`` are AND-ed. Text values in quotes (``"name == 'x'"``).
 
 Exit status: 0 success; 1 error (``error: ...`` on stderr); 2 usage error (bad arguments,
 an unparsable ``--where`` or time); 3 ``verify`` found damaged files.
@@ -487,7 +488,7 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--columns", "-c", action="append", metavar="A,B",
                        help="only these columns (comma-separated; repeatable)")
         s.add_argument("--where", "-w", action="append", metavar="EXPR",
-                       help="""filter, e.g. "score > 3" or "name == 'x'" (repeatable: AND)""")
+                       help="""filter, e.g. "score > 3" or "name == 'x' or not (id < 5)" (repeatable: AND)""")
 
     command("info", "location, snapshot, row and file counts, schema, refs", _cmd_info)
     command("schema", "the table's columns", _cmd_schema)

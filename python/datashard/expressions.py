@@ -1,22 +1,26 @@
-"""Filter expressions: ``col("x") > 3``, combined with ``&``, and the ``--where`` text form.
+"""Filter expressions: ``col("x") > 3``, combined with ``&``, ``|`` and ``~``, and the
+``--where`` text form.
 
 ::
 
     from datashard import col
 
     t.to_arrow(filter=(col("score") >= 0.5) & col("group").isin([1, 2]) & col("name").not_null())
-    t.to_arrow(filter=col("ts").between("2024-01-01", "2024-01-31"))
-    t.to_arrow(filter=parse_where("score >= 0.5 and group in (1, 2)"))   # the CLI's --where
+    t.to_arrow(filter=(col("id") == 1) | (col("id") == 3))
+    t.to_arrow(filter=~(col("ts").between("2024-01-01", "2024-01-31")))
+    t.to_arrow(filter=parse_where("score >= 0.5 and (group in (1, 2) or not name is null)"))
 
-A filter is a conjunction (AND) of predicates ``column op value``, which is exactly what
-the engine prunes manifests, files and row groups with. ``|`` (OR) is refused with
-``NotImplementedError`` rather than evaluated in Python after the fact, because that
-would read every row the pruning could have skipped; ``~`` only inverts a null test
-(``~col("x").is_null()``), since inverting a comparison is not exact for NaN.
+Any nesting of AND (``&``), OR (``|``) and NOT (``~``) over predicates ``column op value``.
+The engine prunes manifests, files and row groups with the whole tree (an OR skips what
+none of its branches can match) and then applies it exactly, in three-valued logic as SQL
+does: a comparison with a null cell is unknown, ``~`` of unknown is unknown, and only rows
+where the filter is true are returned. So ``~(col("x") < 5)`` returns neither the nulls nor
+the rows below 5, but does return NaN (Arrow's comparisons: NaN is not less than 5).
 
-Expressions become the same :class:`~datashard.filters.FilterExpression` list the dict
-form produces, so every method that takes ``filter=`` (or ``where=``) takes them, and
-they mix with ``(column, op, value)`` tuples in a list.
+Expressions become the same terms (:class:`~datashard.filters.FilterExpression`,
+:class:`~datashard.filters.Or`, ...) the dict form produces, so every method that takes
+``filter=`` (or ``where=``) takes them, and they mix with ``(column, op, value)`` tuples
+in a list.
 """
 
 from __future__ import annotations
@@ -26,71 +30,85 @@ from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
 from .errors import InvalidArgumentError
-from .filters import FilterExpression, FilterOp
+from .filters import And, FilterExpression, FilterOp, FilterTerm, Not, Or
 
 __all__ = ["col", "Column", "Expr", "parse_where"]
 
-_AND_ONLY = (
-    "datashard filters are a conjunction (AND, `&`) of predicates, which the engine pushes down "
-    "into manifest, file and row-group pruning; OR / NOT of a conjunction are not supported. "
-    "For alternatives on one column use col(name).isin([...]); otherwise run one scan per "
-    "alternative and concatenate the results."
-)
+# ~ of these predicates is another predicate with exactly the same rows (also for NaN and
+# null cells), so the filter stays a plain conjunction (which delete and overwrite take).
+_EXACT_NEGATION = {
+    FilterOp.IS_NULL: FilterOp.IS_NOT_NULL, FilterOp.IS_NOT_NULL: FilterOp.IS_NULL,
+    FilterOp.EQ: FilterOp.NE, FilterOp.NE: FilterOp.EQ,
+    FilterOp.IN: FilterOp.NOT_IN, FilterOp.NOT_IN: FilterOp.IN,
+}
+
+
+def _negate(term: FilterTerm) -> FilterTerm:
+    if isinstance(term, Not):
+        return term.term  # NOT NOT x is x, in three-valued logic too
+    if isinstance(term, FilterExpression) and term.op in _EXACT_NEGATION:
+        return FilterExpression(term.column, _EXACT_NEGATION[term.op], term.value)
+    return Not(term)
 
 
 class Expr:
-    """A filter: the AND of one or more predicates. Build it with :func:`col`."""
+    """A filter: the AND of one or more terms (predicates, or OR / NOT of them). Build it with
+    :func:`col` and ``&``, ``|``, ``~``."""
 
     __slots__ = ("_terms",)
 
-    def __init__(self, terms: Iterable[FilterExpression]) -> None:
-        self._terms: tuple[FilterExpression, ...] = tuple(terms)
+    def __init__(self, terms: Iterable[FilterTerm]) -> None:
+        self._terms: tuple[FilterTerm, ...] = tuple(terms)
         if not self._terms:
             raise InvalidArgumentError("an expression needs at least one predicate")
 
     @property
-    def terms(self) -> tuple[FilterExpression, ...]:
-        """The AND-ed predicates."""
+    def terms(self) -> tuple[FilterTerm, ...]:
+        """The AND-ed terms."""
         return self._terms
 
-    def filter_terms(self) -> tuple[FilterExpression, ...]:
-        """The AND-ed predicates (:class:`~datashard.filters.SupportsFilterTerms`, which is how
+    def filter_terms(self) -> tuple[FilterTerm, ...]:
+        """The AND-ed terms (:class:`~datashard.filters.SupportsFilterTerms`, which is how
         ``filters.parse_filter`` takes an expression)."""
         return self._terms
 
-    def __and__(self, other: Any) -> "Expr":
+    def _one(self) -> FilterTerm:
+        return self._terms[0] if len(self._terms) == 1 else And(self._terms)
+
+    @staticmethod
+    def _check(other: Any, op: str) -> "Expr":
         if isinstance(other, Expr):
-            return Expr(self._terms + other._terms)
+            return other
         if isinstance(other, Column):
             raise TypeError(f'{other!r} is a column, not a condition: compare it, e.g. ({other!r} > 0)')
         raise TypeError(
-            f"cannot AND a filter expression with {type(other).__name__}; both sides must be conditions "
-            '(wrap each in parentheses: (col("a") > 1) & (col("b") == 2))'
+            f"cannot {op} a filter expression with {type(other).__name__}; both sides must be conditions "
+            '(wrap each in parentheses: (col("a") > 1) ' + ("&" if op == "AND" else "|") + ' (col("b") == 2))'
         )
+
+    def __and__(self, other: Any) -> "Expr":
+        return Expr(self._terms + self._check(other, "AND")._terms)
 
     def __rand__(self, other: Any) -> "Expr":
-        return self.__and__(other)
+        return self._check(other, "AND").__and__(self)
 
     def __or__(self, other: Any) -> "Expr":
-        raise NotImplementedError(f"OR (|) in a filter: {_AND_ONLY}")
+        operands: list[FilterTerm] = []
+        for side in (self, self._check(other, "OR")):
+            one = side._one()
+            operands.extend(one.terms if isinstance(one, Or) else [one])
+        return Expr([Or(tuple(operands))])
 
-    __ror__ = __or__
+    def __ror__(self, other: Any) -> "Expr":
+        return self._check(other, "OR").__or__(self)
 
     def __invert__(self) -> "Expr":
-        if len(self._terms) == 1 and self._terms[0].op in (FilterOp.IS_NULL, FilterOp.IS_NOT_NULL):
-            t = self._terms[0]
-            flipped = FilterOp.IS_NOT_NULL if t.op == FilterOp.IS_NULL else FilterOp.IS_NULL
-            return Expr([FilterExpression(t.column, flipped)])
-        raise NotImplementedError(
-            "NOT (~) is supported only on a null test (~col(c).is_null()). Write the opposite "
-            "comparison instead (col(c) <= 3 rather than ~(col(c) > 3): the two differ for NaN), "
-            f"col(c).not_in([...]) for ~isin. {_AND_ONLY}"
-        )
+        return Expr([_negate(self._one())])
 
     def __bool__(self) -> bool:
         raise TypeError(
-            "a filter expression has no truth value: combine conditions with & (not `and`), "
-            "and use col(c).between(lo, hi) instead of lo <= col(c) <= hi"
+            "a filter expression has no truth value: combine conditions with & | ~ (not `and`, `or`, "
+            "`not`), and use col(c).between(lo, hi) instead of lo <= col(c) <= hi"
         )
 
     def __eq__(self, other: object) -> bool:
@@ -103,7 +121,11 @@ class Expr:
         return " & ".join(f"({_term_repr(t)})" for t in self._terms)
 
 
-def _term_repr(t: FilterExpression) -> str:
+def _term_repr(t: FilterTerm) -> str:
+    if isinstance(t, Not):
+        return f"~({_term_repr(t.term)})"
+    if isinstance(t, (And, Or)):
+        return f" {'|' if isinstance(t, Or) else '&'} ".join(f"({_term_repr(c)})" for c in t.terms)
     if t.op == FilterOp.IS_NULL:
         return f'col("{t.column}").is_null()'
     if t.op == FilterOp.IS_NOT_NULL:
@@ -269,27 +291,38 @@ class _Parser:
             raise self.error(f"expected {p!r}")
         self.i += 1
 
-    def conjunction(self) -> list[FilterExpression]:
-        terms = self.predicate()
-        while True:
-            if self.keyword("and"):
-                terms += self.predicate()
-            elif self.keyword("or"):
-                raise NotImplementedError(f"OR in filter {self.text!r}: {_AND_ONLY}")
-            else:
-                return terms
+    # Precedence, loosest first: OR, AND, NOT, then a predicate or a parenthesised filter.
+    def disjunction(self) -> list[FilterTerm]:
+        operands = [self.conjunction()]
+        while self.keyword("or"):
+            operands.append(self.conjunction())
+        if len(operands) == 1:
+            return operands[0]
+        flat: list[FilterTerm] = []
+        for terms in operands:
+            one = terms[0] if len(terms) == 1 else And(tuple(terms))
+            flat.extend(one.terms if isinstance(one, Or) else [one])
+        return [Or(tuple(flat))]
 
-    def predicate(self) -> list[FilterExpression]:
+    def conjunction(self) -> list[FilterTerm]:
+        terms = self.negation()
+        while self.keyword("and"):
+            terms += self.negation()
+        return terms
+
+    def negation(self) -> list[FilterTerm]:
+        if self.keyword("not"):
+            terms = self.negation()
+            return [_negate(terms[0] if len(terms) == 1 else And(tuple(terms)))]
+        return self.predicate()
+
+    def predicate(self) -> list[FilterTerm]:
         tok = self.peek()
         if tok == ("punct", "("):
             self.i += 1
-            terms = self.conjunction()
+            terms = self.disjunction()
             self.expect_punct(")")
             return terms
-        if tok is not None and tok[0] == "word" and tok[1].lower() == "not":
-            raise NotImplementedError(
-                f"NOT in filter {self.text!r}: write the opposite comparison, NOT IN, or IS NOT NULL. {_AND_ONLY}"
-            )
         name = self.identifier()
         if self.keyword("is"):
             negated = self.keyword("not")
@@ -308,12 +341,11 @@ class _Parser:
             self.expect_punct(")")
             return [FilterExpression(name, op, values)]
         if self.keyword("between"):
-            if negated:
-                raise NotImplementedError(f"NOT BETWEEN in filter {self.text!r}: {_AND_ONLY}")
             low = self.literal()
             self.expect_keyword("and")
             high = self.literal()
-            return [FilterExpression(name, FilterOp.GE, low), FilterExpression(name, FilterOp.LE, high)]
+            between = [FilterExpression(name, FilterOp.GE, low), FilterExpression(name, FilterOp.LE, high)]
+            return [Not(And(tuple(between)))] if negated else list(between)
         if negated:
             raise self.error("expected IN or BETWEEN after NOT")
         tok = self.peek()
@@ -371,7 +403,8 @@ class _Parser:
 def parse_where(text: str | Sequence[str]) -> Expr:
     """Parse the CLI's ``--where`` syntax into an :class:`Expr`.
 
-    One or more predicates joined by ``and`` (case-insensitive), each one of::
+    Predicates combined with ``and``, ``or``, ``not`` (case-insensitive; ``not`` binds
+    tightest, then ``and``, then ``or``) and parentheses, each predicate one of::
 
         col == 3        col = 3        col != 'x'     col <> 'x'
         col < 1.5       col <= 1.5     col > 0        col >= 0
@@ -381,18 +414,21 @@ def parse_where(text: str | Sequence[str]) -> Expr:
     Values: numbers, ``'single-quoted'`` or ``"double-quoted"`` text (dates and times as
     text: ``ts >= '2024-01-31 10:00:00'``), ``true``/``false``. A column name that is not a
     plain word goes in backticks or double quotes (`` `my col` > 1``). A list of strings
-    is AND-ed (the CLI's repeated ``--where``). ``or`` and ``not`` raise
-    ``NotImplementedError``; anything else malformed raises :class:`InvalidArgumentError`.
+    is AND-ed (the CLI's repeated ``--where``). Anything malformed raises
+    :class:`InvalidArgumentError`, saying where.
+
+    ``not (x < 5)`` is three-valued, as in SQL: it matches neither the rows where ``x`` is
+    null nor those where ``x < 5``.
     """
     if not isinstance(text, str):
-        terms: list[FilterExpression] = []
+        terms: list[FilterTerm] = []
         for part in text:
             terms.extend(parse_where(part).terms)
         return Expr(terms)
     parser = _Parser(text)
     if not parser.tokens:
         raise InvalidArgumentError("empty filter")
-    terms = parser.conjunction()
+    terms = parser.disjunction()
     if parser.peek() is not None:
         raise parser.error("unexpected text")
     return Expr(terms)

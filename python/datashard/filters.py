@@ -13,18 +13,37 @@ SQL null semantics: comparisons and ``in``/``not_in`` never match a null; nulls
 inside an ``in`` list are dropped; ``in []`` matches nothing and ``not_in []``
 every non-null row. ``{"c": None}`` is an error (write ``("is_null", None)``).
 
+OR, NOT and explicit AND are dict entries whose key starts with ``$`` (a
+column really named ``$or`` is filtered with the tuple form instead)::
+
+    {"$or": [{"c": 1}, {"d": ("<", 0)}]}        c == 1 OR d < 0
+    {"$not": {"c": ("in", [1, 2])}}             NOT (c IN (1, 2))
+    {"$and": [{"c": (">", 0)}, {"c": ("<", 9)}]}  two predicates on one column
+    {"g": "a", "$or": [...]}                    entries are still AND-ed
+
+Each operand of ``$or`` / ``$and`` (and the one of ``$not``) may be any filter
+form: a dict, a tuple, a list of tuples, a ``col()`` expression.
+
 Besides the dict, ``filter`` may be one ``(column, op, value)`` tuple, a list of
 them (AND-ed), a :class:`FilterExpression`, an expression built with
-``datashard.col`` (``(col("x") > 3) & col("y").isin([1, 2])``, see
+``datashard.col`` (``(col("x") > 3) | ~col("y").isin([1, 2])``, see
 :mod:`datashard.expressions`) or a list mixing these.
+
+Three-valued logic, as in SQL: a comparison with a null cell is unknown,
+``NOT`` unknown is unknown, and a row is returned only where the whole filter
+is true, so ``NOT (c < 5)`` returns neither the rows where ``c`` is null nor
+those where ``c < 5``. Comparisons follow Arrow: NaN equals nothing and is
+neither less nor greater than anything (``NOT (c < 5)`` does return NaN rows),
+and ``-0.0 == 0.0``.
 
 An unknown column is a :class:`SchemaError`; a value of the wrong type for its
 column (``{"name": ("<", 5)}`` on a string column) a :class:`FilterTypeError`,
 which is both a ``SchemaError`` and an ``InvalidArgumentError``.
 
 The engine receives ``[(column, op, values)]`` where ``values`` is a pyarrow
-array of the column's own Arrow type; converting the Python values here keeps
-the C++ side free of Python-object handling.
+array of the column's own Arrow type, and ``("or" | "and", [items])`` /
+``("not", [item])`` for the boolean nodes; converting the Python values here
+keeps the C++ side free of Python-object handling.
 """
 
 from __future__ import annotations
@@ -44,11 +63,17 @@ __all__ = [
     "FilterOp",
     "FilterExpression",
     "FilterLike",
+    "FilterTerm",
+    "And",
+    "Or",
+    "Not",
     "SupportsFilterTerms",
     "parse_filter_dict",
     "parse_filter",
     "to_core_filters",
     "to_pyarrow_compute_expression",
+    "describe_core_filters",
+    "map_columns",
     "prune_files_by_bounds",
 ]
 
@@ -139,20 +164,65 @@ class FilterExpression:
         return hash((self.column, self.op, value))
 
 
+@dataclass(frozen=True)
+class And:
+    """All of ``terms`` (a nested AND; the top level of a filter is AND-ed already)."""
+
+    terms: tuple["FilterTerm", ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    """Any of ``terms``."""
+
+    terms: tuple["FilterTerm", ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    """The negation of ``term`` (three-valued: NOT of an unknown stays unknown)."""
+
+    term: "FilterTerm"
+
+
+#: One AND-ed item of a filter: a predicate, or a boolean combination of them.
+FilterTerm = Union[FilterExpression, And, Or, Not]
+
+
+def map_columns(terms: Sequence[FilterTerm], rename: Any) -> list[FilterTerm]:
+    """``terms`` with every predicate's column replaced by ``rename(column)``."""
+
+    def one(t: FilterTerm) -> FilterTerm:
+        if isinstance(t, FilterExpression):
+            return FilterExpression(rename(t.column), t.op, t.value)
+        if isinstance(t, Not):
+            return Not(one(t.term))
+        return type(t)(tuple(one(c) for c in t.terms))
+
+    return [one(t) for t in terms]
+
+
+def _is_term(item: Any) -> bool:
+    return isinstance(item, (FilterExpression, And, Or, Not))
+
+
 @runtime_checkable
 class SupportsFilterTerms(Protocol):
-    """A filter object that stands for AND-ed :class:`FilterExpression` s: what
+    """A filter object that stands for AND-ed :data:`FilterTerm` s: what
     ``datashard.col(...)`` expressions (:class:`datashard.expressions.Expr`) are, so that this
     module accepts them without importing the module that builds them."""
 
-    def filter_terms(self) -> Sequence[FilterExpression]:
-        """The AND-ed predicates."""
+    def filter_terms(self) -> Sequence[FilterTerm]:
+        """The AND-ed terms."""
         ...
 
 
 FilterLike = Union[
     Mapping[str, Any],
     FilterExpression,
+    And,
+    Or,
+    Not,
     SupportsFilterTerms,  # datashard.col(...) expressions
     Sequence[Any],  # (column, op, value) or a list of those / of FilterExpressions / of Exprs
     None,
@@ -171,17 +241,50 @@ def _expand(column: str, op: Any, value: Any) -> list[FilterExpression]:
     return [FilterExpression(column, parsed, value)]  # type: ignore[arg-type]
 
 
-def parse_filter_dict(filter_dict: Mapping[str, Any]) -> list[FilterExpression]:
-    """Parse the dict form into AND-ed :class:`FilterExpression` s.
+_DICT_NODES = ("$or", "$and", "$not")
+
+
+def _dict_node(key: str, spec: Any) -> FilterTerm:
+    """``{"$or": [...]}``, ``{"$and": [...]}`` or ``{"$not": ...}`` as a term."""
+    if key == "$not":  # NOT of one filter (a list of tuples is one filter: their AND)
+        return Not(_as_one(parse_filter(spec)))
+    if isinstance(spec, (str, bytes, Mapping)) or not isinstance(spec, (list, tuple)) or not spec:
+        raise InvalidArgumentError(
+            f'"{key}" takes a non-empty list of filters, e.g. {{"{key}": [{{"a": 1}}, {{"b": ("<", 0)}}]}}, '
+            f"got {spec!r}"
+        )
+    operands = [_as_one(parse_filter(item)) for item in spec]
+    return Or(tuple(operands)) if key == "$or" else And(tuple(operands))
+
+
+def _as_one(terms: list[FilterTerm]) -> FilterTerm:
+    """AND-ed terms as one term."""
+    if len(terms) == 1:
+        return terms[0]
+    if not terms:
+        raise InvalidArgumentError("an operand of $or / $and / $not is an empty filter")
+    return And(tuple(terms))
+
+
+def parse_filter_dict(filter_dict: Mapping[str, Any]) -> list[FilterTerm]:
+    """Parse the dict form into AND-ed terms: :class:`FilterExpression` s, and :class:`Or` /
+    :class:`And` / :class:`Not` for the ``$or`` / ``$and`` / ``$not`` entries.
 
     Raises :class:`InvalidArgumentError` (a ``ValueError``) for an unknown operator,
-    a None value outside the null tests, or a malformed ``between``/``in``.
+    a None value outside the null tests, or a malformed ``between``/``in``/``$or``.
     """
     if not isinstance(filter_dict, Mapping):
         raise InvalidArgumentError(f"filter must be a dict, got {type(filter_dict).__name__}")
-    out: list[FilterExpression] = []
+    out: list[FilterTerm] = []
     for column, spec in filter_dict.items():
-        if isinstance(spec, tuple) and len(spec) == 2:
+        if isinstance(column, str) and column.lower() in _DICT_NODES:
+            out.append(_dict_node(column.lower(), spec))
+        elif isinstance(column, str) and column.startswith("$"):
+            raise InvalidArgumentError(
+                f'unknown filter key "{column}": the keys starting with $ are "$or", "$and" and "$not" '
+                f'(to filter a column named "{column}", use the tuple form ("{column}", "==", value))'
+            )
+        elif isinstance(spec, tuple) and len(spec) == 2:
             out.extend(_expand(column, spec[0], spec[1]))
         elif spec is None:
             raise InvalidArgumentError(
@@ -197,14 +300,14 @@ def parse_filter_dict(filter_dict: Mapping[str, Any]) -> list[FilterExpression]:
     return out
 
 
-def parse_filter(filter: FilterLike) -> list[FilterExpression]:
-    """Any accepted filter form -> AND-ed expressions ([] for None)."""
+def parse_filter(filter: FilterLike) -> list[FilterTerm]:
+    """Any accepted filter form -> AND-ed terms ([] for None)."""
     if filter is None:
         return []
     if isinstance(filter, Mapping):
         return parse_filter_dict(filter)
-    if isinstance(filter, FilterExpression):
-        return [filter]
+    if _is_term(filter):
+        return [filter]  # type: ignore[list-item]
     if isinstance(filter, SupportsFilterTerms):  # datashard.col() expressions
         return list(filter.filter_terms())
     if isinstance(filter, str):
@@ -213,19 +316,22 @@ def parse_filter(filter: FilterLike) -> list[FilterExpression]:
             f"not a string; to use the command line's syntax, pass datashard.parse_where({filter!r})"
         )
     if isinstance(filter, tuple) and len(filter) == 3 and isinstance(filter[0], str):
-        return _expand(*filter)
+        expanded: list[FilterTerm] = list(_expand(*filter))
+        return expanded
     if isinstance(filter, (list, tuple)):
-        out: list[FilterExpression] = []
+        out: list[FilterTerm] = []
         for item in filter:
-            if isinstance(item, FilterExpression):
+            if _is_term(item):
                 out.append(item)
             elif isinstance(item, SupportsFilterTerms):
                 out.extend(item.filter_terms())
             elif isinstance(item, (tuple, list)) and len(item) == 3 and isinstance(item[0], str):
                 out.extend(_expand(item[0], item[1], item[2]))
+            elif isinstance(item, Mapping):
+                out.extend(parse_filter_dict(item))
             else:
                 raise InvalidArgumentError(
-                    "filter list items must be (column, op, value) tuples, col() expressions or "
+                    "filter list items must be (column, op, value) tuples, dicts, col() expressions or "
                     f"FilterExpressions, got {item!r}"
                 )
         return out
@@ -296,7 +402,9 @@ def _int_comparison(column: str, op: FilterOp, v: Any, arrow_type: pa.DataType) 
     into one the engine can evaluate exactly (``x > 2.5`` is ``x >= 3``). None: no rewrite needed."""
     lo, hi = _INT_RANGES[arrow_type]
     nothing: CoreFilter = (column, FilterOp.IN.value, pa.array([], type=arrow_type))
-    every_non_null: CoreFilter = (column, FilterOp.IS_NOT_NULL.value, None)
+    # True on every non-null cell and, like the comparison it replaces, unknown on a null one
+    # (IS NOT NULL would be false there, and NOT of it true).
+    every_non_null: CoreFilter = (column, FilterOp.NOT_IN.value, pa.array([], type=arrow_type))
     v = _integral(v)
     if isinstance(v, bool) or not isinstance(v, (int, float, decimal.Decimal)):
         return None
@@ -358,7 +466,9 @@ def _decimal_comparison(column: str, op: FilterOp, d: decimal.Decimal, arrow_typ
     with one it can hold: on decimal(10,2), ``x > 99.995`` is ``x >= 100.00`` and ``x <= 99.995``
     is ``x <= 99.99``. The engine prunes with the rewritten literal, which is exact too."""
     nothing: CoreFilter = (column, FilterOp.IN.value, pa.array([], type=arrow_type))
-    every_non_null: CoreFilter = (column, FilterOp.IS_NOT_NULL.value, None)
+    # True on every non-null cell and, like the comparison it replaces, unknown on a null one
+    # (IS NOT NULL would be false there, and NOT of it true).
+    every_non_null: CoreFilter = (column, FilterOp.NOT_IN.value, pa.array([], type=arrow_type))
     if op == FilterOp.EQ:
         return nothing
     if op == FilterOp.NE:
@@ -382,100 +492,134 @@ def _decimal_comparison(column: str, op: FilterOp, d: decimal.Decimal, arrow_typ
 
 
 def to_core_filters(
-    expressions: Sequence[FilterExpression],
+    expressions: Sequence[FilterTerm],
     arrow_schema: pa.Schema,
     uuid_columns: Iterable[str] = (),
-) -> list[CoreFilter]:
-    """Convert expressions into the engine's ``[(column, op, values)]`` using the table's Arrow
-    schema. ``uuid_columns`` names the columns whose values are UUIDs (Arrow has no uuid type
-    of its own here; they are 16-byte fixed binary).
+) -> list[Any]:
+    """Convert AND-ed terms into the engine's form using the table's Arrow schema: a predicate
+    becomes ``(column, op, values)``, an :class:`Or` / :class:`And` ``("or" | "and", [items])``
+    and a :class:`Not` ``("not", [item])``. ``uuid_columns`` names the columns whose values
+    are UUIDs (Arrow has no uuid type of its own here; they are 16-byte fixed binary).
 
     Raises :class:`SchemaError` for an unknown column and :class:`InvalidArgumentError` for a
     value that cannot be compared with the column.
     """
     uuids = set(uuid_columns)
-    out: list[CoreFilter] = []
-    for e in expressions:
-        idx = arrow_schema.get_field_index(e.column)
-        if idx < 0:
-            raise SchemaError(
-                f'filter on unknown column "{e.column}" (table columns: {", ".join(arrow_schema.names)})'
-            )
-        t = arrow_schema.field(idx).type
-        op = e.op
-        if op in _NULL_OPS:
-            out.append((e.column, op.value, None))
-            continue
-        values = list(e.value) if op in _SET_OPS else [e.value]
-        values = [v for v in values if v is not None]  # a null never matches (SQL semantics)
-        if e.column in uuids:
-            values = [_uuid_bytes(e.column, v) for v in values]
-        if pa.types.is_floating(t):  # the double nearest a Decimal, as for a float literal
-            values = [float(v) if isinstance(v, decimal.Decimal) else v for v in values]
-        if pa.types.is_decimal(t):  # exactly, whatever the literal's type and number of digits
-            if any(isinstance(v, bool) for v in values):
-                raise FilterTypeError(f'filter on "{e.column}" ({t}): cannot compare with a boolean')
-            exact = [_exact_decimal(e.column, v, t) for v in values]
-            held = [_decimal_in_column(d, t) for d in exact]
-            if op in _SET_OPS:  # a number the column cannot hold matches no row
-                values = [d for d in held if d is not None]
-            elif held[0] is None:
-                out.append(_decimal_comparison(e.column, op, exact[0], t))
-                continue
-            else:
-                values = held
-        if t in _INT_RANGES:
-            if op in _SET_OPS:
-                lo, hi = _INT_RANGES[t]
-                values = [
-                    int(v) if isinstance(v, float) else v
-                    for v in map(_integral, values)
-                    if not (isinstance(v, float) and not v.is_integer())
-                    and not isinstance(v, decimal.Decimal)  # not integral: matches no row
-                    and not (isinstance(v, (int, float)) and not isinstance(v, bool) and not lo <= v <= hi)
-                ]
-            else:
-                rewritten = _int_comparison(e.column, op, e.value, t)
-                if rewritten is not None:
-                    out.append(rewritten)
-                    continue
-        out.append((e.column, op.value, _to_array(e.column, values, t)))
-    return out
+
+    def convert(term: FilterTerm) -> Any:
+        if isinstance(term, FilterExpression):
+            return _core_predicate(term, arrow_schema, uuids)
+        if isinstance(term, Not):
+            return ("not", [convert(term.term)])
+        if isinstance(term, (And, Or)):
+            return ("or" if isinstance(term, Or) else "and", [convert(t) for t in term.terms])
+        raise InvalidArgumentError(f"not a filter term: {term!r}")
+
+    return [convert(e) for e in expressions]
+
+
+def _core_predicate(e: FilterExpression, arrow_schema: pa.Schema, uuids: set[str]) -> CoreFilter:
+    idx = arrow_schema.get_field_index(e.column)
+    if idx < 0:
+        raise SchemaError(
+            f'filter on unknown column "{e.column}" (table columns: {", ".join(arrow_schema.names)})'
+        )
+    t = arrow_schema.field(idx).type
+    op = e.op
+    if op in _NULL_OPS:
+        return (e.column, op.value, None)
+    values = list(e.value) if op in _SET_OPS else [e.value]
+    values = [v for v in values if v is not None]  # a null never matches (SQL semantics)
+    if e.column in uuids:
+        values = [_uuid_bytes(e.column, v) for v in values]
+    if pa.types.is_floating(t):  # the double nearest a Decimal, as for a float literal
+        values = [float(v) if isinstance(v, decimal.Decimal) else v for v in values]
+    if pa.types.is_decimal(t):  # exactly, whatever the literal's type and number of digits
+        if any(isinstance(v, bool) for v in values):
+            raise FilterTypeError(f'filter on "{e.column}" ({t}): cannot compare with a boolean')
+        exact = [_exact_decimal(e.column, v, t) for v in values]
+        held = [_decimal_in_column(d, t) for d in exact]
+        if op in _SET_OPS:  # a number the column cannot hold matches no row
+            values = [d for d in held if d is not None]
+        elif held[0] is None:
+            return _decimal_comparison(e.column, op, exact[0], t)
+        else:
+            values = held
+    if t in _INT_RANGES:
+        if op in _SET_OPS:
+            lo, hi = _INT_RANGES[t]
+            values = [
+                int(v) if isinstance(v, float) else v
+                for v in map(_integral, values)
+                if not (isinstance(v, float) and not v.is_integer())
+                and not isinstance(v, decimal.Decimal)  # not integral: matches no row
+                and not (isinstance(v, (int, float)) and not isinstance(v, bool) and not lo <= v <= hi)
+            ]
+        else:
+            rewritten = _int_comparison(e.column, op, e.value, t)
+            if rewritten is not None:
+                return rewritten
+    return (e.column, op.value, _to_array(e.column, values, t))
 
 
 # -- the original package's helpers over pyarrow.compute and DataFile bounds -------------------
 
 
-def to_pyarrow_compute_expression(expressions: Sequence[FilterExpression]) -> Any:
+def to_pyarrow_compute_expression(expressions: Sequence[FilterTerm]) -> Any:
     """The AND of ``expressions`` as a ``pyarrow.compute.Expression`` (None for an empty list),
-    with the same null semantics as a scan: comparisons and ``in``/``not_in`` never match a
-    null. For filtering Arrow data outside datashard (``pyarrow.dataset``, ``Table.filter``)."""
+    with the same semantics as a scan: three-valued logic, where comparisons and
+    ``in``/``not_in`` are unknown (null) on a null cell. For filtering Arrow data outside
+    datashard (``pyarrow.dataset``, ``Table.filter``)."""
     import pyarrow.compute as pc
+
+    def one(e: FilterTerm) -> Any:
+        if isinstance(e, Not):
+            return ~one(e.term)
+        if isinstance(e, (And, Or)):
+            parts = [one(t) for t in e.terms]
+            combined = parts[0]
+            for p in parts[1:]:
+                combined = (combined | p) if isinstance(e, Or) else (combined & p)
+            return combined
+        field = pc.field(e.column)
+        if e.op == FilterOp.IS_NULL:
+            return field.is_null()
+        if e.op == FilterOp.IS_NOT_NULL:
+            return field.is_valid()
+        if e.op in _SET_OPS:
+            values = [v for v in e.value if v is not None]
+            found = pc.is_in(field, value_set=pa.array(values)) if values else pc.scalar(False)
+            # null on a null cell, as a comparison would be (so that NOT keeps it out)
+            condition = pc.if_else(field.is_valid(), found, pa.scalar(None, pa.bool_()))
+            return condition if e.op == FilterOp.IN else ~condition
+        return {
+            FilterOp.EQ: field.__eq__, FilterOp.NE: field.__ne__, FilterOp.LT: field.__lt__,
+            FilterOp.LE: field.__le__, FilterOp.GT: field.__gt__, FilterOp.GE: field.__ge__,
+        }[e.op](e.value)
 
     combined = None
     for e in expressions:
-        field = pc.field(e.column)
-        if e.op == FilterOp.IS_NULL:
-            condition = field.is_null()
-        elif e.op == FilterOp.IS_NOT_NULL:
-            condition = field.is_valid()
-        elif e.op in _SET_OPS:
-            values = [v for v in e.value if v is not None]
-            if not values:
-                condition = pc.scalar(False) if e.op == FilterOp.IN else field.is_valid()
-            else:
-                found = pc.is_in(field, value_set=pa.array(values))
-                condition = (found if e.op == FilterOp.IN else ~found) & field.is_valid()
-        else:
-            condition = {
-                FilterOp.EQ: field.__eq__, FilterOp.NE: field.__ne__, FilterOp.LT: field.__lt__,
-                FilterOp.LE: field.__le__, FilterOp.GT: field.__gt__, FilterOp.GE: field.__ge__,
-            }[e.op](e.value)
+        condition = one(e)
         combined = condition if combined is None else combined & condition
     return combined
 
 
-def prune_files_by_bounds(data_files: Sequence[Any], expressions: Sequence[FilterExpression], schema: Any) -> list[Any]:
+def describe_core_filters(items: Sequence[Any]) -> str:
+    """The engine-form filter of :func:`to_core_filters` as text, for reprs."""
+
+    def one(item: Any) -> str:
+        if len(item) == 3:
+            c, op, v = item
+            return f"{c} {op}" + ("" if v is None else f" {v.to_pylist()}")
+        kind, operands = item
+        if kind == "not":
+            return f"~({one(operands[0])})"
+        return "(" + f" {'|' if kind == 'or' else '&'} ".join(one(o) for o in operands) + ")"
+
+    return " & ".join(one(i) for i in items)
+
+
+def prune_files_by_bounds(data_files: Sequence[Any], expressions: Sequence[FilterTerm], schema: Any) -> list[Any]:
     """The files of ``data_files`` (objects with ``lower_bounds``/``upper_bounds`` dicts keyed
     by field id, such as :class:`~datashard.DataFile`) that may hold rows matching all of
     ``expressions``; ``schema`` (a :class:`~datashard.Schema`) maps column names to field ids.
@@ -507,6 +651,8 @@ def prune_files_by_bounds(data_files: Sequence[Any], expressions: Sequence[Filte
         lower, upper = getattr(f, "lower_bounds", None) or {}, getattr(f, "upper_bounds", None) or {}
         keep = True
         for e in expressions:
+            if not isinstance(e, FilterExpression):  # OR / NOT: kept (scans prune those themselves)
+                continue
             fid = ids.get(e.column)
             lo, hi = lower.get(fid), upper.get(fid)
             if fid is None or lo is None or hi is None:

@@ -24,7 +24,7 @@ import pyarrow as pa
 from . import _core
 from ._convert import SchemaView, check_arrow_expression, is_arrow_expression, threads
 from .errors import InvalidArgumentError, SchemaError, typed_batches
-from .filters import FilterExpression, FilterLike, parse_filter, to_core_filters
+from .filters import FilterLike, FilterTerm, describe_core_filters, map_columns, parse_filter, to_core_filters
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -227,8 +227,7 @@ class Scan:
         if spec.columns is not None:
             parts.append(f"columns={spec.columns}")
         if spec.core_filters:
-            parts.append("filter=" + " & ".join(f"{c} {op}" + ("" if v is None else f" {v.to_pylist()}")
-                                                for c, op, v in spec.core_filters))
+            parts.append("filter=" + describe_core_filters(spec.core_filters))
         if spec.limit is not None:
             parts.append(f"limit={spec.limit}")
         m = self.metrics
@@ -315,8 +314,8 @@ class SnapshotNames:
     def columns(self, columns: Sequence[str] | None) -> list[str] | None:
         return None if columns is None else [self.name(c) for c in columns]
 
-    def filters(self, expressions: Sequence[FilterExpression]) -> list[FilterExpression]:
-        return [dataclasses.replace(e, column=self.name(e.column, "filter column")) for e in expressions]
+    def filters(self, expressions: Sequence[FilterTerm]) -> list[FilterTerm]:
+        return map_columns(expressions, lambda c: self.name(c, "filter column"))
 
 
 # -- planning: the arguments of Table.new_scan, checked and converted ----------------------------

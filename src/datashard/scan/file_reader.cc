@@ -226,7 +226,7 @@ class DataFileReader final : public arrow::RecordBatchReader {
     schema_ = arrow::schema(std::move(out));
   }
 
-  Status Open(FileSystem& fs, const std::vector<BoundPredicate>& predicates, int64_t batch_rows, RowGroupRange range) {
+  Status Open(FileSystem& fs, const BoundExpression& filter, int64_t batch_rows, RowGroupRange range) {
     auto opened_input = fs.OpenInputFile(path_);
     if (!opened_input.ok() && IsNotFound(opened_input.status())) {
       return CorruptData("data file ", path_, " is listed by the table's metadata but missing");
@@ -272,7 +272,7 @@ class DataFileReader final : public arrow::RecordBatchReader {
     const int end_row_group = std::min(file_metadata->num_row_groups(), range.end);
     for (int rg = first_row_group; rg < end_row_group; ++rg) {
       bool skip = false;
-      if (!predicates.empty()) {
+      if (!filter.IsTrue()) {
         auto row_group = file_metadata->RowGroup(rg);
         auto lookup = [&](const NestedField& field) -> Result<ColumnStats> {
           ColumnStats stats;
@@ -301,7 +301,7 @@ class DataFileReader final : public arrow::RecordBatchReader {
           }
           return stats;
         };
-        ARROW_ASSIGN_OR_RAISE(skip, CannotMatch(lookup, predicates));
+        ARROW_ASSIGN_OR_RAISE(skip, CannotMatch(lookup, filter));
       }
       if (!skip) row_groups.push_back(rg);
     }
@@ -391,19 +391,17 @@ class DataFileReader final : public arrow::RecordBatchReader {
 
 Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDataFile(FileSystem& fs, const std::string& path,
                                                                const std::vector<NestedField>& fields,
-                                                               const std::vector<BoundPredicate>& predicates,
-                                                               ScanMetrics* metrics, int64_t batch_rows,
-                                                               RowGroupRange range) {
+                                                               const BoundExpression& filter, ScanMetrics* metrics,
+                                                               int64_t batch_rows, RowGroupRange range) {
   auto reader = std::make_shared<DataFileReader>(path, fields, metrics);
-  ARROW_RETURN_NOT_OK(reader->Open(fs, predicates, std::max<int64_t>(1, batch_rows), range));
+  ARROW_RETURN_NOT_OK(reader->Open(fs, filter, std::max<int64_t>(1, batch_rows), range));
   return reader;
 }
 
 Result<std::shared_ptr<arrow::Table>> ReadDataFile(FileSystem& fs, const std::string& path,
                                                    const std::vector<NestedField>& fields,
-                                                   const std::vector<BoundPredicate>& predicates,
-                                                   ScanMetrics* metrics) {
-  ARROW_ASSIGN_OR_RAISE(auto reader, OpenDataFile(fs, path, fields, predicates, metrics));
+                                                   const BoundExpression& filter, ScanMetrics* metrics) {
+  ARROW_ASSIGN_OR_RAISE(auto reader, OpenDataFile(fs, path, fields, filter, metrics));
   return reader->ToTable();
 }
 

@@ -21,19 +21,16 @@ namespace datashard::scan {
 
 // Streams one data file as batches of at most `batch_rows` rows: memory is
 // bounded by one batch, however large the file. Batches are validated
-// (invalid data is CorruptData). `fields` and `predicates` as below.
+// (invalid data is CorruptData). `fields` and `filter` as below.
 // With `range`, only row groups [range.first, range.end) are read (a file
 // split across readers); by default all of them.
 struct RowGroupRange {
   int first = 0;
   int end = std::numeric_limits<int>::max();
 };
-Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDataFile(FileSystem& fs, const std::string& path,
-                                                               const std::vector<NestedField>& fields,
-                                                               const std::vector<BoundPredicate>& predicates = {},
-                                                               ScanMetrics* metrics = nullptr,
-                                                               int64_t batch_rows = 64 * 1024,
-                                                               RowGroupRange range = {});
+Result<std::shared_ptr<arrow::RecordBatchReader>> OpenDataFile(
+    FileSystem& fs, const std::string& path, const std::vector<NestedField>& fields, const BoundExpression& filter = {},
+    ScanMetrics* metrics = nullptr, int64_t batch_rows = 64 * 1024, RowGroupRange range = {});
 
 // Decoding a data file never makes a single allocation larger than
 // max(this floor, 1024 x the file's size), rounded up to a power of two: a corrupt header claiming billions
@@ -46,11 +43,10 @@ void SetMinAllocationCap(int64_t bytes);
 // parquet::ReaderProperties pool (pages are allocated from the latter).
 arrow::MemoryPool* DecodePoolForFile(int64_t file_size);
 
-// The whole file at once. `fields` are the columns wanted, in output order. `predicates` (optional)
-// only skip row groups; rows are not filtered here.
+// The whole file at once. `fields` are the columns wanted, in output order. `filter` (optional)
+// only skips row groups; rows are not filtered here.
 Result<std::shared_ptr<arrow::Table>> ReadDataFile(FileSystem& fs, const std::string& path,
                                                    const std::vector<NestedField>& fields,
-                                                   const std::vector<BoundPredicate>& predicates = {},
-                                                   ScanMetrics* metrics = nullptr);
+                                                   const BoundExpression& filter = {}, ScanMetrics* metrics = nullptr);
 
 }  // namespace datashard::scan

@@ -24,40 +24,39 @@ namespace {
 
 // Manifest-level statistics from the manifest list's partition summaries:
 // for an identity partition field they bound the source column itself.
-Result<bool> ManifestCannotMatch(const TableMetadata& metadata, const Schema& schema,
-                                 const format::ManifestFile& manifest, const std::vector<BoundPredicate>& predicates) {
+Result<bool> ManifestCannotMatch(const TableMetadata& metadata, const format::ManifestFile& manifest,
+                                 const BoundExpression& filter) {
   const PartitionSpec* spec = metadata.SpecById(manifest.partition_spec_id);
-  if (spec == nullptr || predicates.empty() || manifest.partitions.size() != spec->fields.size()) return false;
+  if (spec == nullptr || filter.IsTrue() || manifest.partitions.size() != spec->fields.size()) return false;
   return CannotMatch(
       [&](const NestedField& field) -> Result<ColumnStats> {
         ColumnStats stats;
+        const bool floating = field.type.id == TypeId::kFloat || field.type.id == TypeId::kDouble;
         for (size_t i = 0; i < spec->fields.size(); ++i) {
           const auto& partition_field = spec->fields[i];
           if (partition_field.source_id != field.id || partition_field.transform != "identity") continue;
           const auto& summary = manifest.partitions[i];
           if (!summary.contains_null) stats.null_count = 0;
+          if (summary.contains_nan.has_value() && !*summary.contains_nan) stats.nan_count = 0;
           if (summary.lower_bound && summary.upper_bound) {
             ARROW_ASSIGN_OR_RAISE(stats.lower, format::DeserializeValue(field.type, *summary.lower_bound));
             ARROW_ASSIGN_OR_RAISE(stats.upper, format::DeserializeValue(field.type, *summary.upper_bound));
-          } else if (summary.contains_null) {
-            // Only nulls in this manifest for the column.
+          } else if (summary.contains_null && (!floating || stats.nan_count == 0)) {
+            // Only nulls in this manifest for the column (bounds leave out
+            // NaN too, so a floating column needs contains_nan = false).
             stats.value_count = 1;
             stats.null_count = 1;
           }
           break;
         }
-        (void)schema;
         return stats;
       },
-      predicates);
+      filter);
 }
 
-}  // namespace
-
-Result<std::vector<FileScanTask>> PlanFiles(FileSystem& fs, const TableMetadata& metadata, const Snapshot* snapshot,
-                                            const Schema& schema, const std::vector<Predicate>& filter,
-                                            ScanMetrics* metrics) {
-  ARROW_ASSIGN_OR_RAISE(auto predicates, BindPredicates(schema, filter));
+Result<std::vector<FileScanTask>> PlanBoundFiles(FileSystem& fs, const TableMetadata& metadata,
+                                                 const Snapshot* snapshot, const BoundExpression& filter,
+                                                 ScanMetrics* metrics) {
   std::vector<FileScanTask> tasks;
   if (snapshot == nullptr) return tasks;
   ARROW_ASSIGN_OR_RAISE(auto manifests, format::ReadManifestList(fs, metadata, *snapshot));
@@ -67,7 +66,7 @@ Result<std::vector<FileScanTask>> PlanFiles(FileSystem& fs, const TableMetadata&
     }
     if (manifest.added_files_count + manifest.existing_files_count == 0) continue;
     if (metrics != nullptr) metrics->manifests_total++;
-    ARROW_ASSIGN_OR_RAISE(bool skip_manifest, ManifestCannotMatch(metadata, schema, manifest, predicates));
+    ARROW_ASSIGN_OR_RAISE(bool skip_manifest, ManifestCannotMatch(metadata, manifest, filter));
     if (skip_manifest) {
       if (metrics != nullptr) metrics->manifests_skipped++;
       continue;
@@ -78,7 +77,7 @@ Result<std::vector<FileScanTask>> PlanFiles(FileSystem& fs, const TableMetadata&
       if (entry.data_file.content != format::DataFileContent::kData) {
         return Status::NotImplemented("delete files are not supported yet (", entry.data_file.file_path, ")");
       }
-      ARROW_ASSIGN_OR_RAISE(bool skip, CannotMatch(entry.data_file, predicates));
+      ARROW_ASSIGN_OR_RAISE(bool skip, CannotMatch(entry.data_file, filter));
       if (metrics != nullptr) {
         metrics->files_total++;
         if (skip) metrics->files_skipped++;
@@ -94,6 +93,22 @@ Result<std::vector<FileScanTask>> PlanFiles(FileSystem& fs, const TableMetadata&
   std::stable_sort(tasks.begin(), tasks.end(),
                    [](const FileScanTask& a, const FileScanTask& b) { return a.sequence_number < b.sequence_number; });
   return tasks;
+}
+
+}  // namespace
+
+Result<std::vector<FileScanTask>> PlanFiles(FileSystem& fs, const TableMetadata& metadata, const Snapshot* snapshot,
+                                            const Schema& schema, const std::vector<Predicate>& filter,
+                                            ScanMetrics* metrics) {
+  ARROW_ASSIGN_OR_RAISE(auto bound, BindFilter(schema, filter, Expression::True()));
+  return PlanBoundFiles(fs, metadata, snapshot, bound, metrics);
+}
+
+Result<std::vector<FileScanTask>> PlanFilesMatching(FileSystem& fs, const TableMetadata& metadata,
+                                                    const Snapshot* snapshot, const Schema& schema,
+                                                    const Expression& filter, ScanMetrics* metrics) {
+  ARROW_ASSIGN_OR_RAISE(auto bound, Bind(schema, filter));
+  return PlanBoundFiles(fs, metadata, snapshot, bound, metrics);
 }
 
 namespace {
@@ -115,14 +130,13 @@ arrow::internal::ThreadPool* PrefetchPool() {
 class SnapshotReader final : public arrow::RecordBatchReader {
  public:
   SnapshotReader(std::shared_ptr<FileSystem> fs, std::vector<FileScanTask> tasks, std::vector<NestedField> read_fields,
-                 std::shared_ptr<arrow::Schema> out_schema, std::vector<BoundPredicate> predicates,
-                 const ScanOptions& options)
+                 std::shared_ptr<arrow::Schema> out_schema, BoundExpression filter, const ScanOptions& options)
       : metrics_(options.metrics),
         fs_(std::move(fs)),
         tasks_(std::move(tasks)),
         read_fields_(std::move(read_fields)),
         out_schema_(std::move(out_schema)),
-        predicates_(std::move(predicates)),
+        filter_(std::move(filter)),
         threads_(std::max(1, options.threads)),
         batch_size_(std::max<int64_t>(1, options.batch_size)),
         remaining_(options.limit.value_or(-1)) {
@@ -200,8 +214,8 @@ class SnapshotReader final : public arrow::RecordBatchReader {
       // thread started per file was a large part of the cost).
       auto submitted = PrefetchPool()->Submit([this, path, part]() -> Result<OpenedFile> {
         OpenedFile opened;
-        ARROW_ASSIGN_OR_RAISE(opened.reader, OpenDataFile(*fs_, path, read_fields_, predicates_, metrics_.get(),
-                                                          batch_size_, part.range));
+        ARROW_ASSIGN_OR_RAISE(opened.reader,
+                              OpenDataFile(*fs_, path, read_fields_, filter_, metrics_.get(), batch_size_, part.range));
         ARROW_ASSIGN_OR_RAISE(opened.first, NextOf(*opened.reader));
         return opened;
       });
@@ -215,12 +229,7 @@ class SnapshotReader final : public arrow::RecordBatchReader {
     std::shared_ptr<arrow::RecordBatch> batch;
     ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
     if (batch == nullptr) return batch;
-    if (!predicates_.empty()) {
-      ARROW_ASSIGN_OR_RAISE(auto bound, ToArrowExpression(predicates_).Bind(*batch->schema()));
-      ARROW_ASSIGN_OR_RAISE(arrow::Datum mask, cp::ExecuteScalarExpression(bound, cp::ExecBatch(*batch)));
-      ARROW_ASSIGN_OR_RAISE(arrow::Datum filtered, cp::Filter(arrow::Datum(batch), mask));
-      batch = filtered.record_batch();
-    }
+    ARROW_ASSIGN_OR_RAISE(batch, FilterBatch(filter_, batch));
     arrow::ArrayVector columns;
     for (const auto& field : out_schema_->fields()) columns.push_back(batch->GetColumnByName(field->name()));
     return arrow::RecordBatch::Make(out_schema_, batch->num_rows(), std::move(columns));
@@ -237,7 +246,7 @@ class SnapshotReader final : public arrow::RecordBatchReader {
   std::vector<Part> parts_;
   std::vector<NestedField> read_fields_;
   std::shared_ptr<arrow::Schema> out_schema_;
-  std::vector<BoundPredicate> predicates_;
+  BoundExpression filter_;
   int threads_;
   int64_t batch_size_;
   int64_t remaining_;
@@ -308,23 +317,22 @@ Result<std::shared_ptr<arrow::RecordBatchReader>> ScanSnapshot(std::shared_ptr<F
       projected.push_back(*field);
     }
   }
-  ARROW_ASSIGN_OR_RAISE(auto predicates, BindPredicates(*schema, options.filter));
+  ARROW_ASSIGN_OR_RAISE(auto filter, BindFilter(*schema, options.filter, options.where));
   // Read the projected columns plus any the filter needs.
   std::vector<NestedField> read_fields = projected;
   std::set<int32_t> have;
   for (const auto& f : read_fields) have.insert(f.id);
-  for (const auto& p : predicates) {
-    if (have.insert(p.field->id).second) read_fields.push_back(*p.field);
+  for (const NestedField* field : filter.Fields()) {
+    if (have.insert(field->id).second) read_fields.push_back(*field);
   }
   arrow::FieldVector out_fields;
   for (const auto& f : projected) out_fields.push_back(arrow::field(f.name, format::ToArrowType(f.type), !f.required));
-  ARROW_ASSIGN_OR_RAISE(auto tasks,
-                        PlanFiles(*fs, *metadata, snapshot, *schema, options.filter, options.metrics.get()));
+  ARROW_ASSIGN_OR_RAISE(auto tasks, PlanBoundFiles(*fs, *metadata, snapshot, filter, options.metrics.get()));
   if (!options.files.empty()) {
     ARROW_ASSIGN_OR_RAISE(tasks, KeepOnlyFiles(*fs, *metadata, snapshot, *schema, std::move(tasks), options.files));
   }
   return std::make_shared<SnapshotReader>(std::move(fs), std::move(tasks), std::move(read_fields),
-                                          arrow::schema(out_fields), std::move(predicates), options);
+                                          arrow::schema(out_fields), std::move(filter), options);
 }
 
 }  // namespace datashard::scan

@@ -29,6 +29,11 @@ struct FileScanTask {
 Result<std::vector<FileScanTask>> PlanFiles(FileSystem& fs, const TableMetadata& metadata, const Snapshot* snapshot,
                                             const Schema& schema, const std::vector<Predicate>& filter,
                                             ScanMetrics* metrics = nullptr);
+// The same for any AND / OR / NOT filter (a name of its own: `{}` stays the
+// empty conjunction for PlanFiles callers).
+Result<std::vector<FileScanTask>> PlanFilesMatching(FileSystem& fs, const TableMetadata& metadata,
+                                                    const Snapshot* snapshot, const Schema& schema,
+                                                    const Expression& filter, ScanMetrics* metrics = nullptr);
 
 // The schema a scan of `snapshot` binds column names against: a time-travel
 // read (`time_travel`: the snapshot was named by id) sees the snapshot as it was
