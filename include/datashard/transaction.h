@@ -54,13 +54,21 @@ class Transaction {
   // the size it was written with, and not be in the table yet. Rollback()
   // leaves them where they are (orphans until committed or cleaned up).
   Status AddWrittenFiles(const std::vector<std::string>& descriptors);
-  // Deletes the rows matching `filter` (all rows if empty) by rewriting the
-  // files that hold them (copy-on-write). Returns the number of rows deleted.
-  Result<int64_t> Delete(const std::vector<Predicate>& filter);
+  // Deletes the rows matching `filter` (any AND / OR / NOT tree; every row if
+  // it is true) by rewriting the files that hold them (copy-on-write). A row
+  // on which the filter is unknown (null) stays, as SQL's DELETE keeps it.
+  // Returns the number of rows deleted.
+  // (A name of its own: `Delete({})` stays the empty conjunction.)
+  Result<int64_t> DeleteWhere(const Expression& filter);
+  // The same for the AND of `filter` (all rows if empty).
+  Result<int64_t> Delete(const std::vector<Predicate>& filter) { return DeleteWhere(Expression::AllOf(filter)); }
   // Removes whole data files (paths as listed in the table).
   Status DeleteFiles(const std::vector<std::string>& paths);
   // Delete(filter), then Append(data): replaces the matching rows.
-  Result<int64_t> Overwrite(const std::shared_ptr<arrow::Table>& data, const std::vector<Predicate>& filter);
+  Result<int64_t> OverwriteWhere(const std::shared_ptr<arrow::Table>& data, const Expression& filter);
+  Result<int64_t> Overwrite(const std::shared_ptr<arrow::Table>& data, const std::vector<Predicate>& filter) {
+    return OverwriteWhere(data, Expression::AllOf(filter));
+  }
   // Reads the base snapshot (options.snapshot_id must be unset).
   Result<std::shared_ptr<arrow::RecordBatchReader>> Scan(const ScanOptions& options);
 

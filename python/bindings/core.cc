@@ -245,16 +245,13 @@ void ToFilter(const FilterList& filters, std::vector<Predicate>* conjuncts, Expr
   if (!nodes.empty()) *where = Expression::And(std::move(nodes));
 }
 
-// Delete and overwrite filters are conjunctions: Transaction::Delete takes a predicate list.
-std::vector<Predicate> ToPredicates(const FilterList& filters) {
-  std::vector<Predicate> out;
-  Expression where;
-  ToFilter(filters, &out, &where);
-  if (where.kind() != Expression::Kind::kTrue) {
-    Raise(Status::NotImplemented("delete and overwrite filters are an AND of predicates; OR and NOT (here ",
-                                 where.ToString(), ") are supported by scans only so far"));
+// Delete and overwrite filters: one tree, the AND of every item.
+Expression ToWhere(const FilterList& filters) {
+  std::vector<Expression> items;
+  if (filters) {
+    for (const auto& item : *filters) items.push_back(ToExpression(item, 0));
   }
-  return out;
+  return Expression::And(std::move(items));
 }
 
 ScanOptions ToScanOptions(std::optional<std::vector<std::string>> columns, const FilterList& filters,
@@ -280,11 +277,11 @@ class CoreTransaction {
     CheckWithoutGil([&] { return tx_->Append(table); });
   }
   int64_t Delete(const FilterList& filters) {
-    auto predicates = ToPredicates(filters);
+    auto where = ToWhere(filters);
     Result<int64_t> deleted;
     {
       nb::gil_scoped_release release;
-      deleted = tx_->Delete(predicates);
+      deleted = tx_->DeleteWhere(where);
     }
     return Unwrap(std::move(deleted));
   }
@@ -301,11 +298,11 @@ class CoreTransaction {
   }
   int64_t Overwrite(const nb::object& data, const FilterList& filters) {
     auto table = ImportTable(data);
-    auto predicates = ToPredicates(filters);
+    auto where = ToWhere(filters);
     Result<int64_t> replaced;
     {
       nb::gil_scoped_release release;
-      replaced = tx_->Overwrite(table, predicates);
+      replaced = tx_->OverwriteWhere(table, where);
     }
     return Unwrap(std::move(replaced));
   }

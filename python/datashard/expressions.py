@@ -35,7 +35,8 @@ from .filters import And, FilterExpression, FilterOp, FilterTerm, Not, Or
 __all__ = ["col", "Column", "Expr", "parse_where"]
 
 # ~ of these predicates is another predicate with exactly the same rows (also for NaN and
-# null cells), so the filter stays a plain conjunction (which delete and overwrite take).
+# null cells), so the filter stays a plain predicate (shorter to print, and what a
+# serializable transaction records as read stays as narrow).
 _EXACT_NEGATION = {
     FilterOp.IS_NULL: FilterOp.IS_NOT_NULL, FilterOp.IS_NOT_NULL: FilterOp.IS_NULL,
     FilterOp.EQ: FilterOp.NE, FilterOp.NE: FilterOp.EQ,

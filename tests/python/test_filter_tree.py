@@ -142,12 +142,34 @@ def test_bad_input_is_explained(small: Table) -> None:
         small.to_arrow(filter=(col("id") == 1) | ~(col("g") < 2))
 
 
-def test_delete_takes_exact_negations_and_refuses_or_clearly(small: Table) -> None:
+def test_delete_and_overwrite_take_any_tree(small: Table) -> None:
     assert small.delete(~col("g").isin(["a"])) == 2  # NOT (g IN ('a')) is g NOT IN ('a')
     assert ids(small, None) == [0, 1, 3, 4]
-    with pytest.raises(NotImplementedError, match="OR and NOT"):
-        small.delete((col("id") == 0) | (col("id") == 1))
-    assert ids(small, None) == [0, 1, 3, 4]
+    # x: 1.0, 5.0, NaN, -0.0 here. NOT (x < 2) is true on 5.0 and NaN; a null x would stay.
+    assert small.delete(~(col("x") < 2) | (col("id") == 0)) == 3
+    assert ids(small, None) == [4]
+    with small.new_transaction() as tx:
+        assert tx.overwrite({"id": [7], "x": [None], "g": ["c"]}, where=(col("id") == 4) | (col("id") == 99)) == 1
+    assert ids(small, None) == [7]
+    # A row on which the filter is unknown stays: x is null, so NOT (x < 5) is unknown.
+    assert small.delete({"$not": {"x": ("<", 5)}}) == 0
+    assert ids(small, None) == [7]
+
+
+def test_delete_leaves_exactly_the_rows_the_filter_does_not_return(tmp_path) -> None:
+    t = create_table(str(tmp_path / "t"), pa.schema([pa.field("id", pa.int64()), pa.field("x", pa.float64()),
+                                                    pa.field("g", pa.string())]))
+    xs = [1.0, None, math.nan, -0.0, 7.5, None, 3.0, math.nan]
+    gs = ["a", "b", None, "a", None, "c", "b", "a"]
+    for k in range(4):  # four files, so that pruning has something to skip
+        t.append({"id": list(range(k * 8, k * 8 + 8)), "x": [x if x is None else x + 10 * k for x in xs], "g": gs})
+    flt = ((col("x") > 12) & ~col("g").isin(["b"])) | ~(col("x") < 30) | (col("id") == 1)
+    before = ids(t, None)
+    matched = ids(t, flt)
+    assert 0 < len(matched) < len(before)
+    assert t.delete(flt) == len(matched)
+    assert ids(t, None) == sorted(set(before) - set(matched))
+    assert ids(t, flt) == []
 
 
 def test_cli_where_accepts_or_not_and_parentheses(small: Table) -> None:

@@ -129,7 +129,7 @@ struct Transaction::Impl {
   std::vector<std::string> written;           // every file this transaction created
   std::set<std::string> appended_sources;     // paths given to AppendFiles and AddWrittenFiles
   std::vector<std::string> copied_sources;    // of those, files whose rows were copied
-  std::vector<std::vector<Predicate>> reads;  // filters read (empty = whole table)
+  std::vector<Expression> reads;              // filters read (true = the whole table)
   // A small append's rows, conformed, not written yet (DeferSmallAppend).
   std::shared_ptr<arrow::Table> deferred;
   bool rewrite = false;             // TransactionInternal::MarkAsRewrite
@@ -393,7 +393,7 @@ Status Transaction::AppendOneFile(const std::string& path) {
 Result<std::shared_ptr<arrow::RecordBatchReader>> Transaction::Scan(const ScanOptions& options) {
   ARROW_RETURN_NOT_OK(CheckActive());
   if (options.snapshot_id) return InvalidArgument("a transaction reads its base snapshot; snapshot_id must be unset");
-  impl_->reads.push_back(options.filter);
+  impl_->reads.push_back(Expression::And({Expression::AllOf(options.filter), options.where}));
   return scan::ScanSnapshot(table_->shared_fs(), impl_->base, impl_->base_snapshot, options);
 }
 
@@ -406,11 +406,11 @@ struct Filtered {
 
 // Copy-on-write core: a null predicate result keeps the row, as SQL DELETE does.
 Result<Filtered> FilterFile(FileSystem& fs, const std::string& path, const Schema& schema,
-                            const std::vector<scan::BoundPredicate>& predicates) {
+                            const scan::BoundExpression& filter) {
   ARROW_ASSIGN_OR_RAISE(auto rows, scan::ReadDataFile(fs, path, schema.fields));
   ARROW_ASSIGN_OR_RAISE(auto batch, rows->CombineChunksToBatch());
   Filtered out;
-  ARROW_ASSIGN_OR_RAISE(auto bound, scan::ToArrowExpression(predicates).Bind(*rows->schema()));
+  ARROW_ASSIGN_OR_RAISE(auto bound, scan::ToArrowExpression(filter).Bind(*rows->schema()));
   ARROW_ASSIGN_OR_RAISE(arrow::Datum selected, cp::ExecuteScalarExpression(bound, cp::ExecBatch(*batch)));
   ARROW_ASSIGN_OR_RAISE(arrow::Datum matched, cp::CallFunction("coalesce", {selected, arrow::Datum(false)}));
   ARROW_ASSIGN_OR_RAISE(arrow::Datum keep, cp::CallFunction("invert", {matched}));
@@ -450,22 +450,22 @@ void Transaction::DropOwnFile(const std::string& path) {
   impl_->origin.erase(path);
 }
 
-Result<int64_t> Transaction::Delete(const std::vector<Predicate>& filter) {
+Result<int64_t> Transaction::DeleteWhere(const Expression& filter) {
   ARROW_RETURN_NOT_OK(CheckActive());
   const TableMetadata& metadata = *impl_->base;
   const Schema& schema = *metadata.CurrentSchema();
-  ARROW_ASSIGN_OR_RAISE(auto predicates, scan::BindPredicates(schema, filter));
+  ARROW_ASSIGN_OR_RAISE(auto bound, scan::Bind(schema, filter));
   impl_->reads.push_back(filter);
   // The operations of a transaction apply in order, so the filter also
   // reaches rows this transaction added (appends and earlier rewrites).
   int64_t deleted = 0;
   const std::vector<format::DataFile> own = impl_->files;
   for (const auto& file : own) {
-    ARROW_ASSIGN_OR_RAISE(bool cannot_match, scan::CannotMatch(file, predicates));
+    ARROW_ASSIGN_OR_RAISE(bool cannot_match, scan::CannotMatch(file, bound));
     if (cannot_match) continue;
     Filtered result{file.record_count, nullptr};  // no filter: every row goes, no need to read
-    if (!predicates.empty()) {
-      ARROW_ASSIGN_OR_RAISE(result, FilterFile(table_->fs(), file.file_path, schema, predicates));
+    if (!bound.IsTrue()) {
+      ARROW_ASSIGN_OR_RAISE(result, FilterFile(table_->fs(), file.file_path, schema, bound));
     }
     if (result.matched == 0) continue;
     deleted += result.matched;
@@ -473,12 +473,13 @@ Result<int64_t> Transaction::Delete(const std::vector<Predicate>& filter) {
     DropOwnFile(file.file_path);
     ARROW_RETURN_NOT_OK(WriteSurvivors(result.kept, origin));
   }
-  ARROW_ASSIGN_OR_RAISE(auto tasks, scan::PlanFiles(table_->fs(), metadata, impl_->base_snapshot, schema, filter));
+  ARROW_ASSIGN_OR_RAISE(auto tasks,
+                        scan::PlanFilesMatching(table_->fs(), metadata, impl_->base_snapshot, schema, filter));
   for (const auto& task : tasks) {
     if (impl_->removed_paths.count(task.file.file_path)) continue;  // its survivors were handled above
     Filtered result{task.file.record_count, nullptr};
-    if (!predicates.empty()) {
-      ARROW_ASSIGN_OR_RAISE(result, FilterFile(table_->fs(), task.file.file_path, schema, predicates));
+    if (!bound.IsTrue()) {
+      ARROW_ASSIGN_OR_RAISE(result, FilterFile(table_->fs(), task.file.file_path, schema, bound));
     }
     if (result.matched == 0) continue;
     deleted += result.matched;
@@ -517,11 +518,10 @@ Status Transaction::DeleteFiles(const std::vector<std::string>& paths) {
   return Status::OK();
 }
 
-Result<int64_t> Transaction::Overwrite(const std::shared_ptr<arrow::Table>& data,
-                                       const std::vector<Predicate>& filter) {
+Result<int64_t> Transaction::OverwriteWhere(const std::shared_ptr<arrow::Table>& data, const Expression& filter) {
   // Validate the new data before touching anything.
   ARROW_RETURN_NOT_OK(format::ConformToSchema(data, *impl_->base->CurrentSchema()).status());
-  ARROW_ASSIGN_OR_RAISE(int64_t deleted, Delete(filter));
+  ARROW_ASSIGN_OR_RAISE(int64_t deleted, DeleteWhere(filter));
   ARROW_RETURN_NOT_OK(Append(data));
   return deleted;
 }
@@ -565,16 +565,16 @@ Result<CommitInfo> Transaction::CommitOnce() {
         return commit::Conflict("too many concurrent commits to validate a serializable transaction");
       }
       for (const auto& filter : reads) {
-        ARROW_ASSIGN_OR_RAISE(auto predicates, scan::BindPredicates(schema, filter));
+        ARROW_ASSIGN_OR_RAISE(auto bound, scan::Bind(schema, filter));
         for (const auto& file : changes.added) {
-          ARROW_ASSIGN_OR_RAISE(bool cannot_match, scan::CannotMatch(file, predicates));
+          ARROW_ASSIGN_OR_RAISE(bool cannot_match, scan::CannotMatch(file, bound));
           if (!cannot_match) {
             return commit::Conflict("rows this serializable transaction read were added concurrently (" +
                                     file.file_path + ")");
           }
         }
         for (const auto& [path, file] : changes.removed) {
-          ARROW_ASSIGN_OR_RAISE(bool cannot_match, scan::CannotMatch(file, predicates));
+          ARROW_ASSIGN_OR_RAISE(bool cannot_match, scan::CannotMatch(file, bound));
           if (!cannot_match) {
             return commit::Conflict(
                 "rows this serializable transaction read were deleted or rewritten "

@@ -160,6 +160,58 @@ TEST(TransactionTest, SerializableFailsOnlyWhenMatchingRowsWereAdded) {
   DS_ASSERT_OK(relaxed->Commit().status());
 }
 
+TEST(TransactionTest, DeleteWhereTakesAnyTreeAndRewritesOnlyFilesItCanMatch) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  for (int i = 0; i < 3; ++i) DS_ASSERT_OK(table->Append(Rows(i * 10, 10)).status());
+  const auto files_before = table->metadata()->CurrentSnapshot()->SummaryLong("total-data-files");
+  auto tx = table->NewTransaction();
+  // key < 2 OR NOT (key < 8), restricted to the first file: keys 0, 1, 8, 9.
+  auto filter = Expression::And({Expression::Or({Predicate{"key", PredicateOp::kLt, Long(2)},
+                                                 Expression::Not(Predicate{"key", PredicateOp::kLt, Long(8)})}),
+                                 Predicate{"key", PredicateOp::kLt, Long(10)}});
+  DS_ASSIGN_OR_FAIL(int64_t deleted, tx->DeleteWhere(filter));
+  EXPECT_EQ(deleted, 4);
+  DS_ASSIGN_OR_FAIL(auto info, tx->Commit());
+  (void)info;
+  auto rows = ReadAll(*table);
+  EXPECT_EQ(rows->num_rows(), 26);
+  // One file was rewritten, the other two were left alone (pruned by their bounds).
+  EXPECT_EQ(table->metadata()->CurrentSnapshot()->SummaryLong("deleted-data-files"), 1);
+  EXPECT_EQ(table->metadata()->CurrentSnapshot()->SummaryLong("total-data-files"), files_before);
+  // OverwriteWhere: the same, then the new rows.
+  auto over = table->NewTransaction();
+  DS_ASSIGN_OR_FAIL(
+      int64_t replaced,
+      over->OverwriteWhere(Rows(0, 1, 9), Expression::Not(Predicate{"key", PredicateOp::kGtEq, Long(3)})));
+  EXPECT_EQ(replaced, 1);  // key 2: keys 0 and 1 are gone already
+  DS_ASSERT_OK(over->Commit().status());
+  EXPECT_EQ(ReadAll(*table)->num_rows(), 26);
+}
+
+TEST(TransactionTest, SerializableRecordsAScanTreeAsRead) {
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  DS_ASSERT_OK(table->Append(Rows(0, 10)).status());
+  DS_ASSIGN_OR_FAIL(auto other, Table::Load(table->location()));
+  ScanOptions two_ranges;  // key < 5 OR key >= 1000
+  two_ranges.where =
+      Expression::Or({Predicate{"key", PredicateOp::kLt, Long(5)}, Predicate{"key", PredicateOp::kGtEq, Long(1000)}});
+
+  auto reader = table->NewTransaction(Isolation::kSerializable);
+  DS_ASSERT_OK(reader->Scan(two_ranges).status());
+  DS_ASSERT_OK(reader->Append(Rows(5000, 1)));
+  DS_ASSERT_OK(other->Append(Rows(500, 5)).status());  // between the ranges: not read
+  DS_ASSERT_OK(reader->Commit().status());
+
+  auto second = table->NewTransaction(Isolation::kSerializable);
+  DS_ASSERT_OK(second->Scan(two_ranges).status());
+  DS_ASSERT_OK(second->Append(Rows(6000, 1)));
+  DS_ASSERT_OK(other->Append(Rows(1200, 1)).status());  // in the second range
+  auto lost = second->Commit();
+  EXPECT_TRUE(IsKind(lost.status(), ErrorKind::kConcurrentModification)) << lost.status().ToString();
+}
+
 TEST(TransactionTest, LaterOperationsSeeEarlierOnesInTheSameTransaction) {
   testing::TempDir dir;
   auto table = NewTable(dir);
