@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <arrow/compute/expression.h>
 #include <arrow/type_fwd.h>
 
 namespace datashard {
@@ -95,6 +96,12 @@ struct ScanOptions {
   // case of a conjunction; `where` takes any tree. Both prune manifests, files
   // and row groups, and are applied exactly.
   Expression where;
+  // Rows must also make this Arrow compute expression true (default: none).
+  // It is applied exactly as Arrow evaluates it, on the columns by their
+  // names (read whether projected or not); the comparisons, IN lists and null
+  // tests it is made of (under AND, OR, NOT) prune manifests, files and row
+  // groups as `where` does.
+  std::optional<arrow::compute::Expression> arrow_filter;
   std::optional<int64_t> snapshot_id;  // default: the current snapshot
   int threads = 1;                     // files read in parallel
   int64_t batch_size = 64 * 1024;      // rows per batch, at most

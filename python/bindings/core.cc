@@ -254,13 +254,24 @@ Expression ToWhere(const FilterList& filters) {
   return Expression::And(std::move(items));
 }
 
+// A pyarrow.compute.Expression, as its pickle carries it (Arrow's own
+// serialization, which the engine's Arrow reads back).
+using ArrowFilter = std::optional<nb::bytes>;
+
 ScanOptions ToScanOptions(std::optional<std::vector<std::string>> columns, const FilterList& filters,
                           std::optional<int64_t> snapshot_id, int threads, int64_t batch_size,
-                          std::optional<int64_t> limit, std::optional<std::vector<std::string>> files = std::nullopt) {
+                          std::optional<int64_t> limit, std::optional<std::vector<std::string>> files = std::nullopt,
+                          const ArrowFilter& arrow_filter = std::nullopt) {
   ScanOptions options;
   if (files) options.files = *files;
   if (columns) options.columns = *columns;
   ToFilter(filters, &options.filter, &options.where);
+  if (arrow_filter) {
+    auto buffer = arrow::Buffer::FromString(std::string(arrow_filter->c_str(), arrow_filter->size()));
+    auto expression = arrow::compute::Deserialize(std::move(buffer));
+    if (!expression.ok()) Raise(InvalidArgument("not a serialized Arrow expression: ", expression.status().message()));
+    options.arrow_filter = std::move(*expression);
+  }
   options.snapshot_id = snapshot_id;
   options.threads = threads;
   options.batch_size = batch_size;
@@ -307,8 +318,9 @@ class CoreTransaction {
     return Unwrap(std::move(replaced));
   }
   CoreStream* Scan(std::optional<std::vector<std::string>> columns, const FilterList& filters, int threads,
-                   int64_t batch_size, std::optional<int64_t> limit) {
-    auto options = ToScanOptions(std::move(columns), filters, std::nullopt, threads, batch_size, limit);
+                   int64_t batch_size, std::optional<int64_t> limit, const ArrowFilter& arrow_filter) {
+    auto options = ToScanOptions(std::move(columns), filters, std::nullopt, threads, batch_size, limit, std::nullopt,
+                                 arrow_filter);
     Result<std::shared_ptr<arrow::RecordBatchReader>> reader;
     {
       nb::gil_scoped_release release;
@@ -622,9 +634,9 @@ class CoreTable {
 
   CoreStream* Scan(std::optional<std::vector<std::string>> columns, const FilterList& filters,
                    std::optional<int64_t> snapshot_id, int threads, int64_t batch_size, std::optional<int64_t> limit,
-                   std::optional<std::vector<std::string>> files) {
-    auto options =
-        ToScanOptions(std::move(columns), filters, snapshot_id, threads, batch_size, limit, std::move(files));
+                   std::optional<std::vector<std::string>> files, const ArrowFilter& arrow_filter) {
+    auto options = ToScanOptions(std::move(columns), filters, snapshot_id, threads, batch_size, limit, std::move(files),
+                                 arrow_filter);
     Result<std::shared_ptr<arrow::RecordBatchReader>> reader;
     {
       nb::gil_scoped_release release;
@@ -762,7 +774,7 @@ NB_MODULE(_core, m) {
       .def("add_written_files", &CoreTransaction::AddWrittenFiles, "descriptors"_a)
       .def("overwrite", &CoreTransaction::Overwrite, "data"_a, "filters"_a = nb::none())
       .def("scan", &CoreTransaction::Scan, "columns"_a = nb::none(), "filters"_a = nb::none(), "threads"_a = 1,
-           "batch_size"_a = 65536, "limit"_a = nb::none(), nb::rv_policy::take_ownership)
+           "batch_size"_a = 65536, "limit"_a = nb::none(), "arrow_filter"_a = nb::none(), nb::rv_policy::take_ownership)
       .def("set_commit_key", &CoreTransaction::SetCommitKey, "key"_a)
       .def("set_durability", &CoreTransaction::SetDurability, "mode"_a)
       .def("base_snapshot_id", &CoreTransaction::BaseSnapshotId)
@@ -808,7 +820,7 @@ NB_MODULE(_core, m) {
       .def("snapshot_as_of", &CoreTable::SnapshotAsOf, "timestamp_ms"_a)
       .def("scan", &CoreTable::Scan, "columns"_a = nb::none(), "filters"_a = nb::none(), "snapshot_id"_a = nb::none(),
            "threads"_a = 1, "batch_size"_a = 65536, "limit"_a = nb::none(), "files"_a = nb::none(),
-           nb::rv_policy::take_ownership)
+           "arrow_filter"_a = nb::none(), nb::rv_policy::take_ownership)
       .def("row_count", &CoreTable::RowCount, "snapshot_id"_a = nb::none())
       .def("data_files", &CoreTable::DataFiles, "snapshot_id"_a = nb::none())
       .def("files_table", &CoreTable::FilesTable, "snapshot_id"_a = nb::none(), nb::rv_policy::take_ownership);

@@ -47,6 +47,7 @@ __all__ = [
     "property_updates",
     "is_arrow_expression",
     "check_arrow_expression",
+    "serialize_arrow_expression",
     "DEFAULT_BATCH_ROWS",
     "MATERIALIZE_BATCH_ROWS",
 ]
@@ -209,6 +210,13 @@ def is_arrow_expression(value: Any) -> bool:
     """A ``pyarrow.compute.Expression`` (checked without importing pyarrow.compute)."""
     cls = type(value)
     return cls.__name__ == "Expression" and cls.__module__.startswith("pyarrow")
+
+
+def serialize_arrow_expression(expression: Any) -> bytes:
+    """A ``pyarrow.compute.Expression`` as the engine takes it: Arrow's own serialization, the
+    bytes its pickle carries (the engine reads them back with the same Arrow)."""
+    rebuild, args = expression.__reduce__()
+    return bytes(args[0])
 
 
 def check_arrow_expression(expression: Any, schema: pa.Schema) -> None:

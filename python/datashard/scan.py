@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import pyarrow as pa
 
 from . import _core
-from ._convert import SchemaView, check_arrow_expression, is_arrow_expression, threads
+from ._convert import SchemaView, check_arrow_expression, is_arrow_expression, serialize_arrow_expression, threads
 from .errors import InvalidArgumentError, SchemaError, typed_batches
 from .filters import FilterLike, FilterTerm, describe_core_filters, map_columns, parse_filter, to_core_filters
 
@@ -64,8 +64,8 @@ class ScanSpec:
     limit: int | None
     #: the Arrow schema of the rows it yields
     schema: pa.Schema
-    #: a pyarrow.compute.Expression: evaluated on each batch in Python, after an engine read of
-    #: every column (no pruning: the engine cannot see inside it)
+    #: a pyarrow.compute.Expression: applied exactly by the engine, which prunes with the
+    #: comparisons, IN lists and null tests it is made of
     arrow_filter: Any = None
     files: list[str] | None = None
 
@@ -99,34 +99,13 @@ class Scan:
         if spec.empty or spec.snapshot_id is None:
             self._last_stream = None
             return pa.RecordBatchReader.from_batches(spec.schema, [])
-        if spec.arrow_filter is not None:
-            return self._arrow_filtered_stream()
+        arrow_filter = None if spec.arrow_filter is None else serialize_arrow_expression(spec.arrow_filter)
         stream = self._core.scan(
-            spec.columns, spec.core_filters, spec.snapshot_id, spec.threads, spec.batch_size, spec.limit, spec.files
+            spec.columns, spec.core_filters, spec.snapshot_id, spec.threads, spec.batch_size, spec.limit, spec.files,
+            arrow_filter,
         )
         self._last_stream = stream
         return stream
-
-    def _arrow_filtered_stream(self) -> pa.RecordBatchReader:
-        spec = self._spec
-        stream = self._core.scan(None, None, spec.snapshot_id, spec.threads, spec.batch_size, None, spec.files)
-        self._last_stream = stream
-        names = spec.schema.names
-        expression, remaining = spec.arrow_filter, spec.limit
-
-        def batches() -> Any:
-            nonlocal remaining
-            for batch in typed_batches(pa.RecordBatchReader.from_stream(stream)):
-                if remaining == 0:
-                    return
-                kept = batch.filter(expression).select(names)
-                if remaining is not None:
-                    kept = kept.slice(0, remaining)
-                    remaining -= kept.num_rows
-                if kept.num_rows:
-                    yield kept
-
-        return pa.RecordBatchReader.from_batches(spec.schema, batches())
 
     def __getstate__(self) -> dict[str, Any]:
         """Picklable (for worker processes): the table travels as its location, the snapshot

@@ -294,8 +294,8 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution, TableEngines, 
 
         ``columns``: projection (in this order). ``filter``: a ``col()`` expression, a dict, a
         ``(column, op, value)`` tuple or a list of them (AND-ed), pushed down to prune files and
-        row groups; or a ``pyarrow.compute.Expression`` (any, OR/NOT included), evaluated exactly
-        on every batch without pruning. Which snapshot: the current
+        row groups; or a ``pyarrow.compute.Expression`` (any), applied exactly by the engine,
+        which prunes with the comparisons, ``isin`` and null tests in it. Which snapshot: the current
         one, or exactly one of ``snapshot_id=``, ``as_of=`` (a time: epoch ms, datetime (naive =
         local), ISO string, or a timedelta meaning "that long ago") and ``ref=`` (a tag or
         branch name); it is pinned now. ``limit``: at most this many rows. ``threads``: files

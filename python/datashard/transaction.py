@@ -31,8 +31,11 @@ from ._convert import (
     MATERIALIZE_BATCH_ROWS,
     Parallel,
     TableInput,
+    check_arrow_expression,
     check_durability,
     check_isolation,
+    is_arrow_expression,
+    serialize_arrow_expression,
     threads,
 )
 from ._storage import join_location
@@ -268,7 +271,11 @@ class Transaction(OriginalTransactionAPI):
             raise InvalidArgumentError(f"batch_size must be positive, got {batch_size}")
         if limit is not None and limit < 0:
             raise InvalidArgumentError(f"limit must be >= 0, got {limit}")
-        stream = tx.scan(columns, self._filters(filter), threads(parallel), batch_size, limit)
+        if is_arrow_expression(filter):  # applied exactly by the engine, and recorded as read
+            check_arrow_expression(filter, self._input.view().arrow)
+            stream = tx.scan(columns, None, threads(parallel), batch_size, limit, serialize_arrow_expression(filter))
+        else:
+            stream = tx.scan(columns, self._filters(filter), threads(parallel), batch_size, limit)
         return typed_batches(pa.RecordBatchReader.from_stream(stream))
 
     def to_arrow(

@@ -34,13 +34,13 @@ const Schema& TestSchema() {
   return schema;
 }
 
-std::shared_ptr<arrow::Array> Longs(std::vector<int64_t> values) {
+std::shared_ptr<arrow::Array> Longs(const std::vector<int64_t>& values) {
   arrow::Int64Builder b;
   EXPECT_TRUE(b.AppendValues(values).ok());
   return *b.Finish();
 }
 
-std::shared_ptr<arrow::Array> Doubles(std::vector<double> values) {
+std::shared_ptr<arrow::Array> Doubles(const std::vector<double>& values) {
   arrow::DoubleBuilder b;
   EXPECT_TRUE(b.AppendValues(values).ok());
   return *b.Finish();

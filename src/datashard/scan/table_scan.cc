@@ -14,6 +14,7 @@
 #include "datashard/format/file_names.h"
 #include "datashard/format/manifest_reader.h"
 #include "datashard/format/single_value.h"
+#include "datashard/scan/arrow_filter.h"
 #include "datashard/scan/expression.h"
 #include "datashard/scan/file_reader.h"
 
@@ -137,6 +138,7 @@ class SnapshotReader final : public arrow::RecordBatchReader {
         read_fields_(std::move(read_fields)),
         out_schema_(std::move(out_schema)),
         filter_(std::move(filter)),
+        arrow_filter_(options.arrow_filter),
         threads_(std::max(1, options.threads)),
         batch_size_(std::max<int64_t>(1, options.batch_size)),
         remaining_(options.limit.value_or(-1)) {
@@ -230,6 +232,9 @@ class SnapshotReader final : public arrow::RecordBatchReader {
     ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
     if (batch == nullptr) return batch;
     ARROW_ASSIGN_OR_RAISE(batch, FilterBatch(filter_, batch));
+    if (arrow_filter_) {
+      ARROW_ASSIGN_OR_RAISE(batch, FilterBatchByArrow(*arrow_filter_, batch));
+    }
     arrow::ArrayVector columns;
     for (const auto& field : out_schema_->fields()) columns.push_back(batch->GetColumnByName(field->name()));
     return arrow::RecordBatch::Make(out_schema_, batch->num_rows(), std::move(columns));
@@ -247,6 +252,7 @@ class SnapshotReader final : public arrow::RecordBatchReader {
   std::vector<NestedField> read_fields_;
   std::shared_ptr<arrow::Schema> out_schema_;
   BoundExpression filter_;
+  std::optional<arrow::compute::Expression> arrow_filter_;
   int threads_;
   int64_t batch_size_;
   int64_t remaining_;
@@ -317,13 +323,26 @@ Result<std::shared_ptr<arrow::RecordBatchReader>> ScanSnapshot(std::shared_ptr<F
       projected.push_back(*field);
     }
   }
-  ARROW_ASSIGN_OR_RAISE(auto filter, BindFilter(*schema, options.filter, options.where));
-  // Read the projected columns plus any the filter needs.
+  Expression where = options.where;
+  std::vector<const NestedField*> filter_fields;
+  if (options.arrow_filter) {
+    where = Expression::And({std::move(where), ImpliedFilter(*options.arrow_filter, *schema)});
+    ARROW_ASSIGN_OR_RAISE(filter_fields, ArrowFilterFields(*options.arrow_filter, *schema));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto filter, BindFilter(*schema, options.filter, where));
+  // Read the projected columns plus any the filters need.
+  for (const NestedField* field : filter.Fields()) filter_fields.push_back(field);
   std::vector<NestedField> read_fields = projected;
   std::set<int32_t> have;
   for (const auto& f : read_fields) have.insert(f.id);
-  for (const NestedField* field : filter.Fields()) {
+  for (const NestedField* field : filter_fields) {
     if (have.insert(field->id).second) read_fields.push_back(*field);
+  }
+  if (options.arrow_filter) {  // a SchemaError now, not in the middle of the read
+    arrow::FieldVector read;
+    for (const auto& f : read_fields) read.push_back(arrow::field(f.name, format::ToArrowType(f.type), !f.required));
+    ARROW_ASSIGN_OR_RAISE(auto empty, arrow::RecordBatch::MakeEmpty(arrow::schema(read)));
+    ARROW_RETURN_NOT_OK(FilterBatchByArrow(*options.arrow_filter, empty).status());
   }
   arrow::FieldVector out_fields;
   for (const auto& f : projected) out_fields.push_back(arrow::field(f.name, format::ToArrowType(f.type), !f.required));

@@ -18,6 +18,7 @@
 #include "datashard/format/partition_summary.h"
 #include "datashard/format/written_file.h"
 #include "datashard/io/commit_queue.h"
+#include "datashard/scan/arrow_filter.h"
 #include "datashard/scan/expression.h"
 #include "datashard/scan/file_reader.h"
 #include "datashard/scan/table_scan.h"
@@ -393,7 +394,12 @@ Status Transaction::AppendOneFile(const std::string& path) {
 Result<std::shared_ptr<arrow::RecordBatchReader>> Transaction::Scan(const ScanOptions& options) {
   ARROW_RETURN_NOT_OK(CheckActive());
   if (options.snapshot_id) return InvalidArgument("a transaction reads its base snapshot; snapshot_id must be unset");
-  impl_->reads.push_back(Expression::And({Expression::AllOf(options.filter), options.where}));
+  Expression read = Expression::And({Expression::AllOf(options.filter), options.where});
+  if (options.arrow_filter) {  // what it implies covers every row it can return
+    read =
+        Expression::And({std::move(read), scan::ImpliedFilter(*options.arrow_filter, *impl_->base->CurrentSchema())});
+  }
+  impl_->reads.push_back(std::move(read));
   return scan::ScanSnapshot(table_->shared_fs(), impl_->base, impl_->base_snapshot, options);
 }
 
