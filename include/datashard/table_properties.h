@@ -116,6 +116,16 @@ struct TableProperties {
       .default_value = "1048576",
       .values = PropertyValues::kPositiveInteger,
       .doc = "Rows per Parquet row group: smaller groups let selective scans skip more."};
+  // Iceberg's property, one key per column: write.parquet.bloom-filter-enabled.column.<name>.
+  static constexpr TableProperty kParquetBloomFilterColumn{
+      .key = "write.parquet.bloom-filter-enabled.column.",
+      .default_value = "false",
+      .values = PropertyValues::kBool,
+      .doc =
+          "Whether data files carry a Parquet split-block bloom filter (1 % false positives) for the "
+          "column named after the prefix; equality and IN filters on it then skip row groups whose filter "
+          "rules the values out. A name that is not a column is ignored.",
+      .prefix = true};
   static constexpr TableProperty kTargetFileSizeBytes{
       .key = "write.target-file-size-bytes",
       .default_value = "536870912",  // 512 MiB, Iceberg's default
@@ -168,7 +178,8 @@ std::string DescribeValues(const TableProperty& property);
 // OK if `value` is one `property` takes; else InvalidArgument
 // `table property <key> must be <values>, not "<value>"`: the one message
 // form of SetProperties and of the strict readers below.
-Status CheckPropertyValue(const TableProperty& property, std::string_view value);
+// `key`: the key as given, for a family of keys (default: property.key).
+Status CheckPropertyValue(const TableProperty& property, std::string_view value, std::string_view key = {});
 
 // Reading a property of a table. Where the table holds a value the property
 // does not take (another engine or an older datashard wrote it), properties

@@ -19,6 +19,7 @@ constexpr const TableProperty* kAll[] = {
     &TP::kMetadataPreviousVersionsMax,
     &TP::kParquetCompressionCodec,
     &TP::kParquetRowGroupLimit,
+    &TP::kParquetBloomFilterColumn,
     &TP::kTargetFileSizeBytes,
     &TP::kFormatVersion,
     &TP::kHistoryStartVersion,
@@ -103,10 +104,10 @@ std::string DescribeValues(const TableProperty& property) {
   return "";
 }
 
-Status CheckPropertyValue(const TableProperty& property, std::string_view value) {
+Status CheckPropertyValue(const TableProperty& property, std::string_view value, std::string_view key) {
   if (Takes(property, value)) return Status::OK();
-  return InvalidArgument("table property ", property.key, " must be ", DescribeValues(property), ", not \"", value,
-                         "\"");
+  return InvalidArgument("table property ", key.empty() ? std::string_view(property.key) : key, " must be ",
+                         DescribeValues(property), ", not \"", value, "\"");
 }
 
 std::string PropertyOrDefault(const TableMetadata& metadata, const TableProperty& property) {

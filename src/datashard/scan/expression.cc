@@ -321,6 +321,16 @@ Result<bool> LeafCannotMatch(const ColumnStats& stats, const BoundPredicate& p, 
   const bool all_null = stats.value_count && stats.null_count && *stats.null_count == *stats.value_count;
   if (all_null) return true;
   if (IsFloating(*p.field) && MatchesNaN(p, negated) && !(stats.nan_count && *stats.nan_count == 0)) return false;
+  // A bloom filter hashes each value's bytes: on a floating column NaN and
+  // -0.0 hash apart from the cells they equal, so only other columns use it.
+  if ((op == PredicateOp::kEq || op == PredicateOp::kIn) && stats.might_contain && !IsFloating(*p.field)) {
+    bool any = false;
+    for (int64_t i = 0; i < p.values->length() && !any; ++i) {
+      ARROW_ASSIGN_OR_RAISE(auto v, p.values->GetScalar(i));
+      any = stats.might_contain(*v);
+    }
+    if (!any) return true;
+  }
   // Bounds may be truncated (Iceberg truncates strings) and so prove nothing
   // about inequality; like Iceberg's evaluators, != and NOT IN prune by nulls only.
   if (op == PredicateOp::kNotNull || op == PredicateOp::kNotEq || op == PredicateOp::kNotIn) return false;

@@ -56,6 +56,10 @@ struct ColumnStats {
   std::optional<int64_t> nan_count;      // floating columns: known only from Iceberg metadata
   std::shared_ptr<arrow::Scalar> lower;  // of the column's Arrow type
   std::shared_ptr<arrow::Scalar> upper;
+  // Set where a bloom filter covers the column (row groups of files written
+  // with one): false only if no cell can equal `value` (of the column's Arrow
+  // type). Used by = and IN on columns that are not floating.
+  std::function<bool(const arrow::Scalar& value)> might_contain;
 };
 using StatsLookup = std::function<Result<ColumnStats>(const NestedField& field)>;
 

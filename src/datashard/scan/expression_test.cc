@@ -163,7 +163,7 @@ TEST(ExpressionTest, NotIsPushedToTheLeaves) {
 }
 
 TEST(ExpressionTest, NullsMatchNeitherAComparisonNorItsNegation) {
-  Stats only_nulls{{{"id", ColumnStats{10, 10, std::nullopt, nullptr, nullptr}}}};
+  Stats only_nulls{{{"id", ColumnStats{10, 10, std::nullopt, nullptr, nullptr, {}}}}};
   EXPECT_TRUE(Prunes(only_nulls, Id(PredicateOp::kLt, 5)));
   EXPECT_TRUE(Prunes(only_nulls, Expression::Not(Id(PredicateOp::kLt, 5))));
   EXPECT_TRUE(Prunes(only_nulls, Expression::Not(Predicate{"id", PredicateOp::kIn, Longs({1})})));
@@ -200,6 +200,30 @@ TEST(ExpressionTest, NaNCellsAreRuledOutOnlyByANaNCount) {
   // A NaN bound (written by a writer that kept NaN in its bounds) is no bound.
   Stats nan_bound{{{"x", DoubleRange(0.0, kNaN, 0)}}};
   EXPECT_FALSE(Prunes(nan_bound, X(PredicateOp::kGt, 5.0)));
+}
+
+TEST(ExpressionTest, BloomFiltersRuleOutEqualityAndInOnly) {
+  // Bounds 0..100 hold every literal below; the bloom filter knows the column holds 7 and 42 only.
+  ColumnStats ids = LongRange(0, 100);
+  ids.might_contain = [](const arrow::Scalar& v) {
+    const int64_t x = static_cast<const arrow::Int64Scalar&>(v).value;
+    return x == 7 || x == 42;
+  };
+  Stats stats{{{"id", ids}}};
+  EXPECT_TRUE(Prunes(stats, Id(PredicateOp::kEq, 50)));
+  EXPECT_FALSE(Prunes(stats, Id(PredicateOp::kEq, 42)));
+  EXPECT_TRUE(Prunes(stats, Predicate{"id", PredicateOp::kIn, Longs({50, 60})}));
+  EXPECT_FALSE(Prunes(stats, Predicate{"id", PredicateOp::kIn, Longs({50, 42})}));
+  EXPECT_TRUE(Prunes(stats, Expression::Not(Id(PredicateOp::kNotEq, 50))));  // id == 50
+  EXPECT_TRUE(Prunes(stats, Expression::Or({Id(PredicateOp::kEq, 50), Id(PredicateOp::kEq, 51)})));
+  // A bloom filter says nothing about ranges or inequality.
+  EXPECT_FALSE(Prunes(stats, Id(PredicateOp::kLt, 50)));
+  EXPECT_FALSE(Prunes(stats, Id(PredicateOp::kNotEq, 42)));
+  // Nor about floating columns, where NaN and -0.0 hash apart from what they equal.
+  ColumnStats xs = DoubleRange(-1.0, 1.0, 0);
+  xs.might_contain = [](const arrow::Scalar&) { return false; };
+  Stats floats{{{"x", xs}}};
+  EXPECT_FALSE(Prunes(floats, X(PredicateOp::kEq, 0.0)));
 }
 
 // The exact filter on a batch: which rows it keeps.

@@ -8,7 +8,10 @@
 #include <arrow/compute/api.h>
 #include <arrow/util/utf8.h>
 #include <parquet/arrow/reader.h>
+#include <parquet/bloom_filter.h>
+#include <parquet/bloom_filter_reader.h>
 #include <parquet/exception.h>
+#include <parquet/file_reader.h>
 #include <parquet/metadata.h>
 #include <parquet/properties.h>
 #include <parquet/statistics.h>
@@ -17,6 +20,66 @@
 
 namespace datashard::scan {
 namespace {
+
+// The hash a Parquet bloom filter keeps for `value`: its plain encoding's,
+// for the types whose encoding is the Arrow value itself (the caller checks
+// that the file stores the column in the very Arrow type). nullopt for others.
+std::optional<uint64_t> BloomHash(const parquet::BloomFilter& bloom, const arrow::Scalar& value) {
+  if (!value.is_valid) return std::nullopt;
+  switch (value.type->id()) {
+    case arrow::Type::INT32: return bloom.Hash(static_cast<const arrow::Int32Scalar&>(value).value);
+    case arrow::Type::DATE32: return bloom.Hash(static_cast<const arrow::Date32Scalar&>(value).value);
+    case arrow::Type::INT64: return bloom.Hash(static_cast<const arrow::Int64Scalar&>(value).value);
+    case arrow::Type::TIMESTAMP: return bloom.Hash(static_cast<const arrow::TimestampScalar&>(value).value);
+    case arrow::Type::TIME64: return bloom.Hash(static_cast<const arrow::Time64Scalar&>(value).value);
+    case arrow::Type::STRING:
+    case arrow::Type::BINARY:
+    case arrow::Type::LARGE_STRING:
+    case arrow::Type::LARGE_BINARY: {
+      const std::string_view bytes = static_cast<const arrow::BaseBinaryScalar&>(value).view();
+      const parquet::ByteArray array(static_cast<uint32_t>(bytes.size()),
+                                     reinterpret_cast<const uint8_t*>(bytes.data()));
+      return bloom.Hash(&array);
+    }
+    case arrow::Type::FIXED_SIZE_BINARY: {
+      const std::string_view bytes = static_cast<const arrow::FixedSizeBinaryScalar&>(value).view();
+      const parquet::FixedLenByteArray array(reinterpret_cast<const uint8_t*>(bytes.data()));
+      return bloom.Hash(&array, static_cast<uint32_t>(bytes.size()));
+    }
+    default: return std::nullopt;
+  }
+}
+
+// The bloom filter of one column chunk, read the first time a filter asks it
+// about a value. Every answer is "might contain" where the chunk has none,
+// it cannot be read, or the value's hash is not one computed here.
+class BloomProbe {
+ public:
+  BloomProbe(parquet::ParquetFileReader* file, int row_group, int column)
+      : file_(file), row_group_(row_group), column_(column) {}
+
+  bool MightContain(const arrow::Scalar& value) {
+    if (!loaded_) {
+      loaded_ = true;
+      try {
+        auto row_group = file_->GetBloomFilterReader().RowGroup(row_group_);
+        if (row_group != nullptr) bloom_ = row_group->GetColumnBloomFilter(column_);
+      } catch (const parquet::ParquetException&) {
+        bloom_.reset();  // unreadable: prune nothing by it (the read reports real damage)
+      }
+    }
+    if (bloom_ == nullptr) return true;
+    auto hash = BloomHash(*bloom_, value);
+    return !hash || bloom_->FindHash(*hash);
+  }
+
+ private:
+  parquet::ParquetFileReader* file_;
+  int row_group_;
+  int column_;
+  bool loaded_ = false;
+  std::unique_ptr<parquet::BloomFilter> bloom_;
+};
 
 // Counts the bytes the Parquet reader pulls from a data file, so scans can
 // report (and tests can prove) how much pruning saved.
@@ -283,6 +346,12 @@ class DataFileReader final : public arrow::RecordBatchReader {
           }
           // Flat schemas only: a top-level field is one Parquet leaf column.
           if (column < 0 || column >= row_group->num_columns()) return stats;
+          // Only where the file holds the column in the table's own Arrow type
+          // (so a value's plain encoding is the one its bloom filter hashed).
+          if (file_schema->field(column)->type()->Equals(*format::ToArrowType(field.type))) {
+            auto probe = std::make_shared<BloomProbe>(reader_->parquet_reader(), rg, column);
+            stats.might_contain = [probe](const arrow::Scalar& value) { return probe->MightContain(value); };
+          }
           auto chunk_stats = row_group->ColumnChunk(column)->statistics();
           if (!chunk_stats) return stats;
           stats.value_count = row_group->num_rows();

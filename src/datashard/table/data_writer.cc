@@ -36,6 +36,22 @@ arrow::Compression::type CompressionFor(const TableMetadata& metadata) {
 
 bool IsFloating(TypeId id) { return id == TypeId::kFloat || id == TypeId::kDouble; }
 
+// The columns of `data` whose files carry a bloom filter
+// (TableProperties::kParquetBloomFilterColumn set to "true"; any other value
+// is taken as the default, false, as for every property that tunes files).
+std::vector<std::string> BloomFilterColumns(const TableMetadata& metadata, const arrow::Schema& data) {
+  const std::string_view prefix = TableProperties::kParquetBloomFilterColumn.key;
+  std::vector<std::string> out;
+  for (const auto& [key, value] : metadata.properties) {
+    if (!key.starts_with(prefix) || value != "true") continue;
+    const std::string column = key.substr(prefix.size());
+    const auto field = data.GetFieldByName(column);
+    // Booleans: Parquet defines no bloom filter for them.
+    if (field != nullptr && field->type()->id() != arrow::Type::BOOL) out.push_back(column);
+  }
+  return out;
+}
+
 int64_t CountNaN(const arrow::ChunkedArray& column) {
   int64_t nan = 0;
   for (const auto& chunk : column.chunks()) {
@@ -73,6 +89,9 @@ Result<std::shared_ptr<arrow::Buffer>> EncodeDataFile(const TableMetadata& metad
     // page per column. Compaction rewrites such files with the table's codec.
     builder.compression(arrow::Compression::UNCOMPRESSED)->disable_dictionary();
   }
+  parquet::BloomFilterOptions bloom;
+  bloom.fpp = 0.01;  // Iceberg's default
+  for (const auto& column : BloomFilterColumns(metadata, *data.schema())) builder.enable_bloom_filter(column, bloom);
   auto properties = builder.build();
   ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
   ARROW_ASSIGN_OR_RAISE(auto writer,

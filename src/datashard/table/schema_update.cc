@@ -172,7 +172,7 @@ Status CheckProperty(const std::string& key, const std::string& value) {
   if (property->reserved) {
     return InvalidArgument("table property ", key, " is kept by datashard itself and cannot be set by hand");
   }
-  return CheckPropertyValue(*property, value);
+  return CheckPropertyValue(*property, value, key);
 }
 
 }  // namespace
