@@ -60,12 +60,17 @@ class Transaction {
   // Returns the number of rows deleted.
   // (A name of its own: `Delete({})` stays the empty conjunction.)
   Result<int64_t> DeleteWhere(const Expression& filter);
+  // The same for an Arrow compute expression, applied exactly as Arrow
+  // evaluates it; the comparisons, IN lists and null tests in it prune files
+  // (ScanOptions::arrow_filter).
+  Result<int64_t> DeleteWhere(const arrow::compute::Expression& filter);
   // The same for the AND of `filter` (all rows if empty).
   Result<int64_t> Delete(const std::vector<Predicate>& filter) { return DeleteWhere(Expression::AllOf(filter)); }
   // Removes whole data files (paths as listed in the table).
   Status DeleteFiles(const std::vector<std::string>& paths);
   // Delete(filter), then Append(data): replaces the matching rows.
   Result<int64_t> OverwriteWhere(const std::shared_ptr<arrow::Table>& data, const Expression& filter);
+  Result<int64_t> OverwriteWhere(const std::shared_ptr<arrow::Table>& data, const arrow::compute::Expression& filter);
   Result<int64_t> Overwrite(const std::shared_ptr<arrow::Table>& data, const std::vector<Predicate>& filter) {
     return OverwriteWhere(data, Expression::AllOf(filter));
   }
@@ -96,6 +101,9 @@ class Transaction {
   Result<CommitInfo> CommitOnce();
   Status WriteRows(const std::shared_ptr<arrow::Table>& conformed);
   Status WriteSurvivors(const std::shared_ptr<arrow::Table>& rows, const std::string& origin);
+  // Deletes the rows on which `exact` is true (every row where it is unset),
+  // in the files that `prune` (true wherever `exact` is) cannot rule out.
+  Result<int64_t> DeleteMatching(const Expression& prune, const std::optional<arrow::compute::Expression>& exact);
   void DropOwnFile(const std::string& path);
   std::shared_ptr<Table> table_;
   std::unique_ptr<Impl> impl_;

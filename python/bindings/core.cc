@@ -258,6 +258,23 @@ Expression ToWhere(const FilterList& filters) {
 // serialization, which the engine's Arrow reads back).
 using ArrowFilter = std::optional<nb::bytes>;
 
+std::optional<arrow::compute::Expression> DeserializeArrowFilter(const ArrowFilter& arrow_filter) {
+  if (!arrow_filter) return std::nullopt;
+  auto buffer = arrow::Buffer::FromString(std::string(arrow_filter->c_str(), arrow_filter->size()));
+  auto expression = arrow::compute::Deserialize(std::move(buffer));
+  if (!expression.ok()) Raise(InvalidArgument("not a serialized Arrow expression: ", expression.status().message()));
+  return std::move(*expression);
+}
+
+// A delete or overwrite takes one filter: the tree from `filters` or the Arrow expression.
+std::optional<arrow::compute::Expression> ToArrowFilter(const ArrowFilter& arrow_filter, const Expression& where) {
+  auto arrow = DeserializeArrowFilter(arrow_filter);
+  if (arrow && !(where.kind() == Expression::Kind::kAnd && where.children().empty())) {
+    Raise(InvalidArgument("give either filters or arrow_filter, not both"));
+  }
+  return arrow;
+}
+
 ScanOptions ToScanOptions(std::optional<std::vector<std::string>> columns, const FilterList& filters,
                           std::optional<int64_t> snapshot_id, int threads, int64_t batch_size,
                           std::optional<int64_t> limit, std::optional<std::vector<std::string>> files = std::nullopt,
@@ -266,12 +283,7 @@ ScanOptions ToScanOptions(std::optional<std::vector<std::string>> columns, const
   if (files) options.files = *files;
   if (columns) options.columns = *columns;
   ToFilter(filters, &options.filter, &options.where);
-  if (arrow_filter) {
-    auto buffer = arrow::Buffer::FromString(std::string(arrow_filter->c_str(), arrow_filter->size()));
-    auto expression = arrow::compute::Deserialize(std::move(buffer));
-    if (!expression.ok()) Raise(InvalidArgument("not a serialized Arrow expression: ", expression.status().message()));
-    options.arrow_filter = std::move(*expression);
-  }
+  options.arrow_filter = DeserializeArrowFilter(arrow_filter);
   options.snapshot_id = snapshot_id;
   options.threads = threads;
   options.batch_size = batch_size;
@@ -287,12 +299,13 @@ class CoreTransaction {
     auto table = ImportTable(data);
     CheckWithoutGil([&] { return tx_->Append(table); });
   }
-  int64_t Delete(const FilterList& filters) {
+  int64_t Delete(const FilterList& filters, const ArrowFilter& arrow_filter) {
     auto where = ToWhere(filters);
+    auto arrow = ToArrowFilter(arrow_filter, where);
     Result<int64_t> deleted;
     {
       nb::gil_scoped_release release;
-      deleted = tx_->DeleteWhere(where);
+      deleted = arrow ? tx_->DeleteWhere(*arrow) : tx_->DeleteWhere(where);
     }
     return Unwrap(std::move(deleted));
   }
@@ -307,13 +320,14 @@ class CoreTransaction {
     for (const auto& d : given) descriptors.emplace_back(d.c_str(), d.size());
     CheckWithoutGil([&] { return tx_->AddWrittenFiles(descriptors); });
   }
-  int64_t Overwrite(const nb::object& data, const FilterList& filters) {
+  int64_t Overwrite(const nb::object& data, const FilterList& filters, const ArrowFilter& arrow_filter) {
     auto table = ImportTable(data);
     auto where = ToWhere(filters);
+    auto arrow = ToArrowFilter(arrow_filter, where);
     Result<int64_t> replaced;
     {
       nb::gil_scoped_release release;
-      replaced = tx_->OverwriteWhere(table, where);
+      replaced = arrow ? tx_->OverwriteWhere(table, *arrow) : tx_->OverwriteWhere(table, where);
     }
     return Unwrap(std::move(replaced));
   }
@@ -768,11 +782,11 @@ NB_MODULE(_core, m) {
       .def("files", &CoreFileWriter::Files);
   nb::class_<CoreTransaction>(m, "CoreTransaction")
       .def("append", &CoreTransaction::Append, "data"_a)
-      .def("delete", &CoreTransaction::Delete, "filters"_a = nb::none())
+      .def("delete", &CoreTransaction::Delete, "filters"_a = nb::none(), "arrow_filter"_a = nb::none())
       .def("delete_files", &CoreTransaction::DeleteFiles, "paths"_a)
       .def("append_files", &CoreTransaction::AppendFiles, "paths"_a)
       .def("add_written_files", &CoreTransaction::AddWrittenFiles, "descriptors"_a)
-      .def("overwrite", &CoreTransaction::Overwrite, "data"_a, "filters"_a = nb::none())
+      .def("overwrite", &CoreTransaction::Overwrite, "data"_a, "filters"_a = nb::none(), "arrow_filter"_a = nb::none())
       .def("scan", &CoreTransaction::Scan, "columns"_a = nb::none(), "filters"_a = nb::none(), "threads"_a = 1,
            "batch_size"_a = 65536, "limit"_a = nb::none(), "arrow_filter"_a = nb::none(), nb::rv_policy::take_ownership)
       .def("set_commit_key", &CoreTransaction::SetCommitKey, "key"_a)

@@ -161,6 +161,11 @@ class Transaction(OriginalTransactionAPI):
                 self._core_tx = self._core.new_transaction(self._isolation, self._branch)
         return self._core_tx, data
 
+    def _arrow_filter(self, where: Any) -> bytes:
+        """A ``pyarrow.compute.Expression`` for the engine, checked against the base's schema."""
+        check_arrow_expression(where, self._input.view().arrow)
+        return serialize_arrow_expression(where)
+
     def _filters(self, where: FilterLike) -> list[Any] | None:
         view = self._input.view()  # the base's schema: begin() refreshed the table
         return to_core_filters(parse_filter(where), view.arrow, view.uuid_columns) or None
@@ -185,6 +190,8 @@ class Transaction(OriginalTransactionAPI):
         counts as read. Rows appended earlier in this transaction are not affected.
         """
         tx = self._active()
+        if is_arrow_expression(where):
+            return int(tx.delete(None, self._arrow_filter(where)))
         return int(tx.delete(self._filters(where)))
 
     def overwrite(self, data: Any, where: FilterLike = None) -> int:
@@ -193,6 +200,8 @@ class Transaction(OriginalTransactionAPI):
         (deleted); ``data`` may hold any number of rows. ``data`` is checked against the schema
         before anything is deleted."""
         tx = self._active()
+        if is_arrow_expression(where):
+            return int(tx.overwrite(self._input.data(data), None, self._arrow_filter(where)))
         return int(tx.overwrite(self._input.data(data), self._filters(where)))
 
     def append_files(self, files: Iterable[Any]) -> "Transaction":
@@ -272,8 +281,7 @@ class Transaction(OriginalTransactionAPI):
         if limit is not None and limit < 0:
             raise InvalidArgumentError(f"limit must be >= 0, got {limit}")
         if is_arrow_expression(filter):  # applied exactly by the engine, and recorded as read
-            check_arrow_expression(filter, self._input.view().arrow)
-            stream = tx.scan(columns, None, threads(parallel), batch_size, limit, serialize_arrow_expression(filter))
+            stream = tx.scan(columns, None, threads(parallel), batch_size, limit, self._arrow_filter(filter))
         else:
             stream = tx.scan(columns, self._filters(filter), threads(parallel), batch_size, limit)
         return typed_batches(pa.RecordBatchReader.from_stream(stream))

@@ -236,6 +236,23 @@ def test_pyarrow_expressions_prune_with_what_they_are_made_of(sorted_table: Tabl
     assert got.column_names == ["v"] and got["v"].to_pylist() == ["value-4321"]
 
 
+def test_delete_and_overwrite_by_pyarrow_expression(small: Table) -> None:
+    import pyarrow.compute as pc
+
+    # x: 1.0, 5.0, null, NaN, -0.0, 0.0. pyarrow's ~isin is true on a null cell: id 2 goes too.
+    flt = ~pc.field("g").isin(["a"]) & (pc.field("id") < 3)
+    expected = sorted(small.to_arrow().filter(flt)["id"].to_pylist())
+    assert expected == [1, 2]
+    assert small.delete(flt) == 2
+    assert ids(small, None) == [0, 3, 4, 5]
+    with small.new_transaction() as tx:
+        assert tx.overwrite({"id": [9], "x": [None], "g": [None]}, where=pc.starts_with(pc.field("g"), "b")) == 1
+    assert ids(small, None) == [0, 3, 4, 9]
+    with pytest.raises(SchemaError, match="nope"):
+        small.delete(pc.field("nope") > 1)
+    assert ids(small, None) == [0, 3, 4, 9]
+
+
 def test_or_and_not_in_scan_repr(sorted_table: Table) -> None:
     s = sorted_table.new_scan(filter=(col("id") < 5) | ~(col("v") == "x"))
     assert "filter=(id < [5] | v != ['x'])" in repr(s)

@@ -412,11 +412,11 @@ struct Filtered {
 
 // Copy-on-write core: a null predicate result keeps the row, as SQL DELETE does.
 Result<Filtered> FilterFile(FileSystem& fs, const std::string& path, const Schema& schema,
-                            const scan::BoundExpression& filter) {
+                            const cp::Expression& filter) {
   ARROW_ASSIGN_OR_RAISE(auto rows, scan::ReadDataFile(fs, path, schema.fields));
   ARROW_ASSIGN_OR_RAISE(auto batch, rows->CombineChunksToBatch());
   Filtered out;
-  ARROW_ASSIGN_OR_RAISE(auto bound, scan::ToArrowExpression(filter).Bind(*rows->schema()));
+  ARROW_ASSIGN_OR_RAISE(auto bound, filter.Bind(*rows->schema()));
   ARROW_ASSIGN_OR_RAISE(arrow::Datum selected, cp::ExecuteScalarExpression(bound, cp::ExecBatch(*batch)));
   ARROW_ASSIGN_OR_RAISE(arrow::Datum matched, cp::CallFunction("coalesce", {selected, arrow::Datum(false)}));
   ARROW_ASSIGN_OR_RAISE(arrow::Datum keep, cp::CallFunction("invert", {matched}));
@@ -458,10 +458,29 @@ void Transaction::DropOwnFile(const std::string& path) {
 
 Result<int64_t> Transaction::DeleteWhere(const Expression& filter) {
   ARROW_RETURN_NOT_OK(CheckActive());
+  ARROW_ASSIGN_OR_RAISE(auto bound, scan::Bind(*impl_->base->CurrentSchema(), filter));
+  std::optional<cp::Expression> exact;
+  if (!bound.IsTrue()) exact = scan::ToArrowExpression(bound);
+  return DeleteMatching(filter, exact);
+}
+
+Result<int64_t> Transaction::DeleteWhere(const cp::Expression& filter) {
+  ARROW_RETURN_NOT_OK(CheckActive());
+  const Schema& schema = *impl_->base->CurrentSchema();
+  // Unknown columns and expressions that are not conditions fail here, before anything is read.
+  ARROW_RETURN_NOT_OK(scan::ArrowFilterFields(filter, schema).status());
+  arrow::FieldVector fields;
+  for (const auto& f : schema.fields) fields.push_back(arrow::field(f.name, format::ToArrowType(f.type), !f.required));
+  ARROW_ASSIGN_OR_RAISE(auto empty, arrow::RecordBatch::MakeEmpty(arrow::schema(fields)));
+  ARROW_RETURN_NOT_OK(scan::FilterBatchByArrow(filter, empty).status());
+  return DeleteMatching(scan::ImpliedFilter(filter, schema), filter);
+}
+
+Result<int64_t> Transaction::DeleteMatching(const Expression& prune, const std::optional<cp::Expression>& exact) {
   const TableMetadata& metadata = *impl_->base;
   const Schema& schema = *metadata.CurrentSchema();
-  ARROW_ASSIGN_OR_RAISE(auto bound, scan::Bind(schema, filter));
-  impl_->reads.push_back(filter);
+  ARROW_ASSIGN_OR_RAISE(auto bound, scan::Bind(schema, prune));
+  impl_->reads.push_back(prune);
   // The operations of a transaction apply in order, so the filter also
   // reaches rows this transaction added (appends and earlier rewrites).
   int64_t deleted = 0;
@@ -470,8 +489,8 @@ Result<int64_t> Transaction::DeleteWhere(const Expression& filter) {
     ARROW_ASSIGN_OR_RAISE(bool cannot_match, scan::CannotMatch(file, bound));
     if (cannot_match) continue;
     Filtered result{file.record_count, nullptr};  // no filter: every row goes, no need to read
-    if (!bound.IsTrue()) {
-      ARROW_ASSIGN_OR_RAISE(result, FilterFile(table_->fs(), file.file_path, schema, bound));
+    if (exact) {
+      ARROW_ASSIGN_OR_RAISE(result, FilterFile(table_->fs(), file.file_path, schema, *exact));
     }
     if (result.matched == 0) continue;
     deleted += result.matched;
@@ -480,12 +499,12 @@ Result<int64_t> Transaction::DeleteWhere(const Expression& filter) {
     ARROW_RETURN_NOT_OK(WriteSurvivors(result.kept, origin));
   }
   ARROW_ASSIGN_OR_RAISE(auto tasks,
-                        scan::PlanFilesMatching(table_->fs(), metadata, impl_->base_snapshot, schema, filter));
+                        scan::PlanFilesMatching(table_->fs(), metadata, impl_->base_snapshot, schema, prune));
   for (const auto& task : tasks) {
     if (impl_->removed_paths.count(task.file.file_path)) continue;  // its survivors were handled above
     Filtered result{task.file.record_count, nullptr};
-    if (!bound.IsTrue()) {
-      ARROW_ASSIGN_OR_RAISE(result, FilterFile(table_->fs(), task.file.file_path, schema, bound));
+    if (exact) {
+      ARROW_ASSIGN_OR_RAISE(result, FilterFile(table_->fs(), task.file.file_path, schema, *exact));
     }
     if (result.matched == 0) continue;
     deleted += result.matched;
@@ -526,6 +545,13 @@ Status Transaction::DeleteFiles(const std::vector<std::string>& paths) {
 
 Result<int64_t> Transaction::OverwriteWhere(const std::shared_ptr<arrow::Table>& data, const Expression& filter) {
   // Validate the new data before touching anything.
+  ARROW_RETURN_NOT_OK(format::ConformToSchema(data, *impl_->base->CurrentSchema()).status());
+  ARROW_ASSIGN_OR_RAISE(int64_t deleted, DeleteWhere(filter));
+  ARROW_RETURN_NOT_OK(Append(data));
+  return deleted;
+}
+
+Result<int64_t> Transaction::OverwriteWhere(const std::shared_ptr<arrow::Table>& data, const cp::Expression& filter) {
   ARROW_RETURN_NOT_OK(format::ConformToSchema(data, *impl_->base->CurrentSchema()).status());
   ARROW_ASSIGN_OR_RAISE(int64_t deleted, DeleteWhere(filter));
   ARROW_RETURN_NOT_OK(Append(data));

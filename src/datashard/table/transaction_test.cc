@@ -189,6 +189,25 @@ TEST(TransactionTest, DeleteWhereTakesAnyTreeAndRewritesOnlyFilesItCanMatch) {
   EXPECT_EQ(ReadAll(*table)->num_rows(), 26);
 }
 
+TEST(TransactionTest, DeleteWhereTakesAnArrowExpression) {
+  namespace cp = arrow::compute;
+  testing::TempDir dir;
+  auto table = NewTable(dir);
+  for (int i = 0; i < 3; ++i) DS_ASSERT_OK(table->Append(Rows(i * 10, 10)).status());
+  // Even keys below 15: the function is applied exactly, the comparison also prunes.
+  auto even =
+      cp::equal(cp::call("bit_wise_and", {cp::field_ref("key"), cp::literal(int64_t{1})}), cp::literal(int64_t{0}));
+  auto tx = table->NewTransaction();
+  DS_ASSIGN_OR_FAIL(int64_t deleted, tx->DeleteWhere(cp::and_(even, cp::less(cp::field_ref("key"), cp::literal(15)))));
+  EXPECT_EQ(deleted, 8);  // 0, 2, ..., 14
+  DS_ASSERT_OK(tx->Commit().status());
+  EXPECT_EQ(ReadAll(*table)->num_rows(), 22);
+  EXPECT_EQ(table->metadata()->CurrentSnapshot()->SummaryLong("deleted-data-files"), 2);  // the third was pruned
+  auto bad = table->NewTransaction();
+  auto unknown = bad->DeleteWhere(cp::greater(cp::field_ref("nope"), cp::literal(1)));
+  EXPECT_TRUE(IsKind(unknown.status(), ErrorKind::kSchema)) << unknown.status().ToString();
+}
+
 TEST(TransactionTest, SerializableRecordsAScanTreeAsRead) {
   testing::TempDir dir;
   auto table = NewTable(dir);
