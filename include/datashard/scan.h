@@ -71,6 +71,7 @@ class Expression {
   std::string ToString() const;
 
  private:
+  static Expression Node(Kind kind, std::vector<Expression> children);
   Kind kind_ = Kind::kTrue;
   Predicate predicate_;
   std::vector<Expression> children_;  // kAnd, kOr: the operands; kNot: one

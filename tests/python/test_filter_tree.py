@@ -1,6 +1,6 @@
 """OR, NOT and nesting in every filter form (``col()`` expressions, the dict form, ``where``
-text, the CLI), their three-valued semantics, and their pruning, counted by the scan's
-metrics."""
+text, the CLI, pyarrow expressions) and their three-valued semantics; their pruning is in
+test_pruning.py."""
 
 from __future__ import annotations
 
@@ -15,26 +15,6 @@ from datashard import Table, col, create_table, parse_where
 from datashard.errors import InvalidArgumentError, SchemaError
 from datashard.filters import And, FilterExpression, FilterOp, Not, Or, parse_filter
 
-FILES = 10
-ROWS_PER_FILE = 1000
-ROW_GROUP_ROWS = 100
-
-
-@pytest.fixture(scope="module")
-def sorted_table(tmp_path_factory: pytest.TempPathFactory) -> Table:
-    """ids 0..9999 in 10 commits (one file each, ids ascending), 100-row row groups."""
-    path = str(tmp_path_factory.mktemp("sorted") / "t")
-    t = create_table(
-        path,
-        pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("v", pa.string())]),
-        properties={"write.parquet.row-group-limit": str(ROW_GROUP_ROWS), "datashard.commit.durability": "process"},
-    )
-    for k in range(FILES):
-        ids = list(range(k * ROWS_PER_FILE, (k + 1) * ROWS_PER_FILE))
-        t.append({"id": ids, "v": [f"value-{i}" for i in ids]})
-    return t
-
-
 @pytest.fixture
 def small(tmp_path) -> Table:
     """x: 1.0, 5.0, null, NaN, -0.0, 0.0 (ids 0..5); g: a, null, b, a, null, b."""
@@ -47,12 +27,6 @@ def small(tmp_path) -> Table:
 
 def ids(t: Table, flt) -> list[int]:
     return sorted(t.to_arrow(filter=flt)["id"].to_pylist())
-
-
-def _read(t: Table, flt) -> tuple[pa.Table, dict[str, int]]:
-    scan = t.new_scan(filter=flt)
-    data = scan.to_arrow()
-    return data, scan.metrics
 
 
 # -- semantics ------------------------------------------------------------------------------------
@@ -172,70 +146,6 @@ def test_delete_leaves_exactly_the_rows_the_filter_does_not_return(tmp_path) -> 
     assert ids(t, flt) == []
 
 
-def test_cli_where_accepts_or_not_and_parentheses(small: Table) -> None:
-    r = subprocess.run(
-        [sys.executable, "-m", "datashard.cli", "scan", small.location, "--where",
-         "(id = 1 or id = 3) and not g is null", "--count"],
-        capture_output=True, text=True, timeout=120,
-    )
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "1"
-    r = subprocess.run([sys.executable, "-m", "datashard.cli", "scan", small.location, "--where", "id = 1 or"],
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2 and "--where" in r.stderr
-
-
-# -- pruning ----------------------------------------------------------------------------------------
-
-
-def test_or_prunes_what_no_branch_can_match(sorted_table: Table) -> None:
-    full = _read(sorted_table, None)[1]
-    data, m = _read(sorted_table, col("id").between(2510, 2519) | col("id").between(7700, 7709))
-    assert sorted(data["id"].to_pylist()) == list(range(2510, 2520)) + list(range(7700, 7710))
-    assert m["files_total"] == FILES and m["files_skipped"] == FILES - 2
-    assert m["row_groups_total"] == 2 * ROWS_PER_FILE // ROW_GROUP_ROWS and m["row_groups_skipped"] == 18
-    assert m["rows_read"] == 2 * ROW_GROUP_ROWS
-    assert m["bytes_read"] < full["bytes_read"] / 4
-    # One branch that can match anywhere: nothing can be skipped.
-    m = _read(sorted_table, (col("id") == 5) | (col("v") != "x"))[1]
-    assert m["files_skipped"] == 0 and m["row_groups_skipped"] == 0
-
-
-def test_not_prunes_by_the_negated_bounds(sorted_table: Table) -> None:
-    data, m = _read(sorted_table, ~(col("id") >= 150))
-    assert data.num_rows == 150
-    assert m["files_skipped"] == FILES - 1
-    assert m["row_groups_skipped"] == ROWS_PER_FILE // ROW_GROUP_ROWS - 2
-    # NOT (id < 9950 OR id > 9960) = 9950 <= id <= 9960: one file, one row group.
-    data, m = _read(sorted_table, {"$not": {"$or": [{"id": ("<", 9950)}, {"id": (">", 9960)}]}})
-    assert data.num_rows == 11
-    assert m["files_skipped"] == FILES - 1 and m["rows_read"] == ROW_GROUP_ROWS
-
-
-def test_pyarrow_expressions_prune_with_what_they_are_made_of(sorted_table: Table) -> None:
-    import pyarrow.compute as pc
-
-    full = _read(sorted_table, None)[1]
-    two_ranges = ((pc.field("id") >= 2510) & (pc.field("id") <= 2519)) | ((pc.field("id") >= 7700) & (pc.field("id") < 7710))
-    data, m = _read(sorted_table, two_ranges)
-    assert sorted(data["id"].to_pylist()) == list(range(2510, 2520)) + list(range(7700, 7710))
-    assert m["files_skipped"] == FILES - 2 and m["rows_read"] == 2 * ROW_GROUP_ROWS
-    assert m["bytes_read"] < full["bytes_read"] / 4
-    # What the engine cannot translate (a function) prunes nothing, but the AND beside it does.
-    data, m = _read(sorted_table, pc.starts_with(pc.field("v"), "value-99") & (pc.field("id") >= 9900))
-    assert sorted(data["id"].to_pylist()) == list(range(9900, 10000))
-    assert m["files_skipped"] == FILES - 1
-    # ~isin keeps null cells in pyarrow, unlike SQL's NOT IN: applied exactly, pruned not at all.
-    data, m = _read(sorted_table, ~pc.field("id").isin(list(range(0, 9990))))
-    assert sorted(data["id"].to_pylist()) == list(range(9990, 10000))
-    assert m["files_skipped"] == 0
-    # In a transaction, too: the same rows, and the columns read are only those named.
-    tx = sorted_table.new_transaction().begin()
-    got = tx.to_arrow(columns=["v"], filter=pc.field("id") == 4321)
-    tx.rollback()
-    assert got.column_names == ["v"] and got["v"].to_pylist() == ["value-4321"]
-
-
 def test_delete_and_overwrite_by_pyarrow_expression(small: Table) -> None:
     import pyarrow.compute as pc
 
@@ -253,6 +163,14 @@ def test_delete_and_overwrite_by_pyarrow_expression(small: Table) -> None:
     assert ids(small, None) == [0, 3, 4, 9]
 
 
-def test_or_and_not_in_scan_repr(sorted_table: Table) -> None:
-    s = sorted_table.new_scan(filter=(col("id") < 5) | ~(col("v") == "x"))
-    assert "filter=(id < [5] | v != ['x'])" in repr(s)
+def test_cli_where_accepts_or_not_and_parentheses(small: Table) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "datashard.cli", "scan", small.location, "--where",
+         "(id = 1 or id = 3) and not g is null", "--count"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "1"
+    r = subprocess.run([sys.executable, "-m", "datashard.cli", "scan", small.location, "--where", "id = 1 or"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "--where" in r.stderr

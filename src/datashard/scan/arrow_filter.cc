@@ -189,12 +189,26 @@ Result<std::vector<const NestedField*>> ArrowFilterFields(const cp::Expression& 
   return out;
 }
 
-Result<std::shared_ptr<arrow::RecordBatch>> FilterBatchByArrow(const cp::Expression& filter,
-                                                               const std::shared_ptr<arrow::RecordBatch>& batch) {
-  ARROW_ASSIGN_OR_RAISE(auto bound, filter.Bind(*batch->schema()));
+namespace {
+
+Result<cp::Expression> BindCondition(const cp::Expression& filter, const arrow::Schema& schema) {
+  ARROW_ASSIGN_OR_RAISE(auto bound, filter.Bind(schema));
   if (!bound.type()->Equals(*arrow::boolean())) {
     return SchemaError("filter ", filter.ToString(), " is ", bound.type()->ToString(), ", not a condition (boolean)");
   }
+  return bound;
+}
+
+}  // namespace
+
+Status CheckArrowFilter(const cp::Expression& filter, const Schema& schema) {
+  ARROW_RETURN_NOT_OK(ArrowFilterFields(filter, schema).status());
+  return BindCondition(filter, *ToArrowSchema(schema)).status();
+}
+
+Result<std::shared_ptr<arrow::RecordBatch>> FilterBatchByArrow(const cp::Expression& filter,
+                                                               const std::shared_ptr<arrow::RecordBatch>& batch) {
+  ARROW_ASSIGN_OR_RAISE(auto bound, BindCondition(filter, *batch->schema()));
   ARROW_ASSIGN_OR_RAISE(arrow::Datum mask, cp::ExecuteScalarExpression(bound, cp::ExecBatch(*batch)));
   if (mask.is_scalar()) {
     const auto& keep = static_cast<const arrow::BooleanScalar&>(*mask.scalar());

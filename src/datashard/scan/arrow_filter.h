@@ -32,6 +32,10 @@ Expression ImpliedFilter(const arrow::compute::Expression& filter, const Schema&
 Result<std::vector<const NestedField*>> ArrowFilterFields(const arrow::compute::Expression& filter,
                                                           const Schema& schema);
 
+// SchemaError unless `filter` reads only columns of `schema` and is a
+// condition (boolean) over them: checked before anything is read.
+Status CheckArrowFilter(const arrow::compute::Expression& filter, const Schema& schema);
+
 // The rows of `batch` on which `filter` (bound to the batch's schema here) is
 // true; false and null both drop a row.
 Result<std::shared_ptr<arrow::RecordBatch>> FilterBatchByArrow(const arrow::compute::Expression& filter,

@@ -22,25 +22,20 @@ Expression Expression::False() {
   return e;
 }
 
-Expression Expression::And(std::vector<Expression> children) {
+Expression Expression::Node(Kind kind, std::vector<Expression> children) {
   Expression e;
-  e.kind_ = Kind::kAnd;
+  e.kind_ = kind;
   e.children_ = std::move(children);
   return e;
 }
 
-Expression Expression::Or(std::vector<Expression> children) {
-  Expression e;
-  e.kind_ = Kind::kOr;
-  e.children_ = std::move(children);
-  return e;
-}
+Expression Expression::And(std::vector<Expression> children) { return Node(Kind::kAnd, std::move(children)); }
+Expression Expression::Or(std::vector<Expression> children) { return Node(Kind::kOr, std::move(children)); }
 
 Expression Expression::Not(Expression child) {
-  Expression e;
-  e.kind_ = Kind::kNot;
-  e.children_.push_back(std::move(child));
-  return e;
+  std::vector<Expression> operand;
+  operand.push_back(std::move(child));
+  return Node(Kind::kNot, std::move(operand));
 }
 
 Expression Expression::AllOf(const std::vector<Predicate>& predicates) {

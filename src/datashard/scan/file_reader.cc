@@ -346,9 +346,11 @@ class DataFileReader final : public arrow::RecordBatchReader {
           }
           // Flat schemas only: a top-level field is one Parquet leaf column.
           if (column < 0 || column >= row_group->num_columns()) return stats;
-          // Only where the file holds the column in the table's own Arrow type
-          // (so a value's plain encoding is the one its bloom filter hashed).
-          if (file_schema->field(column)->type()->Equals(*format::ToArrowType(field.type))) {
+          // Only where the chunk has a bloom filter and the file holds the column
+          // in the table's own Arrow type (so a value's plain encoding is the one
+          // its bloom filter hashed).
+          if (row_group->ColumnChunk(column)->bloom_filter_offset().has_value() &&
+              file_schema->field(column)->type()->Equals(*format::ToArrowType(field.type))) {
             auto probe = std::make_shared<BloomProbe>(reader_->parquet_reader(), rg, column);
             stats.might_contain = [probe](const arrow::Scalar& value) { return probe->MightContain(value); };
           }

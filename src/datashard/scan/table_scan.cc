@@ -325,7 +325,8 @@ Result<std::shared_ptr<arrow::RecordBatchReader>> ScanSnapshot(std::shared_ptr<F
   }
   Expression where = options.where;
   std::vector<const NestedField*> filter_fields;
-  if (options.arrow_filter) {
+  if (options.arrow_filter) {  // a SchemaError now, not in the middle of the read
+    ARROW_RETURN_NOT_OK(CheckArrowFilter(*options.arrow_filter, *schema));
     where = Expression::And({std::move(where), ImpliedFilter(*options.arrow_filter, *schema)});
     ARROW_ASSIGN_OR_RAISE(filter_fields, ArrowFilterFields(*options.arrow_filter, *schema));
   }
@@ -337,12 +338,6 @@ Result<std::shared_ptr<arrow::RecordBatchReader>> ScanSnapshot(std::shared_ptr<F
   for (const auto& f : read_fields) have.insert(f.id);
   for (const NestedField* field : filter_fields) {
     if (have.insert(field->id).second) read_fields.push_back(*field);
-  }
-  if (options.arrow_filter) {  // a SchemaError now, not in the middle of the read
-    arrow::FieldVector read;
-    for (const auto& f : read_fields) read.push_back(arrow::field(f.name, format::ToArrowType(f.type), !f.required));
-    ARROW_ASSIGN_OR_RAISE(auto empty, arrow::RecordBatch::MakeEmpty(arrow::schema(read)));
-    ARROW_RETURN_NOT_OK(FilterBatchByArrow(*options.arrow_filter, empty).status());
   }
   arrow::FieldVector out_fields;
   for (const auto& f : projected) out_fields.push_back(arrow::field(f.name, format::ToArrowType(f.type), !f.required));

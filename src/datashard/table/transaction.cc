@@ -467,12 +467,7 @@ Result<int64_t> Transaction::DeleteWhere(const Expression& filter) {
 Result<int64_t> Transaction::DeleteWhere(const cp::Expression& filter) {
   ARROW_RETURN_NOT_OK(CheckActive());
   const Schema& schema = *impl_->base->CurrentSchema();
-  // Unknown columns and expressions that are not conditions fail here, before anything is read.
-  ARROW_RETURN_NOT_OK(scan::ArrowFilterFields(filter, schema).status());
-  arrow::FieldVector fields;
-  for (const auto& f : schema.fields) fields.push_back(arrow::field(f.name, format::ToArrowType(f.type), !f.required));
-  ARROW_ASSIGN_OR_RAISE(auto empty, arrow::RecordBatch::MakeEmpty(arrow::schema(fields)));
-  ARROW_RETURN_NOT_OK(scan::FilterBatchByArrow(filter, empty).status());
+  ARROW_RETURN_NOT_OK(scan::CheckArrowFilter(filter, schema));
   return DeleteMatching(scan::ImpliedFilter(filter, schema), filter);
 }
 
