@@ -27,6 +27,7 @@
 #include "datashard/table_properties.h"
 #include "datashard/transaction.h"
 #include "datashard/transforms.h"
+#include "rows.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -74,9 +75,51 @@ void* CapsulePointer(const nb::object& capsule, const char* name) {
   return pointer;
 }
 
+void ReleaseStream(void* pointer) noexcept {
+  auto* stream = static_cast<ArrowArrayStream*>(pointer);
+  if (stream->release != nullptr) stream->release(stream);
+  delete stream;
+}
+
+void ReleaseSchema(void* pointer) noexcept {
+  auto* schema = static_cast<ArrowSchema*>(pointer);
+  if (schema->release != nullptr) schema->release(schema);
+  delete schema;
+}
+
+void ReleaseArray(void* pointer) noexcept {
+  auto* array = static_cast<ArrowArray*>(pointer);
+  if (array->release != nullptr) array->release(array);
+  delete array;
+}
+
+// Rows converted by RowsToBatch: Arrow data for the engine and, through the
+// PyCapsule interface, for anything else (pa.table(batch)).
+class CoreBatch {
+ public:
+  explicit CoreBatch(std::shared_ptr<arrow::RecordBatch> batch) : batch_(std::move(batch)) {}
+  const std::shared_ptr<arrow::RecordBatch>& batch() const { return batch_; }
+  int64_t num_rows() const { return batch_->num_rows(); }
+  nb::tuple ExportArray(const nb::object& /*requested_schema*/) const {
+    auto schema = std::make_unique<ArrowSchema>();
+    auto array = std::make_unique<ArrowArray>();
+    Status exported = arrow::ExportRecordBatch(*batch_, array.get(), schema.get());
+    if (!exported.ok()) Raise(exported);
+    nb::capsule schema_capsule(schema.release(), "arrow_schema", &ReleaseSchema);
+    nb::capsule array_capsule(array.release(), "arrow_array", &ReleaseArray);
+    return nb::make_tuple(schema_capsule, array_capsule);
+  }
+
+ private:
+  std::shared_ptr<arrow::RecordBatch> batch_;
+};
+
 // Anything speaking the Arrow PyCapsule interface, read whole with the GIL
 // held (a stream backed by a Python generator needs it).
 std::shared_ptr<arrow::Table> ImportTable(const nb::object& data) {
+  if (nb::isinstance<CoreBatch>(data)) {
+    return Unwrap(arrow::Table::FromRecordBatches({nb::cast<const CoreBatch&>(data).batch()}));
+  }
   if (nb::hasattr(data, "__arrow_c_stream__")) {
     nb::object capsule = data.attr("__arrow_c_stream__")();
     auto* stream = static_cast<ArrowArrayStream*>(CapsulePointer(capsule, "arrow_array_stream"));
@@ -101,18 +144,6 @@ std::shared_ptr<arrow::Array> ImportArray(const nb::object& values) {
   auto* schema = static_cast<ArrowSchema*>(CapsulePointer(capsules[0], "arrow_schema"));
   auto* array = static_cast<ArrowArray*>(CapsulePointer(capsules[1], "arrow_array"));
   return Unwrap(arrow::ImportArray(array, schema));
-}
-
-void ReleaseStream(void* pointer) noexcept {
-  auto* stream = static_cast<ArrowArrayStream*>(pointer);
-  if (stream->release != nullptr) stream->release(stream);
-  delete stream;
-}
-
-void ReleaseSchema(void* pointer) noexcept {
-  auto* schema = static_cast<ArrowSchema*>(pointer);
-  if (schema->release != nullptr) schema->release(schema);
-  delete schema;
 }
 
 // A one-shot stream of record batches for pyarrow/polars/DuckDB to consume.
@@ -152,6 +183,7 @@ class CoreStream {
 class SchemaHolder {
  public:
   explicit SchemaHolder(std::shared_ptr<arrow::Schema> schema) : schema_(std::move(schema)) {}
+  const std::shared_ptr<arrow::Schema>& schema() const { return schema_; }
   nb::object ExportSchema() {
     auto* out = new ArrowSchema{};
     Status exported = arrow::ExportSchema(*schema_, out);
@@ -773,6 +805,9 @@ NB_MODULE(_core, m) {
   nb::class_<CoreStream>(m, "CoreStream")
       .def("__arrow_c_stream__", &CoreStream::ExportStream, "requested_schema"_a = nb::none())
       .def("metrics", &CoreStream::Metrics);
+  nb::class_<CoreBatch>(m, "CoreBatch")
+      .def_prop_ro("num_rows", &CoreBatch::num_rows)
+      .def("__arrow_c_array__", &CoreBatch::ExportArray, "requested_schema"_a = nb::none());
   nb::class_<SchemaHolder>(m, "SchemaHolder").def("__arrow_c_schema__", &SchemaHolder::ExportSchema);
 
   nb::class_<CoreFileWriter>(m, "CoreFileWriter")
@@ -876,6 +911,16 @@ NB_MODULE(_core, m) {
       "murmur3_32",
       [](const nb::bytes& data) { return datashard::Murmur3Hash32(std::string_view(data.c_str(), data.size())); },
       "data"_a);
+  m.def(
+      "rows_to_arrow",
+      [](const nb::handle& rows, const SchemaHolder& schema) -> nb::object {
+        auto batch = RowsToBatch(rows.ptr(), schema.schema());
+        if (batch == nullptr) return nb::none();
+        return nb::cast(new CoreBatch(std::move(batch)), nb::rv_policy::take_ownership);
+      },
+      "rows"_a, "schema"_a,
+      "Row dicts as Arrow data of `schema` without pyarrow, or None where a value needs the general "
+      "converter (datashard._records), which words the errors.");
   m.def(
       "arrow_schema_capsule",
       [](const std::string& schema_json) {

@@ -17,9 +17,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
-import pyarrow as pa
-
 from . import _core
+from ._lazy import lazy_module
 from ._records import infer_schema, records_to_arrow
 from .errors import InvalidArgumentError, SchemaError
 from .partitioning import PartitionSpec
@@ -27,6 +26,9 @@ from .schema import Schema
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    import pyarrow as pa
+else:
+    pa = lazy_module("pyarrow")
 
 __all__ = [
     "SchemaView",
@@ -69,13 +71,22 @@ class SchemaView:
     """A table schema in the three forms the Python layer needs: the engine's JSON, the
     :class:`Schema` and the Arrow schema (field ids included)."""
 
-    __slots__ = ("json", "schema", "arrow", "uuid_columns")
+    __slots__ = ("json", "schema", "holder", "_arrow", "uuid_columns")
 
     def __init__(self, schema_json: str) -> None:
         self.json = schema_json
         self.schema = Schema.from_json(schema_json)
-        self.arrow = pa.schema(_core.arrow_schema_capsule(schema_json))
+        #: the engine's Arrow schema (what ``_core.rows_to_arrow`` builds)
+        self.holder = _core.arrow_schema_capsule(schema_json)
+        self._arrow: pa.Schema | None = None
         self.uuid_columns = uuid_columns(self.schema)
+
+    @property
+    def arrow(self) -> pa.Schema:
+        """The Arrow schema as pyarrow's (made on first use: it imports pyarrow)."""
+        if self._arrow is None:
+            self._arrow = pa.schema(self.holder)
+        return self._arrow
 
 
 def uuid_columns(schema: Schema) -> tuple[str, ...]:
@@ -309,8 +320,15 @@ class TableInput:
                 "from the rows by its partition spec; leave partition_values out"
             )
 
-    def records(self, records: Sequence[Mapping[str, Any]], schema: Schema | pa.Schema | None) -> pa.Table:
-        """Row dicts as Arrow in the table's schema (SchemaError naming row and field)."""
+    def records(self, records: Sequence[Mapping[str, Any]], schema: Schema | pa.Schema | None) -> Any:
+        """Row dicts as Arrow data in the table's schema (SchemaError naming row and field).
+
+        Plain rows into a table that has a schema are converted by the engine (no pyarrow
+        import: the cold path of a short-lived writer); the rest, errors included, here."""
+        if schema is None and isinstance(records, list) and self.has_schema():
+            batch = _core.rows_to_arrow(records, self.view().holder)
+            if batch is not None:
+                return batch
         proposed = self.set_schema_on_write(schema, lambda: infer_schema(records))
         try:
             self.check_given_schema(schema)
