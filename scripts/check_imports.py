@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent / "python" / PACKAGE
 LAYERS: dict[str, int] = {
     # 0 leaf helpers: import nothing of the package but errors and the engine
     "_core": 0, "errors": 0, "_when": 0, "_storage": 0, "_html": 0, "progress": 0,
-    "_original_internals": 0,
+    "_original_internals": 0, "_lazy": 0,
     # 1 value types
     "schema": 1, "partitioning": 1, "snapshot": 1, "filters": 1, "expressions": 1, "data_structures": 1,
     # 2 input conversion and the checks readers and writers share

@@ -20,10 +20,16 @@ from __future__ import annotations
 
 import logging as _logging
 
-# The extension links the libarrow that ships inside pyarrow; importing pyarrow first loads it.
-import pyarrow as _pyarrow  # noqa: F401
+try:
+    # An installed extension finds the libarrow that ships inside pyarrow by its RUNPATH,
+    # without pyarrow's Python modules (loaded only when a call needs them: see _lazy).
+    from . import _core
+except ImportError:
+    # A build-tree extension, or a pyarrow installed elsewhere: importing pyarrow loads
+    # its libarrow first. Fails here, clearly, if the extension itself is missing.
+    import pyarrow as _pyarrow  # noqa: F401
 
-from . import _core  # fails here, clearly, if the extension is missing
+    from . import _core
 from .data_structures import DataFile, FileFormat
 from .errors import (
     AmbiguousCommitError,
@@ -68,7 +74,16 @@ def table_properties() -> dict[str, tuple[str | None, str, str]]:
     return dict(_core.table_properties())
 
 
-__version__: str = _version()
+__version__: str  # read on first use (module __getattr__): importlib.metadata costs ~20 ms to import
+
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":
+        globals()["__version__"] = value = _version()
+        return value
+    raise AttributeError(f"module 'datashard' has no attribute {name!r}")
+
+
 __author__ = "datashard contributors"
 
 logger = _logging.getLogger("datashard")

@@ -13,12 +13,16 @@ import datetime as _dt
 import decimal as _decimal
 import math
 import uuid as _uuid
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-import pyarrow as pa
-
+from ._lazy import lazy_module
 from .errors import SchemaError
 from .schema import Schema
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = lazy_module("pyarrow")
 
 _INT_LIMITS = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 

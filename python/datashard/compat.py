@@ -20,9 +20,7 @@ import os
 import uuid as _uuid
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
+from ._lazy import lazy_module
 from ._convert import Parallel, TableInput, check_durability, positive_int, property_updates
 from ._when import NO_AGE_LIMIT_MS, When, now_ms
 from .data_structures import DataFile
@@ -35,6 +33,11 @@ from .snapshot import Snapshot
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    pa = lazy_module("pyarrow")
+    pc = lazy_module("pyarrow.compute")
 
 _Tx = TypeVar("_Tx", bound="OriginalTransactionAPI")
 

@@ -27,13 +27,17 @@ import json
 import os
 import uuid as _uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterable
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, Iterable
 
 from . import _core
+from ._lazy import lazy_module
 from ._convert import SchemaView, to_arrow
 from .errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = lazy_module("pyarrow")
 
 __all__ = ["DistributedAppend", "WrittenFile", "FileWriter", "new_append"]
 

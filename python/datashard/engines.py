@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
-import pyarrow as pa
-
+from ._lazy import lazy_module
 from ._convert import Parallel, TableInput
 from ._when import When
 from .compat import UuidTextStream
@@ -17,6 +16,9 @@ from .filters import FilterLike
 
 if TYPE_CHECKING:  # pragma: no cover
     from .scan import Scan
+    import pyarrow as pa
+else:
+    pa = lazy_module("pyarrow")
 
 __all__ = ["TableEngines"]
 

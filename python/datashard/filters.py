@@ -53,11 +53,15 @@ import math
 import uuid as _uuid
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Iterable, Mapping, Protocol, Sequence, Union, runtime_checkable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, Sequence, Union, runtime_checkable
 
-import pyarrow as pa
-
+from ._lazy import lazy_module
 from .errors import FilterTypeError, InvalidArgumentError, SchemaError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = lazy_module("pyarrow")
 
 __all__ = [
     "FilterOp",
@@ -344,12 +348,14 @@ def parse_filter(filter: FilterLike) -> list[FilterTerm]:
 
 CoreFilter = tuple[str, str, "pa.Array | None"]
 
-_INT_RANGES = {
-    pa.int8(): (-(2**7), 2**7 - 1),
-    pa.int16(): (-(2**15), 2**15 - 1),
-    pa.int32(): (-(2**31), 2**31 - 1),
-    pa.int64(): (-(2**63), 2**63 - 1),
-}
+
+
+def _int_range(arrow_type: pa.DataType) -> tuple[int, int] | None:
+    """The values a signed integer column holds, None for any other type."""
+    if not pa.types.is_signed_integer(arrow_type):
+        return None
+    bits = arrow_type.bit_width
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
 
 
 def _uuid_bytes(column: str, v: Any) -> bytes:
@@ -400,7 +406,9 @@ def _integral(v: Any) -> Any:
 def _int_comparison(column: str, op: FilterOp, v: Any, arrow_type: pa.DataType) -> CoreFilter | None:
     """Rewrite a comparison of an integer column with a non-integral or out-of-range number
     into one the engine can evaluate exactly (``x > 2.5`` is ``x >= 3``). None: no rewrite needed."""
-    lo, hi = _INT_RANGES[arrow_type]
+    bounds = _int_range(arrow_type)
+    assert bounds is not None
+    lo, hi = bounds
     nothing: CoreFilter = (column, FilterOp.IN.value, pa.array([], type=arrow_type))
     # True on every non-null cell and, like the comparison it replaces, unknown on a null one
     # (IS NOT NULL would be false there, and NOT of it true).
@@ -545,9 +553,10 @@ def _core_predicate(e: FilterExpression, arrow_schema: pa.Schema, uuids: set[str
             return _decimal_comparison(e.column, op, exact[0], t)
         else:
             values = held
-    if t in _INT_RANGES:
+    int_range = _int_range(t)
+    if int_range is not None:
         if op in _SET_OPS:
-            lo, hi = _INT_RANGES[t]
+            lo, hi = int_range
             values = [
                 int(v) if isinstance(v, float) else v
                 for v in map(_integral, values)

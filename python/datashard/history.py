@@ -12,13 +12,17 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-import pyarrow as pa
-
+from ._lazy import lazy_module
 from ._convert import Parallel
 from ._when import When, epoch_ms
 from .errors import InvalidArgumentError
 from .filters import FilterLike
 from .snapshot import Snapshot, from_core
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = lazy_module("pyarrow")
 
 __all__ = ["TableHistory"]
 

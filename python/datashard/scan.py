@@ -19,15 +19,17 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Sequence
 
-import pyarrow as pa
-
 from . import _core
+from ._lazy import lazy_module
 from ._convert import SchemaView, check_arrow_expression, is_arrow_expression, serialize_arrow_expression, threads
 from .errors import InvalidArgumentError, SchemaError, typed_batches
 from .filters import FilterLike, FilterTerm, describe_core_filters, map_columns, parse_filter, to_core_filters
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    import pyarrow as pa
+else:
+    pa = lazy_module("pyarrow")
 
 __all__ = ["Scan", "ScanSpec", "SnapshotNames", "plan_scan", "projected_schema"]
 

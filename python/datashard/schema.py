@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterator, Mapping, Sequence
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from . import _core
+from ._lazy import lazy_module
 from .errors import SchemaError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = lazy_module("pyarrow")
 
 __all__ = ["Schema", "PRIMITIVE_TYPES", "normalize_type"]
 

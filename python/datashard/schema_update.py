@@ -19,12 +19,16 @@ new schema.
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
+from ._lazy import lazy_module
 from .errors import InvalidArgumentError
 from .schema import Schema, normalize_type
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = lazy_module("pyarrow")
 
 __all__ = ["UpdateSchema", "TableSchemaEvolution"]
 

@@ -21,10 +21,9 @@ import os
 import random
 import time
 from types import TracebackType
-from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
-import pyarrow as pa
-
+from ._lazy import lazy_module
 from ._convert import (
     DEFAULT_BATCH_ROWS,
     ISOLATION_LEVELS,
@@ -42,6 +41,11 @@ from ._storage import join_location
 from .compat import OriginalTransactionAPI
 from .errors import ConcurrentModificationException, InvalidArgumentError, typed_batches
 from .filters import FilterLike, parse_filter, to_core_filters
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = lazy_module("pyarrow")
 
 __all__ = ["Transaction", "ISOLATION_LEVELS", "run_with_retries"]
 
