@@ -14,9 +14,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
-import pyarrow as pa
-
 from . import _core
+from ._lazy import lazy_module
 from ._convert import (
     DEFAULT_BATCH_ROWS,
     MATERIALIZE_BATCH_ROWS,
@@ -37,7 +36,7 @@ from .errors import (
     TableExistsError,
     TableNotFoundError,
 )
-from .filters import FilterLike
+from .filters import FilterExpression, FilterLike, FilterOp, to_core_filters
 from .history import TableHistory
 from .maintenance import TableMaintenance
 from .partitioning import PartitionSpec
@@ -51,6 +50,13 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from .distributed import DistributedAppend
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    pa = lazy_module("pyarrow")
+    pc = lazy_module("pyarrow.compute")
 
 __all__ = ["Table", "create_table", "load_table"]
 
@@ -377,6 +383,41 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution, TableEngines, 
         return self.to_arrow(
             columns=columns, filter=filter, snapshot_id=snapshot_id, limit=n, parallel=1, as_of=as_of, ref=ref
         )
+
+    def take(
+        self,
+        keys: Iterable[Any],
+        *,
+        by: str,
+        columns: Sequence[str] | None = None,
+        snapshot_id: int | None = None,
+        as_of: When | None = None,
+        ref: str | None = None,
+    ) -> pa.Table:
+        """Point lookup: the rows whose column ``by`` holds one of ``keys``, in the order of
+        ``keys`` (the rows of one key in the order the scan meets them; a key with no row is
+        simply absent). Opens as little as it can: the lookup is an ``in`` filter, so file
+        bounds, row-group statistics, bloom filters
+        (``write.parquet.bloom-filter-enabled.column.<by>``) and a sort order on ``by`` all
+        rule files and row groups out before any is read. ``columns``: the columns returned
+        (``by`` is read too, to order the rows, and dropped if not asked for). Which snapshot:
+        as in :meth:`new_scan`. A key of the wrong type is a :class:`FilterTypeError`."""
+        if isinstance(keys, (str, bytes)) or not isinstance(keys, Iterable):
+            raise InvalidArgumentError(f"take: keys must be a list of values of column {by!r}, got {keys!r}")
+        view = self._input.view()
+        lookup = FilterExpression(by, FilterOp.IN, list(keys))
+        # The keys as the column holds them: the filter's own conversion (type checks, uuids as
+        # 16 bytes, numbers the column cannot hold dropped), so the order below matches it.
+        _, _, held = to_core_filters([lookup], view.arrow, view.uuid_columns)[0]
+        read = None if columns is None else list(dict.fromkeys([*columns, by]))
+        found = self.new_scan(read, lookup, snapshot_id, as_of=as_of, ref=ref).to_arrow()
+        # Rows in key order (ties in scan order): the position of each row's key among the keys.
+        position = pc.index_in(found[by], value_set=held)
+        rows = pa.table({"key": position, "row": pa.array(range(found.num_rows), pa.int64())})
+        found = found.take(pc.sort_indices(rows, sort_keys=[("key", "ascending"), ("row", "ascending")]))
+        if columns is not None and by not in columns:
+            found = found.drop_columns([by])
+        return uuid_as_text(found, self._input.view().uuid_columns)
 
     def to_pandas(
         self,
