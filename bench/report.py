@@ -73,7 +73,7 @@ class Doc:
         self.w("| " + " | ".join(["system"] + header) + " |")
         self.w("|" + "---|" * (len(header) + 1))
         for s in systems or self.systems:
-            if s in COMMIT_ONLY and workload not in ("commits", "barriers"):
+            if s in COMMIT_ONLY and workload not in ("commits", "barriers", "cold"):
                 continue
             na = self.na_reason(workload, s)
             cells = na if na else rows_for(s)
@@ -185,6 +185,30 @@ def render(results: dict) -> str:
 
         d.table("barriers", ["commits traced", "flush calls / commit", "barriers / commit"], row_f,
                 [s for s in d.systems if s != "pyarrow"])
+
+    if "cold" in wl:
+        cold = wl["cold"]
+        d.w("**One commit from a fresh process**: wall time from spawning the interpreter to its exit, for a "
+            "script that imports the library, opens the table and appends one row (the original's "
+            "`load_table(path).append_records([row])` for both datashards; pyarrow + `write_deltalake` / "
+            "`lance.write_dataset` for the peers). One process at a time, the systems taking turns; every row "
+            "is read back afterwards. The last row is the interpreter alone (`python -c ''`), the floor.")
+        d.w()
+        base_c = (cold.get(BASE) or {}).get("p50_ms")
+
+        def row_c(s: str) -> list[str] | str:
+            x = cold.get(s)
+            if not x:
+                return "no run"
+            if not x.get("wall_ms"):
+                return "failed: " + _short(x.get("error") or (x.get("failures") or [""])[0], 80)
+            rb = x.get("readback")
+            check = "-" if rb is None else ("ok" if x.get("ok") else "**failed**: " + _short(
+                rb.get("error") or f"{rb.get('acked_missing')} rows missing" or (x.get("failures") or [""])[0], 60))
+            return [_num(len(x["wall_ms"])), _ms(x["p50_ms"]), _ms(x["p95_ms"]), _ratio(x["p50_ms"], base_c), check]
+
+        d.table("cold", ["processes", "p50 ms", "p95 ms", "× ds", "rows read back"], row_c,
+                [s for s in d.systems if s in cold] + ["interpreter"])
 
     # 2. bulk
     if "bulk" in wl:

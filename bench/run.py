@@ -53,8 +53,9 @@ LABELS = {
     "pyarrow": "pyarrow Parquet (floor)",
     "floor": "syscall floor of a durable commit (Python os calls)",
     "pyarrow-dsfiles": "pyarrow on datashard's files",
+    "interpreter": "the Python interpreter alone (floor)",
 }
-WORKLOADS = ["commits", "bulk", "scan", "history", "timetravel", "memory"]
+WORKLOADS = ["commits", "cold", "bulk", "scan", "history", "timetravel", "memory"]
 
 # Peers install from PyPI into their own venvs; datashard and pyarrow need none.
 VENV_REQUIREMENTS = {
@@ -67,13 +68,13 @@ VENV_REQUIREMENTS = {
 
 MODES: dict[str, dict[str, Any]] = {
     # CI smoke test: every workload runs, on tiny sizes, in seconds.
-    "quick": dict(reps=1, bulk_rows=20_000, procs=[3, 2], commits=3, commit_budget_s=30, history=[10, 30], measure=5,
+    "quick": dict(cold=3, reps=1, bulk_rows=20_000, procs=[3, 2], commits=3, commit_budget_s=30, history=[10, 30], measure=5,
                   batch=8192, budget_s=60, timeout_s=180),
     # A run that fits ~15 minutes on a 2-core machine.
-    "medium": dict(reps=2, bulk_rows=1_000_000, procs=[12, 2], commits=50, commit_budget_s=45, history=[100, 1000],
+    "medium": dict(cold=20, reps=2, bulk_rows=1_000_000, procs=[12, 2], commits=50, commit_budget_s=45, history=[100, 1000],
                    measure=50, batch=65536, budget_s=240, timeout_s=600),
     # The published run (a quiet machine; an hour or more).
-    "full": dict(reps=3, bulk_rows=10_000_000, procs=[12, 2], commits=100, commit_budget_s=300,
+    "full": dict(cold=50, reps=3, bulk_rows=10_000_000, procs=[12, 2], commits=100, commit_budget_s=300,
                  history=[100, 1000, 10000], measure=50, batch=65536, budget_s=1800, timeout_s=3600),
 }
 
@@ -374,6 +375,74 @@ def w_commits(r: Runner, systems: list[str], res: dict) -> None:
                 "readback_errors": [x["readback"].get("error") for x in runs
                                     if x.get("readback") and not x["readback"].get("ok")][:2],
             }
+
+
+# One commit from a fresh process (a worker that starts, records one result and exits): the
+# code each library's user writes for it, with the interpreter of the system's venv. argv:
+# table path, worker, seq. The row is the commit workload's, so op_readback checks it.
+_COLD_ROW = ("w, s = int(sys.argv[2]), int(sys.argv[3])\n"
+             "ts = datetime.datetime(2024, 1, 1) + datetime.timedelta(microseconds=s)\n")
+_COLD_ARROW = (_COLD_ROW + "import pyarrow as pa\n"
+               "row = pa.table({'worker': pa.array([w], pa.int64()), 'seq': pa.array([s], pa.int64()),\n"
+               "                'ts': pa.array([ts], pa.timestamp('us')), 'payload': [f'w{w}-s{s}']})\n")
+COLD_SCRIPTS = {
+    # the original's API, unchanged: the same script measures both
+    "datashard": "import datetime, sys\nimport datashard\n" + _COLD_ROW
+                 + "datashard.load_table(sys.argv[1]).append_records("
+                   "[{'worker': w, 'seq': s, 'ts': ts, 'payload': f'w{w}-s{s}'}])\n",
+    "deltalake": "import datetime, sys\nfrom deltalake import write_deltalake\n" + _COLD_ARROW
+                 + "write_deltalake(sys.argv[1], row, mode='append')\n",
+    "lance": "import datetime, sys\nimport lance\n" + _COLD_ARROW
+             + "lance.write_dataset(row, sys.argv[1], mode='append')\n",
+}
+COLD_SCRIPTS["original"] = COLD_SCRIPTS["datashard"]
+
+
+def w_cold(r: Runner, systems: list[str], res: dict) -> None:
+    """Wall time of a fresh process that imports the library, opens a table and commits one
+    row, spawn to exit, one process at a time, the systems taking turns; then every row is
+    read back. ``interpreter``: the Python interpreter alone (``python -c ''``), the floor."""
+    out = res.setdefault("cold", {})
+    systems = [s for s in systems if s in COLD_SCRIPTS] + ["interpreter"]
+    r.cmds.setdefault("interpreter", system_command("floor", r.args.cache_dir, False, False))
+    paths = {}
+    for s in systems:
+        paths[s] = os.path.join(r.work, s, "cold")
+        rmtree(paths[s])
+        if s != "interpreter":
+            c = r.call(s, "create", path=paths[s], schema="commit")
+            if not c.get("ok"):
+                out[s] = {"ok": False, "error": "create: " + str(c.get("error"))}
+                log(f"cold {s}: create failed: {c.get('error')}")
+        out.setdefault(s, {"ok": True, "wall_ms": [], "failures": []})
+    systems = [s for s in systems if out[s].get("ok")]
+    n = r.cfg["cold"]
+    # Seq n first, untimed: it warms the page cache and writes the bytecode caches an
+    # installed package has from pip (the workers' PYTHONDONTWRITEBYTECODE is dropped here).
+    for seq in [n, *range(n)]:
+        for s in rotated(systems, seq):
+            py, env = r.cmds[s]
+            env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+            t0 = time.perf_counter()
+            p = subprocess.run([py, "-c", COLD_SCRIPTS.get(s, ""), paths[s], "0", str(seq)], env=env, cwd=r.work,
+                               capture_output=True, text=True, timeout=r.cfg["timeout_s"])
+            wall = time.perf_counter() - t0
+            if p.returncode == 0:
+                if seq < n:
+                    out[s]["wall_ms"].append(round(wall * 1e3, 2))
+            elif len(out[s]["failures"]) < 3:
+                out[s]["failures"].append(p.stderr[-400:])
+    for s in systems:
+        v = out[s]
+        v["p50_ms"], v["p95_ms"] = med(v["wall_ms"]), pct(v["wall_ms"], 95)
+        if s != "interpreter":
+            acked = [[0, q] for q in range(n + 1)]
+            v["readback"] = r.call(s, "readback", path=paths[s], acked=acked)
+            v["ok"] = v["readback"].get("ok", False) and v["readback"].get("acked_missing") == 0 and not v["failures"]
+        log(f"cold {s}: p50 {_fmt(v['p50_ms'])} ms, p95 {_fmt(v['p95_ms'])} ms over {len(v['wall_ms'])} processes"
+            + (f", read back {v['readback'].get('rows')} rows" if "readback" in v else ""))
+        if not r.args.keep_work:
+            rmtree(paths[s])
 
 
 SYNC_CALLS = ("fsync", "fdatasync", "syncfs", "sync_file_range", "msync", "sync")
@@ -745,7 +814,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--setup", action="store_true", help="create the peers' venvs (also in quick mode) and exit")
     ap.add_argument("--upgrade-venvs", action="store_true", help="pip install --upgrade in every venv first")
     ap.add_argument("--no-charts", action="store_true")
-    for k, typ in (("reps", int), ("bulk_rows", int), ("commits", int), ("commit_budget_s", float),
+    for k, typ in (("reps", int), ("bulk_rows", int), ("cold", int), ("commits", int), ("commit_budget_s", float),
                    ("measure", int), ("budget_s", float),
                    ("timeout_s", float), ("batch", int)):
         ap.add_argument("--" + k.replace("_", "-"), type=typ, default=None, help=f"override the mode's {k}")
@@ -767,7 +836,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     args = parse_args(argv)
     cfg = dict(MODES[args.mode])
-    for k in ("reps", "bulk_rows", "commits", "commit_budget_s", "measure", "budget_s", "timeout_s", "batch"):
+    for k in ("reps", "bulk_rows", "cold", "commits", "commit_budget_s", "measure", "budget_s", "timeout_s", "batch"):
         if getattr(args, k) is not None:
             cfg[k] = getattr(args, k)
     if args.procs:
@@ -854,6 +923,8 @@ def main(argv=None) -> int:
         if "commits" in workloads:
             run_workload("commits", lambda: w_commits(r, avail, res))
             run_workload("barriers", lambda: w_barriers(r, avail, res))
+        if "cold" in workloads:
+            run_workload("cold", lambda: w_cold(r, avail, res))
         tables: dict[str, str] = {}
         avail = [s for s in avail if s not in COMMIT_ONLY]
         if {"bulk", "scan", "memory"} & set(workloads):
