@@ -4,6 +4,8 @@ Bulk table (workloads 2, 3, 6): ``id`` int64 0..n-1 (sorted, so a range filter o
 selective in every format's statistics), ``value`` float64, ``name`` string (1,000
 distinct values, 8-12 characters), ``ts`` timestamp[us] (one second apart).
 
+Lookup table (workload ``lookup``): see :func:`lookup_table`.
+
 Commit rows (workloads 1, 4, 5): one row per commit, ``worker`` int64, ``seq`` int64,
 ``ts`` timestamp[us], ``payload`` string; (worker, seq) identifies the commit, so reading
 the table back shows exactly which commits landed.
@@ -55,6 +57,33 @@ def bulk_table(n: int) -> pa.Table:
     if not batches:
         return BULK_SCHEMA.empty_table()
     return pa.Table.from_batches(batches, schema=BULK_SCHEMA).combine_chunks()
+
+
+LOOKUP_SCHEMA = pa.schema([pa.field("id", pa.int64()), pa.field("key", pa.string()), pa.field("value", pa.float64())])
+
+
+def lookup_key(i: int) -> str:
+    """The ``key`` of row ``i`` of the lookup table: distinct for every row (a bijection of
+    the 64-bit integers), in no order related to ``id``."""
+    return f"k{(i * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+def lookup_table(n: int) -> pa.Table:
+    """The lookup table (workload ``lookup``): ``id`` int64 0..n-1 (sorted), ``key`` string
+    (unsorted, every value distinct: the point lookup's column), ``value`` float64."""
+    ids = pa.array(range(n), pa.int64())
+    keys = pa.array([lookup_key(i) for i in range(n)], pa.string())
+    value = pc.divide(pc.cast(ids, pa.float64()), pa.scalar(3.0))
+    return pa.Table.from_arrays([ids, keys, value], schema=LOOKUP_SCHEMA)
+
+
+def lookup_queries(n: int) -> dict:
+    """The two lookups and their answers: an OR of two narrow ``id`` ranges (0.05 % of the
+    rows each) and one ``key``."""
+    w = max(1, n // 2000)
+    ranges = [[n // 5, n // 5 + w - 1], [3 * n // 5, 3 * n // 5 + w - 1]]
+    row = int(n * 0.37)
+    return {"or_ranges": {"ranges": ranges, "rows": 2 * w}, "point": {"key": lookup_key(row), "rows": 1}}
 
 
 def commit_row(worker: int, seq: int) -> pa.Table:

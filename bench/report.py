@@ -210,6 +210,39 @@ def render(results: dict) -> str:
         d.table("cold", ["processes", "p50 ms", "p95 ms", "× ds", "rows read back"], row_c,
                 [s for s in d.systems if s in cold] + ["interpreter"])
 
+    if "lookup" in wl:
+        lk = wl["lookup"]
+        d.w(f"## Selective lookups ({lk.get('rows', 0):,} rows)")
+        d.w()
+        d.w("One table written once per system (`id` int64 sorted, `key` string with every value distinct and in no "
+            "order, `value` float64; datashard with a bloom filter on `key`, the others with their defaults). "
+            "**OR of ranges**: `id` in two narrow ranges (0.05 % of the rows each); **point**: one `key`, the "
+            "lookup datashard answers with `take`. Cold: the table's files evicted from the page cache first. "
+            "MB read: bytes the reading process got from read() calls (`rchar`), cache hits included; disk MB: "
+            "what came from the device (`read_bytes`). Every answer's row count is checked.")
+        d.w()
+        base_l = lk.get(BASE) or {}
+
+        def row_l(s: str) -> list[str] | str:
+            x = lk.get(s)
+            if not x:
+                return "no run"
+            if not x.get("ok"):
+                return "failed: " + _short(x.get("error", ""), 80)
+            cells = []
+            for q in ("or_ranges", "point"):
+                c, w = x.get(q + "_cold") or {}, x.get(q + "_warm") or {}
+                if not (c.get("ok") and w.get("ok")):
+                    cells += ["**wrong answer**" if c.get("rows") is not None else "failed: " + _short(c.get("error"), 40),
+                              "", "", ""]
+                    continue
+                cells += [_ms(c["ms"]), _ratio(c["ms"], (base_l.get(q + "_cold") or {}).get("ms")), _ms(w["ms"]),
+                          _num(c["read_mb"], 2)]
+            return cells
+
+        d.table("lookup", ["OR cold ms", "× ds", "OR warm ms", "OR MB read", "point cold ms", "× ds",
+                           "point warm ms", "point MB read"], row_l)
+
     # 2. bulk
     if "bulk" in wl:
         per = wl["bulk"]

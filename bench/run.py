@@ -55,7 +55,7 @@ LABELS = {
     "pyarrow-dsfiles": "pyarrow on datashard's files",
     "interpreter": "the Python interpreter alone (floor)",
 }
-WORKLOADS = ["commits", "cold", "bulk", "scan", "history", "timetravel", "memory"]
+WORKLOADS = ["commits", "cold", "bulk", "scan", "lookup", "history", "timetravel", "memory"]
 
 # Peers install from PyPI into their own venvs; datashard and pyarrow need none.
 VENV_REQUIREMENTS = {
@@ -651,6 +651,49 @@ def w_scan(r: Runner, systems: list[str], tables: dict[str, str], res: dict) -> 
         v["summary"] = summ
 
 
+def w_lookup(r: Runner, systems: list[str], res: dict) -> None:
+    """Selective reads of the lookup table (``bulk_rows`` rows, data.lookup_table): an OR of
+    two narrow ranges of the sorted ``id`` (0.1 % of the rows) and a point lookup of one
+    unsorted, all-distinct ``key``, each cold and warm; every answer's row count is checked."""
+    import data
+
+    n = r.cfg["bulk_rows"]
+    out = res.setdefault("lookup", {"rows": n})
+    source = os.path.join(r.work, f"lookup-input-{n}.arrow")
+    x = r.call("pyarrow", "make_input", rows=n, out=source, kind="lookup")
+    if not x.get("ok"):
+        raise RuntimeError(f"could not build the lookup data: {x.get('error')}")
+    queries = data.lookup_queries(n)
+    for s in systems:
+        path = os.path.join(r.work, s, "lookup")
+        rmtree(path)
+        w = r.call(s, "lookup_write", path=path, input=source)
+        per = out.setdefault(s, {"ok": w.get("ok", False), "bytes": w.get("bytes"), "error": w.get("error")})
+        if not w.get("ok"):
+            log(f"lookup {s}: write failed: {w.get('error')}")
+            continue
+        for name, q in queries.items():
+            query = {k: v for k, v in q.items() if k != "rows"}
+            for cold in (True, False):
+                runs = [r.call(s, "lookup", path=path, query=query, cold=cold) for _ in range(r.cfg["reps"])]
+                good = [x for x in runs if x.get("ok")]
+                wrong = [x["rows"] for x in good if x["rows"] != q["rows"]]
+                per[f"{name}_{'cold' if cold else 'warm'}"] = {
+                    "ms": med([x["seconds"] * 1e3 for x in good]),
+                    "read_mb": med([x["io"].get("rchar", 0) / 1e6 for x in good]),
+                    "disk_mb": med([x["io"].get("read_bytes", 0) / 1e6 for x in good]),
+                    "rows": good[0]["rows"] if good else None,
+                    "expected_rows": q["rows"],
+                    "ok": bool(good) and not wrong,
+                    "error": None if good else runs[0].get("error"),
+                }
+            c = per[f"{name}_cold"]
+            log(f"lookup {s} {name}: cold {_fmt(c['ms'])} ms ({_fmt(c['disk_mb'])} MB from disk), warm "
+                f"{_fmt(per[name + '_warm']['ms'])} ms, {c['rows']} rows (expected {q['rows']})")
+        if not r.args.keep_work:
+            rmtree(path)
+
+
 def w_memory(r: Runner, systems: list[str], tables: dict[str, str], res: dict) -> None:
     readers = _readers(r, systems, tables)
     out = res.setdefault("memory", {})
@@ -931,6 +974,8 @@ def main(argv=None) -> int:
             run_workload("bulk", lambda: tables.update(setup_tables(r, avail, res, "bulk" in workloads)))
         if "scan" in workloads:
             run_workload("scan", lambda: w_scan(r, avail, tables, res))
+        if "lookup" in workloads:
+            run_workload("lookup", lambda: w_lookup(r, [s for s in avail if s != "original"], res))
         if "memory" in workloads:
             run_workload("memory", lambda: w_memory(r, avail, tables, res))
         if {"history", "timetravel"} & set(workloads):
@@ -969,6 +1014,8 @@ def unsupported(systems: list[str], workloads: list[str]) -> dict:
     na = {}
     if "timetravel" in workloads and "pyarrow" in systems:
         na.setdefault("timetravel", {})["pyarrow"] = "plain Parquet files have no versions"
+    if "lookup" in workloads and "original" in systems:
+        na.setdefault("lookup", {})["original"] = "0.11.2 filters are AND-ed lists only (no OR)"
     return na
 
 

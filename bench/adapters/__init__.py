@@ -12,6 +12,9 @@ would write it (its public API, its defaults):
   or the rows with ``lo <= id <= hi``, or an older version (a token from the writer).
 * ``stream(path, batch_size) -> iterator``: the library's streaming read; each item has
   ``num_rows`` or ``len()``.
+* ``lookup_write(path, table)``: the lookup table, written as a user who looks rows up by
+  ``key`` would (datashard: a bloom filter on it); ``lookup(path, query) -> pyarrow.Table``:
+  ``{"ranges": [[lo, hi], [lo, hi]]}`` (an OR of two ``id`` ranges) or ``{"key": k}``.
 * ``UNSUPPORTED``: workload name -> why this system cannot do it ("n/a: <reason>").
 
 Adapters are imported by ``bench/worker.py`` by name, so importing one must not import any

@@ -69,3 +69,17 @@ def stream(path: str, batch_size: int):
 def data_paths(path: str) -> list[str]:
     """The Parquet files of the current snapshot (for pyarrow to read the same files)."""
     return list(datashard.load_table(path).parquet_paths())
+
+
+def lookup_write(path: str, table: pa.Table) -> None:
+    """The lookup table as a datashard user who looks rows up by ``key`` writes it: with a
+    bloom filter on that column (the table property Iceberg names)."""
+    bulk_write(path, table, properties={"write.parquet.bloom-filter-enabled.column.key": "true"})
+
+
+def lookup(path: str, query: dict) -> pa.Table:
+    t = datashard.load_table(path)
+    if "key" in query:
+        return t.take([query["key"]], by="key")
+    (a, b), (c, d) = query["ranges"]
+    return t.to_arrow(filter=datashard.col("id").between(a, b) | datashard.col("id").between(c, d))

@@ -46,3 +46,15 @@ def read(path: str, id_range=None, columns=None, version=None) -> pa.Table:
 
 def stream(path: str, batch_size: int):
     return DeltaTable(path).to_pyarrow_dataset().to_batches(batch_size=batch_size)
+
+
+def lookup_write(path: str, table: pa.Table) -> None:
+    bulk_write(path, table)
+
+
+def lookup(path: str, query: dict) -> pa.Table:
+    dt = DeltaTable(path)
+    if "key" in query:
+        return dt.to_pyarrow_table(filters=[("key", "=", query["key"])])
+    # disjunctive normal form: a list of AND-ed lists, OR-ed
+    return dt.to_pyarrow_table(filters=[[("id", ">=", lo), ("id", "<=", hi)] for lo, hi in query["ranges"]])

@@ -50,3 +50,14 @@ def count_rows(path: str, version) -> int:
 
 def stream(path: str, batch_size: int):
     return lance.dataset(path).to_batches(batch_size=batch_size)
+
+
+def lookup_write(path: str, table: pa.Table) -> None:
+    bulk_write(path, table)
+
+
+def lookup(path: str, query: dict) -> pa.Table:
+    ds = lance.dataset(path)
+    if "key" in query:
+        return ds.to_table(filter=f"key = '{query['key']}'")
+    return ds.to_table(filter=" OR ".join(f"(id >= {int(lo)} AND id <= {int(hi)})" for lo, hi in query["ranges"]))

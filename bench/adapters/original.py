@@ -8,7 +8,7 @@ import pyarrow as pa
 
 import datashard
 
-UNSUPPORTED: dict[str, str] = {}
+UNSUPPORTED: dict[str, str] = {"lookup": "0.11.2 filters are AND-ed lists only (no OR)"}
 
 _TYPES = {
     pa.int64(): "long",

@@ -60,3 +60,13 @@ def read(path: str, id_range=None, columns=None, version=None, files=None) -> pa
 
 def stream(path: str, batch_size: int, files=None):
     return pads.dataset(_source(path, files), format="parquet").to_batches(batch_size=batch_size)
+
+
+def lookup_write(path: str, table: pa.Table) -> None:
+    bulk_write(path, table)
+
+
+def lookup(path: str, query: dict) -> pa.Table:
+    if "key" in query:
+        return pq.read_table(path, filters=[("key", "=", query["key"])])
+    return pq.read_table(path, filters=[[("id", ">=", lo), ("id", "<=", hi)] for lo, hi in query["ranges"]])

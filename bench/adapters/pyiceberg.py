@@ -7,7 +7,7 @@ import os
 
 import pyarrow as pa
 from pyiceberg.catalog.sql import SqlCatalog
-from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
+from pyiceberg.expressions import And, EqualTo, GreaterThanOrEqual, LessThanOrEqual, Or
 
 UNSUPPORTED: dict[str, str] = {}
 _IDENT = "bench.t"
@@ -71,3 +71,16 @@ def read(path: str, id_range=None, columns=None, version=None) -> pa.Table:
 def stream(path: str, batch_size: int):
     # to_arrow_batch_reader has no batch-size knob; batches are what the Parquet reader yields.
     return _catalog(path).load_table(_IDENT).scan().to_arrow_batch_reader()
+
+
+def lookup_write(path: str, table: pa.Table) -> None:
+    bulk_write(path, table)
+
+
+def lookup(path: str, query: dict) -> pa.Table:
+    t = _catalog(path).load_table(_IDENT)
+    if "key" in query:
+        return t.scan(row_filter=EqualTo("key", query["key"])).to_arrow()
+    (a, b), (c, d) = query["ranges"]
+    between = [And(GreaterThanOrEqual("id", lo), LessThanOrEqual("id", hi)) for lo, hi in ((a, b), (c, d))]
+    return t.scan(row_filter=Or(*between)).to_arrow()

@@ -48,12 +48,18 @@ def test_quick_benchmark_runs_every_workload(tmp_path: Path) -> None:
         assert wl["memory"][system]["summary"]["peak_rss_mb"] > 0
         for h, x in wl["history"][system]["summary"].items():
             assert x.get("p50_ms") is not None and x["errors"] == 0, (system, h, x)
+        for q in ("or_ranges_cold", "or_ranges_warm", "point_cold", "point_warm"):
+            x = wl["lookup"][system][q]
+            assert x["ok"] and x["rows"] == x["expected_rows"], (system, q, x)
+    cold = wl["cold"]["datashard"]
+    assert cold["ok"] and len(cold["wall_ms"]) > 0, cold  # every row read back, no process failed
+    assert cold["readback"]["acked_missing"] == 0 and cold["readback"]["duplicates"] == 0, cold
     assert "pyarrow-dsfiles" in wl["scan"], "pyarrow must also read datashard's own files"
     for h, x in wl["timetravel"]["datashard"]["summary"].items():
         assert x.get("ms") is not None, (h, x)  # the row count of the old version was checked
 
     md = (out / "results.md").read_text()
-    for title in ("Small concurrent commits", "Bulk append", "filtered scan", "Commit latency", "Time travel",
-                  "streaming scan"):
+    for title in ("Small concurrent commits", "One commit from a fresh process", "Bulk append", "filtered scan",
+                  "Selective lookups", "Commit latency", "Time travel", "streaming scan"):
         assert title in md
     assert "n/a: plain Parquet files have no versions" in md
