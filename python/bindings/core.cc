@@ -922,6 +922,16 @@ NB_MODULE(_core, m) {
       "Row dicts as Arrow data of `schema` without pyarrow, or None where a value needs the general "
       "converter (datashard._records), which words the errors.");
   m.def(
+      "columns_to_arrow",
+      [](const nb::handle& data, const SchemaHolder& schema) -> nb::object {
+        auto batch = ColumnsToBatch(data.ptr(), schema.schema());
+        if (batch == nullptr) return nb::none();
+        return nb::cast(new CoreBatch(std::move(batch)), nb::rv_policy::take_ownership);
+      },
+      "data"_a, "schema"_a,
+      "A dict of columns (lists) as Arrow data of `schema` without pyarrow, or None where pyarrow's "
+      "reading of it and the append's casts decide.");
+  m.def(
       "arrow_schema_capsule",
       [](const std::string& schema_json) {
         return new SchemaHolder(datashard::ToArrowSchema(ParseSchema(schema_json)));

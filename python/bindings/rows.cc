@@ -21,7 +21,10 @@ namespace {
 // goes to the general converter.
 enum class Kind { kBool, kInt32, kInt64, kFloat, kDouble, kString, kBinary, kDate, kTimestamp, kOther };
 
-Kind KindOf(const arrow::DataType& type) {
+// `columns`: values will be taken from a dict of columns, which an append
+// reads as pyarrow infers it and then casts within one kind of value; a naive
+// datetime is then no zoned timestamp (the row form takes it as UTC).
+Kind KindOf(const arrow::DataType& type, bool columns) {
   switch (type.id()) {
     case arrow::Type::BOOL: return Kind::kBool;
     case arrow::Type::INT32: return Kind::kInt32;
@@ -31,9 +34,11 @@ Kind KindOf(const arrow::DataType& type) {
     case arrow::Type::STRING: return Kind::kString;
     case arrow::Type::BINARY: return Kind::kBinary;
     case arrow::Type::DATE32: return Kind::kDate;
-    case arrow::Type::TIMESTAMP:
-      return static_cast<const arrow::TimestampType&>(type).unit() == arrow::TimeUnit::MICRO ? Kind::kTimestamp
-                                                                                             : Kind::kOther;
+    case arrow::Type::TIMESTAMP: {
+      const auto& timestamp = static_cast<const arrow::TimestampType&>(type);
+      const bool plain = timestamp.unit() == arrow::TimeUnit::MICRO && (!columns || timestamp.timezone().empty());
+      return plain ? Kind::kTimestamp : Kind::kOther;
+    }
     default: return Kind::kOther;
   }
 }
@@ -145,68 +150,128 @@ bool AppendValue(Column& column, PyObject* v) {
   return false;
 }
 
+// The columns of a schema, each with its builder.
+class Columns {
+ public:
+  Columns() = default;
+  Columns(const Columns&) = delete;
+  Columns& operator=(const Columns&) = delete;
+  ~Columns() {
+    for (auto& column : columns_) Py_XDECREF(column.key);
+  }
+
+  // Builders for `num_rows` values of each field of `schema`; false if one
+  // cannot be made.
+  bool Init(const arrow::Schema& schema, Py_ssize_t num_rows, bool from_columns) {
+    if (PyDateTimeAPI == nullptr) {
+      PyDateTime_IMPORT;
+      if (PyDateTimeAPI == nullptr) {
+        PyErr_Clear();
+        return false;
+      }
+    }
+    columns_.reserve(static_cast<size_t>(schema.num_fields()));
+    for (const auto& field : schema.fields()) {
+      auto builder = arrow::MakeBuilder(field->type());
+      if (!builder.ok()) return false;
+      PyObject* key = PyUnicode_FromStringAndSize(field->name().data(), static_cast<Py_ssize_t>(field->name().size()));
+      if (key == nullptr) {
+        PyErr_Clear();
+        return false;
+      }
+      PyUnicode_InternInPlace(&key);
+      columns_.push_back(
+          Column{KindOf(*field->type(), from_columns), !field->nullable(), key, std::move(builder).ValueUnsafe()});
+      if (!columns_.back().builder->Reserve(num_rows).ok()) return false;
+    }
+    return true;
+  }
+
+  std::vector<Column>& columns() { return columns_; }
+
+  // `value` (borrowed; nullptr: not given) appended to `column`.
+  static bool Append(Column& column, PyObject* value) {
+    if (value == nullptr || value == Py_None) return !column.required && column.builder->AppendNull().ok();
+    return AppendValue(column, value);
+  }
+
+  std::shared_ptr<arrow::RecordBatch> Finish(const std::shared_ptr<arrow::Schema>& schema, Py_ssize_t num_rows) {
+    arrow::ArrayVector arrays;
+    for (auto& column : columns_) {
+      auto array = column.builder->Finish();
+      if (!array.ok()) return nullptr;
+      arrays.push_back(std::move(array).ValueUnsafe());
+    }
+    return arrow::RecordBatch::Make(schema, num_rows, std::move(arrays));
+  }
+
+ private:
+  std::vector<Column> columns_;
+};
+
+// dict[key] into `value` (borrowed; nullptr if absent); false if the lookup
+// itself failed (a key whose __eq__ raised).
+bool Lookup(PyObject* dict, PyObject* key, PyObject** value) {
+  *value = PyDict_GetItemWithError(dict, key);
+  if (*value == nullptr && PyErr_Occurred() != nullptr) {
+    PyErr_Clear();
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::shared_ptr<arrow::RecordBatch> RowsToBatch(PyObject* rows, const std::shared_ptr<arrow::Schema>& schema) {
-  if (PyDateTimeAPI == nullptr) {
-    PyDateTime_IMPORT;
-    if (PyDateTimeAPI == nullptr) {
-      PyErr_Clear();
-      return nullptr;
-    }
-  }
   if (!PyList_Check(rows) && !PyTuple_Check(rows)) return nullptr;
   const Py_ssize_t num_rows = PySequence_Fast_GET_SIZE(rows);
   PyObject** items = PySequence_Fast_ITEMS(rows);
-
-  std::vector<Column> columns;
-  columns.reserve(static_cast<size_t>(schema->num_fields()));
-  struct KeysRelease {
-    std::vector<Column>* columns;
-    ~KeysRelease() {
-      for (auto& column : *columns) Py_XDECREF(column.key);
-    }
-  } release{&columns};
-  for (const auto& field : schema->fields()) {
-    auto builder = arrow::MakeBuilder(field->type());
-    if (!builder.ok()) return nullptr;
-    PyObject* key = PyUnicode_FromStringAndSize(field->name().data(), static_cast<Py_ssize_t>(field->name().size()));
-    if (key == nullptr) {
-      PyErr_Clear();
-      return nullptr;
-    }
-    PyUnicode_InternInPlace(&key);
-    columns.push_back(Column{KindOf(*field->type()), !field->nullable(), key, std::move(builder).ValueUnsafe()});
-    if (!columns.back().builder->Reserve(num_rows).ok()) return nullptr;
-  }
-
+  Columns columns;
+  if (!columns.Init(*schema, num_rows, /*from_columns=*/false)) return nullptr;
   for (Py_ssize_t i = 0; i < num_rows; ++i) {
     PyObject* row = items[i];
     if (!PyDict_Check(row)) return nullptr;
     Py_ssize_t found = 0;
-    for (auto& column : columns) {
-      PyObject* v = PyDict_GetItemWithError(row, column.key);  // borrowed
-      if (v == nullptr && PyErr_Occurred() != nullptr) {
-        PyErr_Clear();
-        return nullptr;
-      }
-      found += v != nullptr;
-      if (v == nullptr || v == Py_None) {
-        if (column.required || !column.builder->AppendNull().ok()) return nullptr;
-      } else if (!AppendValue(column, v)) {
-        return nullptr;
-      }
+    for (auto& column : columns.columns()) {
+      PyObject* value = nullptr;
+      if (!Lookup(row, column.key, &value)) return nullptr;
+      found += value != nullptr;
+      if (!Columns::Append(column, value)) return nullptr;
     }
     if (found != PyDict_GET_SIZE(row)) return nullptr;  // a key that is not a column
   }
+  return columns.Finish(schema, num_rows);
+}
 
-  arrow::ArrayVector arrays;
-  for (auto& column : columns) {
-    auto array = column.builder->Finish();
-    if (!array.ok()) return nullptr;
-    arrays.push_back(std::move(array).ValueUnsafe());
+std::shared_ptr<arrow::RecordBatch> ColumnsToBatch(PyObject* data, const std::shared_ptr<arrow::Schema>& schema) {
+  if (!PyDict_Check(data)) return nullptr;
+  Columns columns;
+  if (!columns.Init(*schema, 0, /*from_columns=*/true)) return nullptr;
+  std::vector<PyObject*> given;  // borrowed; nullptr: a column not given
+  Py_ssize_t num_rows = -1;
+  Py_ssize_t found = 0;
+  for (auto& column : columns.columns()) {
+    PyObject* values = nullptr;
+    if (!Lookup(data, column.key, &values)) return nullptr;
+    if (values != nullptr) {
+      if (!PyList_Check(values) && !PyTuple_Check(values)) return nullptr;  // arrays, Series...: pyarrow's
+      const Py_ssize_t n = PySequence_Fast_GET_SIZE(values);
+      if (num_rows >= 0 && n != num_rows) return nullptr;
+      num_rows = n;
+      ++found;
+    }
+    given.push_back(values);
   }
-  return arrow::RecordBatch::Make(schema, num_rows, std::move(arrays));
+  // No column at all, or a name the table lacks: the append's own checks word it.
+  if (found == 0 || found != PyDict_GET_SIZE(data)) return nullptr;
+  for (size_t c = 0; c < given.size(); ++c) {
+    Column& column = columns.columns()[c];
+    PyObject** items = given[c] == nullptr ? nullptr : PySequence_Fast_ITEMS(given[c]);
+    for (Py_ssize_t i = 0; i < num_rows; ++i) {
+      if (!Columns::Append(column, items == nullptr ? nullptr : items[i])) return nullptr;
+    }
+  }
+  return columns.Finish(schema, num_rows);
 }
 
 }  // namespace datashard::python

@@ -352,6 +352,10 @@ class TableInput:
         schema becomes the table's first."""
         if isinstance(data, list):
             return self.records(data, None)
+        if isinstance(data, dict) and self.has_schema():  # as records: the engine converts plain columns
+            batch = _core.columns_to_arrow(data, self.view().holder)
+            if batch is not None:
+                return batch
         arrow = arrow_input(data, what)
         if self.has_schema():
             return arrow

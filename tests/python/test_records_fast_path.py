@@ -1,14 +1,17 @@
 """Row dicts converted by the engine (``_core.rows_to_arrow``) are exactly what the Python
-converter (``_records.records_to_arrow``) makes of them, and everything else is left to the
-Python converter; a process that imports datashard, opens a table and appends rows never
-imports pyarrow."""
+converter (``_records.records_to_arrow``) makes of them, dicts of columns
+(``_core.columns_to_arrow``) append exactly as pyarrow's reading of them does, and
+everything else is left to the Python side; a process that imports datashard, opens a table
+and appends rows never imports pyarrow."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import pyarrow as pa
@@ -91,6 +94,60 @@ def test_engine_conversion_is_the_python_conversion(case: tuple[SchemaView, list
     assert batch is not None, "plain rows are converted by the engine"
     assert batch.num_rows == len(rows)
     assert same(pa.table(batch), records_to_arrow(rows, view.schema, view.arrow))
+
+
+@st.composite
+def schema_and_columns(draw: st.DrawFn) -> tuple[SchemaView, dict]:
+    types = draw(st.lists(st.tuples(st.sampled_from(sorted(PLAIN_VALUES)), st.booleans()), min_size=1, max_size=5))
+    n = draw(st.integers(0, 8))
+    columns = {}
+    for i, (t, required) in enumerate(types):
+        if required or draw(st.booleans()):
+            values = PLAIN_VALUES[t] if required else st.one_of(st.none(), PLAIN_VALUES[t])
+            if t == "timestamptz":
+                values = values.map(lambda v: v if v is None else v.replace(tzinfo=dt.timezone.utc))
+            columns[f"c{i}"] = draw(st.lists(values, min_size=n, max_size=n))
+    return view_of(types), columns
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schema_and_columns())
+def test_columns_append_as_pyarrow_reads_them(case: tuple[SchemaView, dict]) -> None:
+    view, columns = case
+    if not columns:
+        return
+    batch = _core.columns_to_arrow(columns, view.holder)
+    zoned = any(
+        v is not None for f in view.schema.fields if f["type"] == "timestamptz" for v in columns.get(f["name"], [])
+    )
+    assert (batch is None) == zoned, "plain columns are converted by the engine, zoned datetimes are not"
+    if batch is None:
+        return
+    base = tempfile.mkdtemp()
+    try:
+        engine = ds.create_table(f"{base}/engine", view.schema)
+        engine.append(batch)
+        general = ds.create_table(f"{base}/pyarrow", view.schema)
+        general.append(pa.table(columns))  # pyarrow's reading of the dict, then the append's casts
+        assert same(engine.new_scan().to_arrow(), general.new_scan().to_arrow())
+    finally:
+        shutil.rmtree(base)
+
+
+def test_columns_the_append_decides() -> None:
+    view = view_of([("long", True), ("double", False), ("timestamptz", False)])
+    ok = _core.columns_to_arrow({"c0": [1, 2], "c1": (0.5, None)}, view.holder)
+    assert ok is not None and ok.num_rows == 2
+    for data in (
+        {"c0": [1], "c1": [0.5, 1.5]},  # unequal lengths
+        {"c0": [1], "other": [2]},  # a column the table lacks
+        {"c1": [0.5]},  # a required column missing
+        {"c0": [True]},  # a bool is not a number here
+        {"c0": [1], "c2": [dt.datetime(2024, 1, 1)]},  # naive for zoned: the append refuses it
+        {"c0": range(3)},  # not a list: pyarrow reads it
+        {},
+    ):
+        assert _core.columns_to_arrow(data, view.holder) is None, data
 
 
 @pytest.mark.parametrize(
@@ -180,6 +237,7 @@ def test_a_short_lived_writer_never_imports_pyarrow(tmp_path) -> None:
         table.append_records([{{"worker": 7, "loss": 0.25, "note": "done"}}])
         with table.new_transaction() as tx:
             tx.append_records([{{"worker": 8}}])
+        table.append({{"worker": [9], "note": ["columns"]}})
         heavy = sorted(m for m in ("pyarrow", "numpy", "pandas") if m in sys.modules)
         print(",".join(heavy) or "none")
         """
@@ -187,4 +245,8 @@ def test_a_short_lived_writer_never_imports_pyarrow(tmp_path) -> None:
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "none", out.stdout + out.stderr
     rows = sorted(table.to_arrow().to_pylist(), key=lambda r: r["worker"])
-    assert rows == [{"worker": 7, "loss": 0.25, "note": "done"}, {"worker": 8, "loss": None, "note": None}]
+    assert rows == [
+        {"worker": 7, "loss": 0.25, "note": "done"},
+        {"worker": 8, "loss": None, "note": None},
+        {"worker": 9, "loss": None, "note": "columns"},
+    ]
