@@ -9,6 +9,7 @@
 #include "datashard/commit/version_resolver.h"
 #include "datashard/format/file_names.h"
 #include "datashard/format/partition_spec.h"
+#include "datashard/format/sort_order.h"
 #include "datashard/table/table_internal.h"
 #include "datashard/table_properties.h"
 
@@ -57,6 +58,15 @@ Result<Schema> Apply(const TableMetadata& metadata, const std::vector<SchemaUpda
           for (const auto& pf : spec.fields) {
             if (pf.source_id == field->id && spec.spec_id == metadata.default_spec_id) {
               return SchemaError("cannot drop \"", update.column, "\": the table is partitioned by it");
+            }
+          }
+        }
+        const SortOrder* order = metadata.DefaultSortOrder();
+        if (order != nullptr) {
+          for (const auto& sf : order->fields) {
+            if (sf.source_id == field->id) {
+              return SchemaError("cannot drop \"", update.column,
+                                 "\": the table's sort order uses it (replace the sort order first)");
             }
           }
         }
@@ -234,6 +244,46 @@ Result<Schema> UpdateSchema(Table& table, const std::vector<SchemaUpdate>& updat
                         m.schemas.push_back(schema);
                         m.current_schema_id = schema.schema_id;
                         committed = schema;
+                        return m;
+                      }).status());
+  return committed;
+}
+
+namespace {
+
+// `latest` with `order` (bound, id to be given) as its default sort order.
+TableMetadata WithDefaultSortOrder(const TableMetadata& latest, SortOrder order) {
+  TableMetadata m = latest;
+  if (order.unsorted()) {
+    m.default_sort_order_id = format::kUnsortedOrderId;
+    if (m.SortOrderById(format::kUnsortedOrderId) == nullptr) m.sort_orders.insert(m.sort_orders.begin(), SortOrder{});
+    return m;
+  }
+  int32_t next_id = format::kUnsortedOrderId + 1;
+  for (const auto& existing : m.sort_orders) {
+    // Ids are never reused for other fields: group commit's glance
+    // (commit/group_commit.h) takes equal ids for equal orders.
+    if (!existing.opaque && existing.order_id != format::kUnsortedOrderId && existing.fields == order.fields) {
+      m.default_sort_order_id = existing.order_id;
+      return m;
+    }
+    next_id = std::max(next_id, existing.order_id + 1);
+  }
+  order.order_id = next_id;
+  m.sort_orders.push_back(order);
+  m.default_sort_order_id = order.order_id;
+  return m;
+}
+
+}  // namespace
+
+Result<SortOrder> ReplaceSortOrder(Table& table, const std::vector<SortTerm>& terms) {
+  ARROW_RETURN_NOT_OK(BindSortOrder(*table.metadata()->CurrentSchema(), terms).status());  // fail fast, before any I/O
+  SortOrder committed;
+  ARROW_RETURN_NOT_OK(CommitMetadataChange(table, [&](const TableMetadata& latest) -> Result<TableMetadata> {
+                        ARROW_ASSIGN_OR_RAISE(SortOrder order, BindSortOrder(*latest.CurrentSchema(), terms));
+                        TableMetadata m = WithDefaultSortOrder(latest, std::move(order));
+                        committed = *m.DefaultSortOrder();
                         return m;
                       }).status());
   return committed;
