@@ -1,5 +1,7 @@
 #include "datashard/format/sort_order.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "datashard/format/partition_spec.h"
@@ -144,6 +146,63 @@ Result<SortOrder> SortOrderFromJson(const json& j) {
   // survives by keeping the order as read.
   if (order.opaque || SortOrderToJson(order) != j) order.verbatim_json = j.dump();
   return order;
+}
+
+json SortTermsToJson(const std::vector<SortTerm>& terms) {
+  json out = json::array();
+  for (const auto& term : terms) {
+    out.push_back({term.column, term.transform, SortDirectionName(term.direction),
+                   term.null_order ? json(NullOrderName(*term.null_order)) : json(nullptr)});
+  }
+  return out;
+}
+
+Result<std::vector<SortTerm>> SortTermsFromJson(const json& j) {
+  std::vector<SortTerm> out;
+  auto bad = [&] { return CorruptData("sort terms are malformed: ", j.dump().substr(0, 200)); };
+  if (!j.is_array()) return bad();
+  for (const auto& t : j) {
+    if (!t.is_array() || t.size() != 4 || !t[0].is_string() || !t[1].is_string() || !t[2].is_string()) return bad();
+    SortTerm term;
+    term.column = t[0].get<std::string>();
+    term.transform = t[1].get<std::string>();
+    const std::string direction = t[2].get<std::string>();
+    if (direction != "asc" && direction != "desc") return bad();
+    term.direction = direction == "asc" ? SortDirection::kAscending : SortDirection::kDescending;
+    if (t[3].is_string()) {
+      const std::string nulls = t[3].get<std::string>();
+      if (nulls != "nulls-first" && nulls != "nulls-last") return bad();
+      term.null_order = nulls == "nulls-first" ? NullOrder::kNullsFirst : NullOrder::kNullsLast;
+    } else if (!t[3].is_null()) {
+      return bad();
+    }
+    out.push_back(std::move(term));
+  }
+  return out;
+}
+
+TableMetadata WithDefaultSortOrder(const TableMetadata& metadata, SortOrder order) {
+  TableMetadata m = metadata;
+  if (m.SortOrderById(kUnsortedOrderId) == nullptr) m.sort_orders.insert(m.sort_orders.begin(), SortOrder{});
+  if (order.unsorted()) {
+    m.default_sort_order_id = kUnsortedOrderId;
+    return m;
+  }
+  int32_t next_id = kUnsortedOrderId + 1;
+  for (const auto& existing : m.sort_orders) {
+    // Ids are never reused for other fields: group commit's glance
+    // (commit/group_commit.h) takes equal ids for equal orders.
+    if (!existing.opaque && !existing.unsorted() && existing.fields == order.fields) {
+      m.default_sort_order_id = existing.order_id;
+      return m;
+    }
+    next_id = std::max(next_id, existing.order_id + 1);
+  }
+  order.order_id = next_id;
+  order.verbatim_json.clear();
+  m.sort_orders.push_back(std::move(order));
+  m.default_sort_order_id = next_id;
+  return m;
 }
 
 }  // namespace datashard::format

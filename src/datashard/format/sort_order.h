@@ -7,6 +7,7 @@
 
 #include "datashard/schema.h"
 #include "datashard/status.h"
+#include "datashard/table_metadata.h"
 
 namespace datashard::format {
 
@@ -34,5 +35,15 @@ nlohmann::json SortOrderToJson(const SortOrder& order);
 // metadata: it round-trips, and data is never sorted by it. JSON that is not
 // an object with an integer "order-id" is CorruptData.
 Result<SortOrder> SortOrderFromJson(const nlohmann::json& json);
+
+// Sort terms by column name (a pending order, TableProperties::kPendingSortOrder):
+// [[column, transform, "asc" | "desc", "nulls-first" | "nulls-last" | null], ...].
+nlohmann::json SortTermsToJson(const std::vector<SortTerm>& terms);
+Result<std::vector<SortTerm>> SortTermsFromJson(const nlohmann::json& json);
+
+// `metadata` with `order` (bound to its schema, any id) as its default sort
+// order: an order with the same fields keeps the listed one's id, another is
+// added with the next free id; an unsorted order makes order 0 the default.
+TableMetadata WithDefaultSortOrder(const TableMetadata& metadata, SortOrder order);
 
 }  // namespace datashard::format

@@ -294,9 +294,10 @@ Result<TableMetadata> Parse(const json& doc, const std::string& source) {
       m.sort_orders.push_back(std::move(*order));
     }
   }
-  // The unsorted order is always listed (Java's TableMetadata adds it too).
-  // A default order that is not listed is kept as read; writers then sort by
-  // nothing (DefaultSortOrder() is null).
+  // Order 0 is the unsorted order, listed in every file this engine writes
+  // so that `default-sort-order-id` 0 always names a listed order. A default
+  // order that is not listed is kept as read; writers then sort by nothing
+  // (DefaultSortOrder() is null).
   if (m.SortOrderById(kUnsortedOrderId) == nullptr) m.sort_orders.insert(m.sort_orders.begin(), SortOrder{});
   ARROW_ASSIGN_OR_RAISE(m.properties, r.StringMap(doc, "properties"));
   if (doc.contains("current-snapshot-id") && !doc["current-snapshot-id"].is_null()) {

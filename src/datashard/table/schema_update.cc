@@ -123,8 +123,8 @@ Result<commit::CommitOutcome> CommitMetadataChange(
 }
 
 // The table metadata `latest` with its first schema: `schema` replaces the
-// empty schema 0 (no snapshot refers to it) and a pending partition spec
-// becomes spec 0.
+// empty schema 0 (no snapshot refers to it), a pending partition spec
+// becomes spec 0 and a pending sort order the default order.
 Result<TableMetadata> WithInitialSchema(const TableMetadata& latest, const Schema& schema) {
   TableMetadata m = latest;
   Schema first = schema;
@@ -147,6 +147,17 @@ Result<TableMetadata> WithInitialSchema(const TableMetadata& latest, const Schem
     }
     m.last_partition_id = std::max(m.last_partition_id, spec.LastFieldId());
     m.properties.erase(pending);
+  }
+  auto pending_order = m.properties.find(TableProperties::kPendingSortOrder.key);
+  if (pending_order != m.properties.end()) {
+    auto parsed = nlohmann::json::parse(pending_order->second, nullptr, false);
+    if (parsed.is_discarded()) {
+      return CorruptData("table property ", TableProperties::kPendingSortOrder.key, " is not JSON");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto terms, format::SortTermsFromJson(parsed));
+    ARROW_ASSIGN_OR_RAISE(SortOrder order, BindSortOrder(first, terms));
+    m.properties.erase(pending_order);
+    m = format::WithDefaultSortOrder(m, std::move(order));
   }
   return m;
 }
@@ -249,40 +260,12 @@ Result<Schema> UpdateSchema(Table& table, const std::vector<SchemaUpdate>& updat
   return committed;
 }
 
-namespace {
-
-// `latest` with `order` (bound, id to be given) as its default sort order.
-TableMetadata WithDefaultSortOrder(const TableMetadata& latest, SortOrder order) {
-  TableMetadata m = latest;
-  if (order.unsorted()) {
-    m.default_sort_order_id = format::kUnsortedOrderId;
-    if (m.SortOrderById(format::kUnsortedOrderId) == nullptr) m.sort_orders.insert(m.sort_orders.begin(), SortOrder{});
-    return m;
-  }
-  int32_t next_id = format::kUnsortedOrderId + 1;
-  for (const auto& existing : m.sort_orders) {
-    // Ids are never reused for other fields: group commit's glance
-    // (commit/group_commit.h) takes equal ids for equal orders.
-    if (!existing.opaque && existing.order_id != format::kUnsortedOrderId && existing.fields == order.fields) {
-      m.default_sort_order_id = existing.order_id;
-      return m;
-    }
-    next_id = std::max(next_id, existing.order_id + 1);
-  }
-  order.order_id = next_id;
-  m.sort_orders.push_back(order);
-  m.default_sort_order_id = order.order_id;
-  return m;
-}
-
-}  // namespace
-
 Result<SortOrder> ReplaceSortOrder(Table& table, const std::vector<SortTerm>& terms) {
   ARROW_RETURN_NOT_OK(BindSortOrder(*table.metadata()->CurrentSchema(), terms).status());  // fail fast, before any I/O
   SortOrder committed;
   ARROW_RETURN_NOT_OK(CommitMetadataChange(table, [&](const TableMetadata& latest) -> Result<TableMetadata> {
                         ARROW_ASSIGN_OR_RAISE(SortOrder order, BindSortOrder(*latest.CurrentSchema(), terms));
-                        TableMetadata m = WithDefaultSortOrder(latest, std::move(order));
+                        TableMetadata m = format::WithDefaultSortOrder(latest, std::move(order));
                         committed = *m.DefaultSortOrder();
                         return m;
                       }).status());
