@@ -363,3 +363,27 @@ def test_spark_reads_a_million_rows_a_ray_job_wrote_into_identity_and_day_partit
     # Spark sees the partitions the tasks computed.
     parts = spark.sql("select partition.kind, partition.ts_day from ds.db.ray_events.partitions").collect()
     assert len(parts) == 40
+
+
+def test_spark_reads_a_sorted_table_and_sees_its_sort_order(spark, warehouse: Path) -> None:
+    t = create_table(warehouse / "db" / "sorted", SCHEMA)
+    t.replace_sort_order("id desc", "bucket[8](grp)", ("ts", "asc", "nulls-last"))
+    t.append(batch(0, 40))
+    t.append(batch(40, 25))
+    t.compact(sort=True)
+    t.append(batch(65, 10))
+    t.refresh()
+    # the rows, as datashard reads them
+    assert one(spark, STATS_SQL.format(src="ds.db.sorted")) == ds_stats(t)
+    # the order: Spark shows the table's default sort order as the `sort-order` property
+    props = {r[0]: r[1] for r in spark.sql("show tblproperties ds.db.sorted").collect()}
+    described = props["sort-order"].lower()
+    assert "id desc nulls last" in described and "bucket(8, grp) asc nulls first" in described, described
+    assert "ts asc nulls last" in described, described
+    # every file datashard wrote under the order records its id in the manifests
+    ids = spark.sql("select sort_order_id, count(*) from ds.db.sorted.files group by sort_order_id").collect()
+    assert {r[0]: r[1] for r in ids} == {1: len(t.data_files())}
+    # and a file's rows are in that order as Spark reads them back
+    (path,) = [r[0] for r in spark.sql("select file_path from ds.db.sorted.files where record_count = 10").collect()]
+    spark_ids = [r[0] for r in spark.read.parquet(path).select("id").collect()]
+    assert spark_ids == sorted(spark_ids, reverse=True)
