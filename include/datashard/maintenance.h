@@ -94,8 +94,10 @@ struct RewriteOptions {
 // file. kSort and kZOrder rewrite all the files of each partition as one
 // globally ordered run, rolled into files of about the target size, so each
 // file covers a narrow, mostly disjoint range of the ordering columns
-// (pruning by column bounds then skips most files); a partition that is one
-// file already sorted by the order is left alone. A partition's rows are
+// (pruning by column bounds then skips most files). A partition that is
+// already such a run for kSort (files sorted by the order, disjoint in its
+// leading identity column, at most one under half the target) is left
+// alone, so a second pass rewrites nothing. A partition's rows are
 // held in memory while they are ordered. Sorted output records its order's
 // id when the table lists that order (an explicit order the table lacks, and
 // a z-order, which is no Iceberg sort order, record none, as Spark does).

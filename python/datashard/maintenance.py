@@ -141,7 +141,8 @@ class TableMaintenance:
         ``zorder=["x", "y"]`` in z-order over two or more columns (rows close in all of them
         end up in the same files). The run is cut into files of about ``target_file_size``,
         so each file covers a narrow range of the sort columns and filters on them skip most
-        files. A partition's rows are held in memory while they are ordered. Sorted files
+        files; a partition already sorted that way is left alone, so a second ``sort=True``
+        commits nothing. A partition's rows are held in memory while they are ordered. Sorted files
         record the sort order's id when the table has that order; z-ordered files record
         none (z-order is no Iceberg sort order; Spark does the same).
 

@@ -223,13 +223,15 @@ def test_an_or_of_two_narrow_ranges_reads_under_2_percent_of_a_sorted_table(comp
           f"{before['bytes_read']} unsorted; files opened {m['files_total'] - m['files_skipped']} of {m['files_total']}")
 
 
-def test_sorted_compaction_records_the_order_and_a_second_pass_keeps_rows(compacted) -> None:
+def test_sorted_compaction_records_the_order_and_a_second_pass_commits_nothing(compacted) -> None:
     t, _ = compacted
     assert set(_sort_order_ids(t)) == {1}
     files = _files(t)
     bounds = sorted((pq.read_table(f)["id"][0].as_py(), pq.read_table(f)["id"][-1].as_py()) for f in files)
     assert all(a[1] < b[0] for a, b in zip(bounds, bounds[1:]))  # disjoint, in order
     assert t.row_count() == ROWS
+    again = t.compact(4 * 1024 * 1024, sort=True, manifests=False)
+    assert again["snapshot_id"] is None and again["rewritten_files"] == 0 and _files(t) == files
 
 
 def test_zorder_box_query_opens_far_fewer_files(tmp_path) -> None:

@@ -288,6 +288,10 @@ TEST(SortedRewriteTest, SortRewritesEachPartitionAsOneRunOfDisjointFiles) {
   EXPECT_EQ(rows, 20000);
   std::sort(ranges.begin(), ranges.end());
   for (size_t i = 1; i < ranges.size(); ++i) EXPECT_LT(ranges[i - 1].second, ranges[i].first);  // disjoint
+  // Already one sorted run: a second pass rewrites nothing.
+  DS_ASSIGN_OR_FAIL(auto again, RewriteDataFiles(*table, options));
+  EXPECT_EQ(again.rewritten_files, 0);
+  EXPECT_FALSE(again.snapshot_id.has_value());
 
   // An explicit order the table does not list: sorted, but no id recorded.
   options.sort = {Term("name", "identity", SortDirection::kDescending)};

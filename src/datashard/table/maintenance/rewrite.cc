@@ -9,11 +9,13 @@
 #include <set>
 
 #include <arrow/api.h>
+#include <arrow/compute/api.h>
 
 #include "datashard/commit/committer.h"
 #include "datashard/commit/snapshot_producer.h"
 #include "datashard/format/arrow_schema.h"
 #include "datashard/format/manifest_reader.h"
+#include "datashard/format/single_value.h"
 #include "datashard/maintenance.h"
 #include "datashard/scan/file_reader.h"
 #include "datashard/scan/table_scan.h"
@@ -159,14 +161,76 @@ Result<int64_t> RowsPerFile(const TableMetadata& metadata, const arrow::Table& o
   return std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(target) / std::max(per_row, 1e-9)));
 }
 
+// Whether `value` sorts strictly before `other` (deserialized bounds).
+Result<bool> Before(const arrow::Scalar& value, const arrow::Scalar& other) {
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum less, arrow::compute::CallFunction("less", {arrow::Datum(value.GetSharedPtr()),
+                                                                                 arrow::Datum(other.GetSharedPtr())}));
+  const auto& result = static_cast<const arrow::BooleanScalar&>(*less.scalar());
+  return result.is_valid && result.value;
+}
+
+// Whether `files` are already one run sorted by `order` (recorded as
+// `order_id`) that a rewrite would only cut again: each sorted by it, no
+// nulls in the leading identity column, their ranges of it disjoint and in
+// order, and at most one file under half the target size. So compaction by
+// a sort order, run twice, rewrites nothing the second time.
+Result<bool> AlreadyOneRun(const Schema& schema, const SortOrder& order, std::optional<int32_t> order_id,
+                           const std::vector<const scan::FileScanTask*>& files, int64_t target) {
+  if (!order_id || order.fields.empty()) return false;
+  int64_t small = 0;
+  for (const auto* task : files) {
+    if (task->file.sort_order_id != order_id) return false;
+    small += task->file.file_size_in_bytes < target / 2;
+  }
+  if (files.size() == 1) return true;
+  if (small > 1) return false;
+  const SortField& lead = order.fields.front();
+  const NestedField* field = schema.FindField(lead.source_id);
+  if (lead.transform != "identity" || field == nullptr) return false;
+  struct Range {
+    std::shared_ptr<arrow::Scalar> lower, upper;
+  };
+  std::vector<Range> ranges;
+  for (const auto* task : files) {
+    const auto& f = task->file;
+    auto nulls = f.null_value_counts.find(field->id);
+    auto lower = f.lower_bounds.find(field->id);
+    auto upper = f.upper_bounds.find(field->id);
+    if (nulls == f.null_value_counts.end() || nulls->second != 0 || lower == f.lower_bounds.end() ||
+        upper == f.upper_bounds.end()) {
+      return false;
+    }
+    Range range;
+    ARROW_ASSIGN_OR_RAISE(range.lower, format::DeserializeValue(field->type, lower->second));
+    ARROW_ASSIGN_OR_RAISE(range.upper, format::DeserializeValue(field->type, upper->second));
+    ranges.push_back(std::move(range));
+  }
+  // Taken by their lower bounds, each range must end before the next begins
+  // (then the files are one run, whichever the order's direction).
+  std::vector<size_t> order_of(ranges.size());
+  for (size_t i = 0; i < ranges.size(); ++i) order_of[i] = i;
+  Status failed;
+  std::sort(order_of.begin(), order_of.end(), [&](size_t a, size_t b) {
+    auto before = Before(*ranges[a].lower, *ranges[b].lower);
+    if (!before.ok()) failed = before.status();
+    return before.ok() && *before;
+  });
+  ARROW_RETURN_NOT_OK(failed);
+  for (size_t i = 1; i < order_of.size(); ++i) {
+    ARROW_ASSIGN_OR_RAISE(bool disjoint, Before(*ranges[order_of[i - 1]].upper, *ranges[order_of[i]].lower));
+    if (!disjoint) return false;
+  }
+  return true;
+}
+
 // One partition's files rewritten as one ordered run (kSort, kZOrder).
 Status RewriteOrdered(Table& table, const Schema& schema, const RewriteOptions& options, const SortOrder* order,
                       std::optional<int32_t> order_id, const std::vector<const scan::FileScanTask*>& files,
                       Transaction& tx, RewriteResult* result) {
   if (files.empty()) return Status::OK();
-  // Already one file sorted by this order: nothing to gain.
-  if (order != nullptr && files.size() == 1 && order_id && files.front()->file.sort_order_id == order_id) {
-    return Status::OK();
+  if (order != nullptr) {
+    ARROW_ASSIGN_OR_RAISE(bool done, AlreadyOneRun(schema, *order, order_id, files, options.target_file_size));
+    if (done) return Status::OK();
   }
   std::vector<const scan::FileScanTask*> in_commit_order = files;
   std::stable_sort(
