@@ -211,8 +211,8 @@ namespace datashard {
 
 std::string SortOrderToJsonString(const SortOrder& order) { return format::SortOrderToJson(order).dump(); }
 
-Result<SortOrder> SortOrderFromJsonString(std::string_view text) {
-  auto parsed = nlohmann::json::parse(text, nullptr, false);
+Result<SortOrder> SortOrderFromJsonString(std::string_view json) {
+  auto parsed = nlohmann::json::parse(json, nullptr, false);
   if (parsed.is_discarded()) return SchemaError("sort order JSON is not valid JSON");
   return format::SortOrderFromJson(parsed);
 }

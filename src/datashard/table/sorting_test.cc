@@ -66,7 +66,7 @@ SortTerm Term(std::string column, std::string transform = "identity",
   return SortTerm{std::move(column), std::move(transform), direction, null_order};
 }
 
-SortOrder Order(std::vector<SortTerm> terms) { return *BindSortOrder(TwoColumns(), terms); }
+SortOrder Order(const std::vector<SortTerm>& terms) { return *BindSortOrder(TwoColumns(), terms); }
 
 TEST(SortForOrderTest, AscendingPutsNullsFirstByDefaultDescendingLast) {
   ASSERT_TRUE(kComputeReady);
@@ -247,9 +247,9 @@ TEST(SortedAppendTest, EachFileIsSortedAndRecordsTheOrder) {
 std::shared_ptr<arrow::Table> Shuffled(int64_t first, int64_t count, uint32_t seed) {
   std::vector<std::optional<int64_t>> ids;
   std::vector<std::optional<std::string>> names;
-  for (int64_t i = first; i < first + count; ++i) ids.push_back(i);
+  for (int64_t i = first; i < first + count; ++i) ids.emplace_back(i);
   std::shuffle(ids.begin(), ids.end(), std::mt19937(seed));
-  for (const auto& id : ids) names.push_back("name-" + std::to_string(*id % 97));
+  for (const auto& id : ids) names.emplace_back("name-" + std::to_string(*id % 97));
   return Rows(ids, names);
 }
 
@@ -261,8 +261,8 @@ TEST(SortedRewriteTest, SortRewritesEachPartitionAsOneRunOfDisjointFiles) {
     std::vector<std::optional<int64_t>> ids;
     std::vector<std::optional<std::string>> names;
     for (int64_t v = i; v < 20000; v += 4) {
-      ids.push_back(v);
-      names.push_back("n" + std::to_string(v));
+      ids.emplace_back(v);
+      names.emplace_back("n" + std::to_string(v));
     }
     DS_ASSERT_OK(table->Append(Rows(ids, names)).status());
   }
