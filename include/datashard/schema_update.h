@@ -45,8 +45,8 @@ Result<Schema> SetInitialSchema(Table& table, const Schema& schema);
 // is always the unsorted order). From then on every data file an append or a
 // rewrite writes is sorted by it and records its id; files written before
 // keep theirs. An unknown column, a column that cannot be sorted or a
-// transform that does not apply is a SchemaError, and nothing is committed.
-// Returns the order now in force.
+// transform that does not apply is a SchemaError, and nothing is committed;
+// so is the order already in force. Returns the order now in force.
 Result<SortOrder> ReplaceSortOrder(Table& table, const std::vector<SortTerm>& terms);
 
 // Tags and branches (Iceberg refs). A tag pins a snapshot (it survives

@@ -261,7 +261,12 @@ Result<Schema> UpdateSchema(Table& table, const std::vector<SchemaUpdate>& updat
 }
 
 Result<SortOrder> ReplaceSortOrder(Table& table, const std::vector<SortTerm>& terms) {
-  ARROW_RETURN_NOT_OK(BindSortOrder(*table.metadata()->CurrentSchema(), terms).status());  // fail fast, before any I/O
+  ARROW_RETURN_NOT_OK(table.Refresh());
+  ARROW_ASSIGN_OR_RAISE(SortOrder wanted, BindSortOrder(*table.metadata()->CurrentSchema(), terms));
+  // The order in force already: nothing to commit (as Iceberg's
+  // ReplaceSortOrder, which leaves the metadata as it is).
+  const SortOrder* current = table.metadata()->DefaultSortOrder();
+  if (current != nullptr && !current->opaque && current->fields == wanted.fields) return *current;
   SortOrder committed;
   ARROW_RETURN_NOT_OK(CommitMetadataChange(table, [&](const TableMetadata& latest) -> Result<TableMetadata> {
                         ARROW_ASSIGN_OR_RAISE(SortOrder order, BindSortOrder(*latest.CurrentSchema(), terms));

@@ -172,6 +172,10 @@ TEST(ReplaceSortOrderTest, ReusesIdsOfEqualOrdersAndCommitsNothingInvalid) {
   EXPECT_EQ(second.order_id, 2);
   DS_ASSIGN_OR_FAIL(SortOrder again, ReplaceSortOrder(*table, {Term("id", "identity", SortDirection::kDescending)}));
   EXPECT_EQ(again.order_id, 1);
+  const int64_t before_same = table->version();
+  DS_ASSIGN_OR_FAIL(SortOrder same, ReplaceSortOrder(*table, {Term("id", "identity", SortDirection::kDescending)}));
+  EXPECT_EQ(same.order_id, 1);
+  EXPECT_EQ(table->version(), before_same);  // the order in force: nothing committed
   DS_ASSIGN_OR_FAIL(SortOrder none, ReplaceSortOrder(*table, {}));
   EXPECT_EQ(none.order_id, 0);
   EXPECT_TRUE(none.unsorted());
