@@ -300,3 +300,14 @@ def test_create_table_takes_a_sort_order_now_or_at_the_first_append(tmp_path) ->
     (path,) = _files(later)
     assert pq.read_table(path)["id"].to_pylist() == [3, 2, 1]
     assert "datashard.schema-on-write.sort-order" not in later.properties
+
+
+def test_plain_compaction_of_a_sorted_table_writes_sorted_files(t: Table) -> None:
+    t.replace_sort_order("id desc")
+    for start in range(0, 40, 10):
+        t.append(_rows(list(range(start, start + 10))))
+    result = t.compact()
+    assert result["rewritten_files"] == 4 and result["added_files"] == 1
+    (path,) = _files(t)
+    assert pq.read_table(path)["id"].to_pylist() == list(range(39, -1, -1))
+    assert _sort_order_ids(t) == [1]
