@@ -15,7 +15,8 @@ namespace {
 
 namespace cp = arrow::compute;
 
-// The whole of `data` as one table, so that indices from SortIndices apply.
+// A table over the same columns as `data` (no copy): Take and the callers
+// want a shared_ptr, and WriteOneFile hands a reference.
 Result<std::shared_ptr<arrow::Table>> Whole(const arrow::Table& data) {
   return arrow::Table::Make(data.schema(), data.columns(), data.num_rows());
 }
@@ -184,18 +185,20 @@ Result<OrderedRows> OrderRowsForFile(const TableMetadata& metadata, const Schema
 Result<std::shared_ptr<arrow::Table>> ZOrderRows(const Schema& schema, const std::vector<std::string>& columns,
                                                  const arrow::Table& data) {
   if (columns.size() < 2) return InvalidArgument("a z-order needs two or more columns, got ", columns.size());
-  std::vector<std::vector<uint64_t>> keys;
   for (const auto& name : columns) {
-    const NestedField* field = schema.FindField(name);
-    if (field == nullptr) return SchemaError("cannot z-order by \"", name, "\": no such column");
+    if (schema.FindField(name) == nullptr) return SchemaError("cannot z-order by \"", name, "\": no such column");
     if (std::count(columns.begin(), columns.end(), name) > 1) {
       return InvalidArgument("z-order names \"", name, "\" twice");
     }
-    ARROW_ASSIGN_OR_RAISE(auto column, ColumnOf(schema, field->id, data, &field));
+  }
+  if (data.num_rows() <= 1) return Whole(data);
+  std::vector<std::vector<uint64_t>> keys;
+  for (const auto& name : columns) {
+    const NestedField* field = nullptr;
+    ARROW_ASSIGN_OR_RAISE(auto column, ColumnOf(schema, schema.FindField(name)->id, data, &field));
     ARROW_ASSIGN_OR_RAISE(auto column_keys, ZKeys(*field, *column));
     keys.push_back(std::move(column_keys));
   }
-  if (data.num_rows() <= 1) return Whole(data);
   // The top 32 bits of each key, interleaved from the most significant bit
   // down, as a big-endian byte string: comparing those strings compares the
   // rows' places along the z-curve.
