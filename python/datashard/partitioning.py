@@ -145,11 +145,16 @@ class SortOrder:
 
     order_id: int = 0
     fields: Sequence[SortField] = field(default_factory=list)
+    #: The order's JSON when its fields are not ones this package reads (another engine's
+    #: direction or a multi-column field): the engine keeps it as it is and never sorts by it.
+    raw: Mapping[str, Any] | None = field(default=None, compare=False)
 
     def is_unsorted(self) -> bool:
-        return not self.fields
+        return not self.fields and self.raw is None
 
     def to_dict(self) -> dict[str, Any]:
+        if self.raw is not None:
+            return dict(self.raw)
         return {"order-id": self.order_id, "fields": [f.to_dict() for f in self.fields]}
 
     def to_json(self) -> str:
@@ -159,15 +164,18 @@ class SortOrder:
     def from_json(cls, text: str | Mapping[str, Any]) -> "SortOrder":
         obj = json.loads(text) if isinstance(text, (str, bytes)) else text
         fields = []
-        for f in obj.get("fields", []):
-            fields.append(
-                SortField(
-                    source_id=int(f["source-id"]),
-                    transform=str(f.get("transform", "identity")),
-                    direction=str(f.get("direction", "asc")),
-                    null_order=str(f["null-order"]) if "null-order" in f else None,
+        try:
+            for f in obj.get("fields", []):
+                fields.append(
+                    SortField(
+                        source_id=int(f["source-id"]),
+                        transform=str(f.get("transform", "identity")),
+                        direction=str(f.get("direction", "asc")),
+                        null_order=str(f["null-order"]) if "null-order" in f else None,
+                    )
                 )
-            )
+        except (KeyError, TypeError, ValueError):  # SchemaError is a ValueError
+            return cls(int(obj.get("order-id", 0)), [], raw=obj)
         return cls(int(obj.get("order-id", 0)), fields)
 
 

@@ -311,3 +311,24 @@ def test_plain_compaction_of_a_sorted_table_writes_sorted_files(t: Table) -> Non
     (path,) = _files(t)
     assert pq.read_table(path)["id"].to_pylist() == list(range(39, -1, -1))
     assert _sort_order_ids(t) == [1]
+
+
+def test_an_order_another_engine_wrote_that_datashard_cannot_read_is_kept_and_not_sorted_by(t: Table) -> None:
+    import json
+
+    t.append(_rows([2, 1]))
+    metadata = json.loads(open(t.metadata_location, encoding="utf-8").read())
+    odd = {"order-id": 5, "fields": [{"transform": "identity", "source-ids": [1, 2], "direction": "sideways",
+                                      "null-order": "nulls-first"}]}
+    metadata["sort-orders"].append(odd)
+    metadata["default-sort-order-id"] = 5
+    following = t.metadata_location.replace(f"v{t.version}.metadata.json", f"v{t.version + 1}.metadata.json")
+    with open(following, "x", encoding="utf-8") as f:
+        json.dump(metadata, f)
+    order = t.sort_order()
+    assert order.order_id == 5 and order.fields == [] and order.raw == odd and not order.is_unsorted()
+    t.append(_rows([9, 7, 8]))  # written as given (PyIceberg 0.12 refuses this metadata: no id check here)
+    assert [pq.read_table(p)["id"].to_pylist() for p in _files(t)] in ([[2, 1], [9, 7, 8]], [[9, 7, 8], [2, 1]])
+    after = json.loads(open(t.metadata_location, encoding="utf-8").read())
+    assert odd in after["sort-orders"]  # kept exactly as it was written
+    assert t.replace_sort_order("id").order_id == 6  # a fresh id past every listed one
