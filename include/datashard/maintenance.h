@@ -3,7 +3,8 @@
 //
 //   ExpireSnapshots   forget old snapshots; delete the files only they used
 //   RemoveOrphanFiles delete files no snapshot references (after a grace period)
-//   RewriteDataFiles  compact small data files into large ones
+//   RewriteDataFiles  compact small data files into large ones, or sort or
+//                     z-order them for selective reads
 //   RewriteManifests  merge all manifests into as few as possible
 //   Verify            re-read every live file and check it against metadata
 #pragma once
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "datashard/schema.h"
 #include "datashard/table.h"
 
 namespace datashard {
@@ -71,9 +73,36 @@ struct RewriteResult {
   std::optional<int64_t> snapshot_id;  // nullopt: nothing to do, nothing committed
 };
 
-// Bins the current snapshot's data files (per partition) up to
+// How RewriteDataFiles lays rows out.
+struct RewriteOptions {
+  enum class Strategy {
+    kBinPack,  // combine small files; each output file sorted by the table's sort order
+    kSort,     // each partition's files as one run sorted by `sort`, cut at the target size
+    kZOrder,   // the same, in z-order over `zorder_columns`
+  };
+  int64_t target_file_size = int64_t{128} << 20;
+  Strategy strategy = Strategy::kBinPack;
+  // kSort: the order, by column name; empty: the table's default sort order
+  // (an unsorted table is then an InvalidArgument).
+  std::vector<SortTerm> sort;
+  // kZOrder: two or more columns.
+  std::vector<std::string> zorder_columns;
+};
+
+// kBinPack bins the current snapshot's data files (per partition) up to
 // `target_file_size` bytes and rewrites each bin of two or more files as one
-// file. Rows are unchanged; a concurrent append is never lost.
+// file. kSort and kZOrder rewrite all the files of each partition as one
+// globally ordered run, rolled into files of about the target size, so each
+// file covers a narrow, mostly disjoint range of the ordering columns
+// (pruning by column bounds then skips most files). A partition that is
+// already such a run for kSort (files sorted by the order, disjoint in its
+// leading identity column, at most one under half the target) is left
+// alone, so a second pass rewrites nothing. A partition's rows are
+// held in memory while they are ordered. Sorted output records its order's
+// id when the table lists that order (an explicit order the table lacks, and
+// a z-order, which is no Iceberg sort order, record none, as Spark does).
+// Rows are unchanged; a concurrent append is never lost.
+Result<RewriteResult> RewriteDataFiles(Table& table, const RewriteOptions& options);
 Result<RewriteResult> RewriteDataFiles(Table& table, int64_t target_file_size);
 // Rewrites every manifest of the current snapshot into one per partition spec.
 Result<RewriteResult> RewriteManifests(Table& table);

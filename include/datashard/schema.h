@@ -96,14 +96,63 @@ struct PartitionSpec {
   Status Validate(const Schema& schema) const;
 };
 
-// The Iceberg JSON text (spec Appendix C) of a schema, and of a partition spec
-// ({"spec-id": 0, "fields": [...]}), as table metadata holds them. Text that
+// Sort orders (spec "Sorting"): how rows are ordered inside data files.
+// Order 0 is the unsorted order; a sorted order has an id other than 0, and
+// ids are never reused for different fields.
+enum class SortDirection { kAscending, kDescending };
+enum class NullOrder { kNullsFirst, kNullsLast };
+
+struct SortField {
+  int32_t source_id = 0;
+  std::string transform = "identity";  // any partition transform but void
+  SortDirection direction = SortDirection::kAscending;
+  NullOrder null_order = NullOrder::kNullsFirst;
+
+  bool operator==(const SortField&) const = default;
+};
+
+struct SortOrder {
+  int32_t order_id = 0;
+  std::vector<SortField> fields;
+  // The order as read, when it says more than `fields` can (a key, direction
+  // or null order this engine does not know): written back exactly as read.
+  std::string verbatim_json;
+  // Set when `fields` could not be read at all (verbatim_json holds the
+  // order): the engine never sorts by it.
+  bool opaque = false;
+
+  bool unsorted() const { return fields.empty() && !opaque; }
+  // Checks every field against `schema`: an existing primitive column, a
+  // transform that applies to its type. SchemaError naming the field if not.
+  Status Validate(const Schema& schema) const;
+};
+
+// One term of a sort order given by column name, as users write it; a
+// missing null order is Iceberg's default for the direction (nulls first
+// ascending, nulls last descending).
+struct SortTerm {
+  std::string column;
+  std::string transform = "identity";
+  SortDirection direction = SortDirection::kAscending;
+  std::optional<NullOrder> null_order;
+};
+
+// `terms` bound to the columns of `schema` and validated (order id 0; the
+// caller gives it one). SchemaError naming the term if a column is unknown or
+// cannot be sorted, or a transform is unknown or does not apply.
+Result<SortOrder> BindSortOrder(const Schema& schema, const std::vector<SortTerm>& terms);
+
+// The Iceberg JSON text (spec Appendix C) of a schema, of a partition spec
+// ({"spec-id": 0, "fields": [...]}) and of a sort order, as table metadata holds them. Text that
 // is not JSON is a SchemaError; JSON that is no valid schema or spec is a
 // CorruptData error saying what is wrong.
 std::string SchemaToJsonString(const Schema& schema);
 Result<Schema> SchemaFromJsonString(std::string_view json);
 std::string PartitionSpecToJsonString(const PartitionSpec& spec);
 Result<PartitionSpec> PartitionSpecFromJsonString(std::string_view json);
+// {"order-id": 1, "fields": [{"transform", "source-id", "direction", "null-order"}]}.
+std::string SortOrderToJsonString(const SortOrder& order);
+Result<SortOrder> SortOrderFromJsonString(std::string_view json);
 
 // The Arrow schema the table's data files are written with: every field
 // carries its Iceberg field id as "PARQUET:field_id" metadata.

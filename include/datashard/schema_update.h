@@ -38,6 +38,17 @@ Result<Schema> UpdateSchema(Table& table, const std::vector<SchemaUpdate>& updat
 // compares with its own.
 Result<Schema> SetInitialSchema(Table& table, const Schema& schema);
 
+// Makes `terms` (bound by column name to the current schema; none: unsorted)
+// the table's default sort order in a metadata-only commit, as Iceberg's
+// ReplaceSortOrder does: an order with the same fields as one the table lists
+// takes that order's id, any other is added with the next free id (order 0
+// is always the unsorted order). From then on every data file an append or a
+// rewrite writes is sorted by it and records its id; files written before
+// keep theirs. An unknown column, a column that cannot be sorted or a
+// transform that does not apply is a SchemaError, and nothing is committed;
+// so is the order already in force. Returns the order now in force.
+Result<SortOrder> ReplaceSortOrder(Table& table, const std::vector<SortTerm>& terms);
+
 // Tags and branches (Iceberg refs). A tag pins a snapshot (it survives
 // expiry); a branch is a line of snapshots that transactions can write to
 // (Transaction::SetBranch). "main" always follows the current snapshot.

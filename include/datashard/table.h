@@ -34,6 +34,10 @@ struct CreateOptions {
   // (table_properties.h, which also lists the `properties` datashard reads).
   Schema schema;
   PartitionSpec partition_spec;
+  // The table's first sort order (order 1; none: unsorted), bound to
+  // `schema`, or, without one, waiting in TableProperties::kPendingSortOrder
+  // for the first append's schema as the partition spec does.
+  std::vector<SortTerm> sort_order;
   std::map<std::string, std::string> properties;
   // Open an existing table instead of failing (the original package's
   // create_table semantics). Its schema must match `schema`.

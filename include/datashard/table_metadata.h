@@ -57,7 +57,7 @@ struct TableMetadata {
   int32_t default_spec_id = 0;
   int32_t last_partition_id = 999;
   int32_t default_sort_order_id = 0;
-  std::string sort_orders_json = R"([{"order-id":0,"fields":[]}])";  // kept verbatim
+  std::vector<SortOrder> sort_orders = {SortOrder{}};  // order 0, unsorted, always listed
   std::map<std::string, std::string> properties;
   std::optional<int64_t> current_snapshot_id;  // nullopt = empty table (-1 on disk)
   std::vector<Snapshot> snapshots;
@@ -71,6 +71,8 @@ struct TableMetadata {
   const Schema* SchemaById(int32_t id) const;
   const PartitionSpec* DefaultSpec() const;
   const PartitionSpec* SpecById(int32_t id) const;
+  const SortOrder* DefaultSortOrder() const;
+  const SortOrder* SortOrderById(int32_t id) const;
   const Snapshot* CurrentSnapshot() const;
   const Snapshot* SnapshotById(int64_t id) const;
 };

@@ -166,6 +166,15 @@ struct TableProperties {
           "removed when it is applied.",
       .reserved = true};
 
+  static constexpr TableProperty kPendingSortOrder{
+      .key = "datashard.schema-on-write.sort-order",
+      .default_value = nullptr,
+      .values = PropertyValues::kText,
+      .doc =
+          "The sort order a table created without columns takes with its first schema (JSON terms by column "
+          "name); removed when it is applied.",
+      .reserved = true};
+
   // Every property above.
   static std::span<const TableProperty* const> All();
   // The entry for `key` (an entry with `prefix` matches every key under it);

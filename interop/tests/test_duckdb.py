@@ -71,3 +71,21 @@ def test_duckdb_reads_a_schema_on_write_table(tmp_path: Path) -> None:
     assert stats(con, source) == ours(t)
     described = {row[0]: row[1] for row in con.sql(f"describe select * from {source}").fetchall()}
     assert described == {"id": "BIGINT", "grp": "VARCHAR", "amount": "BIGINT", "when": "DATE"}
+
+
+def test_duckdb_reads_a_sorted_and_z_ordered_table(tmp_path: Path) -> None:
+    t = create_table(tmp_path / "sorted", pa.schema([("id", pa.int64()), ("grp", pa.string()), ("amount", pa.int64())]))
+    t.replace_sort_order("id desc", "grp")
+    for start in (0, 50, 90):
+        r = range(start, start + 40)
+        t.append(pa.table({"id": list(r), "grp": [f"g{i % 3}" for i in r],
+                           "amount": [None if i % 5 == 4 else i * 3 for i in r]}))
+    t.compact(sort=True)
+    con = connect()
+    assert stats(con, f"iceberg_scan('{t.metadata_location}')") == ours(t)
+    t.compact(zorder=["id", "amount"])
+    t.refresh()
+    assert stats(con, f"iceberg_scan('{t.metadata_location}')") == ours(t)
+    for snapshot in t.snapshots():
+        sid = snapshot["snapshot_id"]
+        assert stats(con, f"iceberg_scan('{t.metadata_location}', snapshot_from_id={sid})") == ours(t, sid), sid

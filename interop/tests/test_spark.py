@@ -365,7 +365,6 @@ def test_spark_reads_a_million_rows_a_ray_job_wrote_into_identity_and_day_partit
     assert len(parts) == 40
 
 
-
 def test_spark_reads_bloom_filtered_files_and_datashard_uses_sparks(spark, warehouse: Path) -> None:
     """Bloom filters (write.parquet.bloom-filter-enabled.column.<name>, Iceberg's property) both
     ways: Spark reads datashard's bloom-filtered files with the same answers, and Spark's own
@@ -400,3 +399,27 @@ def test_spark_reads_bloom_filtered_files_and_datashard_uses_sparks(spark, wareh
     m = miss.metrics
     assert m["files_total"] - m["files_skipped"] >= 1, m  # Spark's files: their bounds hold 11235
     assert m["row_groups_total"] - m["row_groups_skipped"] <= 1, m  # one false positive at most
+
+
+def test_spark_reads_a_sorted_table_and_sees_its_sort_order(spark, warehouse: Path) -> None:
+    t = create_table(warehouse / "db" / "sorted", SCHEMA)
+    t.replace_sort_order("id desc", "bucket[8](grp)", ("ts", "asc", "nulls-last"))
+    t.append(batch(0, 40))
+    t.append(batch(40, 25))
+    t.compact(sort=True)
+    t.append(batch(65, 10))
+    t.refresh()
+    # the rows, as datashard reads them
+    assert one(spark, STATS_SQL.format(src="ds.db.sorted")) == ds_stats(t)
+    # the order: Spark shows the table's default sort order as the `sort-order` property
+    props = {r[0]: r[1] for r in spark.sql("show tblproperties ds.db.sorted").collect()}
+    described = props["sort-order"].lower()
+    assert "id desc nulls last" in described and "bucket(8, grp) asc nulls first" in described, described
+    assert "ts asc nulls last" in described, described
+    # every file datashard wrote under the order records its id in the manifests
+    ids = spark.sql("select sort_order_id, count(*) from ds.db.sorted.files group by sort_order_id").collect()
+    assert {r[0]: r[1] for r in ids} == {1: len(t.data_files())}
+    # and a file's rows are in that order as Spark reads them back
+    (path,) = [r[0] for r in spark.sql("select file_path from ds.db.sorted.files where record_count = 10").collect()]
+    spark_ids = [r[0] for r in spark.read.parquet(path).select("id").collect()]
+    assert spark_ids == sorted(spark_ids, reverse=True)

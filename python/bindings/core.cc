@@ -237,6 +237,35 @@ nb::dict SnapshotToDict(const Snapshot& s) {
 
 // A filter from Python: a list of AND-ed items, each a predicate
 // `(column, op, values)` or a node `("and" | "or", [items])` / `("not", [item])`.
+// A sort term as the Python layer passes it: (column, transform, "asc" |
+// "desc", "nulls-first" | "nulls-last" | "" for the direction's default).
+using SortTermTuple = std::tuple<std::string, std::string, std::string, std::string>;
+
+std::vector<SortTerm> ParseSortTerms(const std::vector<SortTermTuple>& terms) {
+  std::vector<SortTerm> out;
+  for (const auto& [column, transform, direction, null_order] : terms) {
+    SortTerm term;
+    term.column = column;
+    term.transform = transform.empty() ? "identity" : transform;
+    if (direction == "asc") {
+      term.direction = SortDirection::kAscending;
+    } else if (direction == "desc") {
+      term.direction = SortDirection::kDescending;
+    } else {
+      Raise(InvalidArgument("sort direction must be \"asc\" or \"desc\", not \"", direction, "\""));
+    }
+    if (null_order == "nulls-first") {
+      term.null_order = NullOrder::kNullsFirst;
+    } else if (null_order == "nulls-last") {
+      term.null_order = NullOrder::kNullsLast;
+    } else if (!null_order.empty()) {
+      Raise(InvalidArgument("null order must be \"nulls-first\" or \"nulls-last\", not \"", null_order, "\""));
+    }
+    out.push_back(std::move(term));
+  }
+  return out;
+}
+
 using FilterList = std::optional<std::vector<nb::tuple>>;
 
 constexpr int kMaxFilterDepth = 200;  // deeper than any filter a person writes; keeps the stack bounded
@@ -469,6 +498,10 @@ class CoreTable {
     return SchemaToJsonString(Unwrap(std::move(schema)));
   }
   std::string PartitionSpecJson() const { return PartitionSpecToJsonString(*table_->metadata()->DefaultSpec()); }
+  std::string SortOrderJson() const {
+    const SortOrder* order = table_->metadata()->DefaultSortOrder();
+    return SortOrderToJsonString(order != nullptr ? *order : SortOrder{});
+  }
   std::map<std::string, std::string> Properties() const { return table_->metadata()->properties; }
   std::optional<int64_t> CurrentSnapshotId() const { return table_->metadata()->current_snapshot_id; }
   std::string MetadataLocation() const { return table_->metadata_location(); }
@@ -551,11 +584,31 @@ class CoreTable {
     return d;
   }
 
-  nb::dict Rewrite(std::optional<int64_t> target_file_size) {
+  std::string ReplaceSortOrder(const std::vector<SortTermTuple>& terms) {
+    std::vector<SortTerm> parsed = ParseSortTerms(terms);
+    Result<SortOrder> order;
+    {
+      nb::gil_scoped_release release;
+      order = datashard::ReplaceSortOrder(*table_, parsed);
+    }
+    return SortOrderToJsonString(Unwrap(std::move(order)));
+  }
+
+  nb::dict Rewrite(std::optional<int64_t> target_file_size, const std::optional<std::vector<SortTermTuple>>& sort,
+                   const std::optional<std::vector<std::string>>& zorder) {
+    RewriteOptions options;
+    if (target_file_size) options.target_file_size = *target_file_size;
+    if (sort) {
+      options.strategy = RewriteOptions::Strategy::kSort;
+      options.sort = ParseSortTerms(*sort);
+    } else if (zorder) {
+      options.strategy = RewriteOptions::Strategy::kZOrder;
+      options.zorder_columns = *zorder;
+    }
     Result<RewriteResult> result;
     {
       nb::gil_scoped_release release;
-      result = target_file_size ? RewriteDataFiles(*table_, *target_file_size) : RewriteManifests(*table_);
+      result = target_file_size ? RewriteDataFiles(*table_, options) : RewriteManifests(*table_);
     }
     auto r = Unwrap(std::move(result));
     nb::dict d;
@@ -766,7 +819,7 @@ class CoreTable {
 
 CoreTable* CreateTable(const std::string& path, const std::string& schema_json,
                        std::optional<std::string> partition_spec_json, std::map<std::string, std::string> properties,
-                       bool exist_ok) {
+                       bool exist_ok, const std::vector<SortTermTuple>& sort_order) {
   CreateOptions options;
   if (!schema_json.empty()) options.schema = ParseSchema(schema_json);
   if (partition_spec_json && !partition_spec_json->empty()) {
@@ -776,6 +829,7 @@ CoreTable* CreateTable(const std::string& path, const std::string& schema_json,
   }
   options.properties = std::move(properties);
   options.exist_ok = exist_ok;
+  options.sort_order = ParseSortTerms(sort_order);
   Result<std::shared_ptr<Table>> table;
   {
     nb::gil_scoped_release release;
@@ -855,8 +909,13 @@ NB_MODULE(_core, m) {
       .def("find_commit_key", &CoreTable::FindCommitKey, "commit_key"_a)
       .def("changes", &CoreTable::Changes, "from_snapshot"_a, "to_snapshot"_a = nb::none(), "columns"_a = nb::none(),
            "net"_a = true, nb::rv_policy::take_ownership)
-      .def("rewrite", &CoreTable::Rewrite, "target_file_size"_a = nb::none(),
-           "target_file_size given: compact data files; None: rewrite manifests")
+      .def("rewrite", &CoreTable::Rewrite, "target_file_size"_a = nb::none(), "sort"_a = nb::none(),
+           "zorder"_a = nb::none(),
+           "target_file_size given: compact data files (sort: as one sorted run per partition, [] = the "
+           "table's order; zorder: z-ordered over these columns); None: rewrite manifests")
+      .def("sort_order_json", &CoreTable::SortOrderJson)
+      .def("replace_sort_order", &CoreTable::ReplaceSortOrder, "terms"_a,
+           "terms: (column, transform, asc|desc, nulls-first|nulls-last|''); none: unsorted")
       .def("verify", &CoreTable::Verify, "snapshot_id"_a = nb::none())
       .def("all_snapshots", &CoreTable::AllSnapshots)
       .def("set_initial_schema", &CoreTable::SetInitialSchema, "schema_json"_a)
@@ -875,7 +934,8 @@ NB_MODULE(_core, m) {
       .def("files_table", &CoreTable::FilesTable, "snapshot_id"_a = nb::none(), nb::rv_policy::take_ownership);
 
   m.def("create_table", &CreateTable, "path"_a, "schema_json"_a, "partition_spec_json"_a = nb::none(),
-        "properties"_a = std::map<std::string, std::string>{}, "exist_ok"_a = true, nb::rv_policy::take_ownership);
+        "properties"_a = std::map<std::string, std::string>{}, "exist_ok"_a = true,
+        "sort_order"_a = std::vector<SortTermTuple>{}, nb::rv_policy::take_ownership);
   m.def("load_table", &LoadTable, "path"_a, nb::rv_policy::take_ownership);
   // The engine's registry of the table properties it reads (table_properties.h):
   // key (prefix keys end in "*") -> (default or None, the values it takes, what it does).

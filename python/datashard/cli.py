@@ -183,6 +183,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
         "data_bytes": sum(int(f["file_size_in_bytes"]) for f in files),
         "schema": t.schema().to_dict(),
         "partition_spec": t.spec().to_dict(),
+        "sort_order": t.sort_order().to_dict(),
         "refs": refs,
         "properties": t.properties,
     }
@@ -200,6 +201,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
     spec = t.spec()
     parts = ", ".join(f"{f.transform}({f.source_id}) as {f.name}" for f in spec.fields) or "unpartitioned"
     print(f"partitioning:      {parts}")
+    names = {f["id"]: f["name"] for f in t.schema().fields}
+    terms = [
+        (names.get(f.source_id, f"#{f.source_id}") if f.transform == "identity"
+         else f"{f.transform}({names.get(f.source_id, f'#{f.source_id}')})") + f" {f.direction} {f.null_order}"
+        for f in t.sort_order().fields
+    ]
+    print(f"sort order:        {', '.join(terms) or 'unsorted'}")
     others = {n: r for n, r in refs.items() if n != "main"}
     if others:
         shown = ", ".join(f"{n} ({r['type']} -> {r['snapshot_id']})" for n, r in sorted(others.items()))

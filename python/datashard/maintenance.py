@@ -6,6 +6,7 @@ committed are protected by the grace period of ``remove_orphan_files`` /
 ``garbage_collect``. Typical upkeep of a table that takes many small commits::
 
     t.compact()                                          # small files -> large ones
+    t.compact(sort=True)                                 # ... sorted by the table's sort order
     t.expire_snapshots(older_than=timedelta(days=7), retain_last=10)
     t.remove_orphan_files()                              # files no snapshot uses, > 3 days old
 
@@ -17,12 +18,13 @@ original's name for ``remove_orphan_files``, is in :mod:`datashard.compat`.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ._convert import positive_int
 from ._when import NO_AGE_LIMIT_MS, When, epoch_ms
 from .compat import CompactManifestsResult, ExpireSnapshotsResult
 from .errors import CorruptDataError, InvalidArgumentError
+from .partitioning import SortTermLike, sort_terms
 from .progress import activity
 
 __all__ = ["TableMaintenance", "DEFAULT_TARGET_FILE_SIZE"]
@@ -119,17 +121,36 @@ class TableMaintenance:
         with activity("looking for orphan files"):
             return dict(self._core.remove_orphan_files(cutoff, bool(dry_run)))
 
-    def compact(self, target_file_size: int = DEFAULT_TARGET_FILE_SIZE, *, manifests: bool = True) -> dict[str, Any]:
+    def compact(
+        self,
+        target_file_size: int = DEFAULT_TARGET_FILE_SIZE,
+        *,
+        manifests: bool = True,
+        sort: bool | Sequence[SortTermLike] | None = None,
+        zorder: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
         """Rewrite small data files into files of up to ``target_file_size`` bytes (per
         partition; rows are unchanged), then, with ``manifests`` (default), merge the
         manifests. Each step is one commit (operation ``replace``): reads give the same rows
         before and after, a concurrent append is never lost, and old snapshots keep their
         files until they expire.
 
+        Laying data out for selective reads: ``sort=True`` rewrites all the files of each
+        partition as one run sorted by the table's sort order (:meth:`replace_sort_order`),
+        ``sort=[...]`` by the order given (terms as ``replace_sort_order`` takes them), and
+        ``zorder=["x", "y"]`` in z-order over two or more columns (rows close in all of them
+        end up in the same files). The run is cut into files of about ``target_file_size``,
+        so each file covers a narrow range of the sort columns and filters on them skip most
+        files; a partition already sorted that way is left alone, so a second ``sort=True``
+        commits nothing. A partition's rows are held in memory while they are ordered. Sorted files
+        record the sort order's id when the table has that order; z-ordered files record
+        none (z-order is no Iceberg sort order; Spark does the same).
+
         Returns ``{"rewritten_files", "added_files", "snapshot_id", "manifests_snapshot_id"}``
         (``snapshot_id``: the data rewrite's commit, None if no file needed rewriting).
         """
-        result = self.rewrite_data_files(target_file_size)
+        result = self._rewrite(target_file_size, sort, zorder)
+        result["committed"] = result["snapshot_id"] is not None  # as rewrite_data_files reports it
         result["manifests_snapshot_id"] = self.compact_manifests()["snapshot_id"] if manifests else None
         return result
 
@@ -159,12 +180,34 @@ class TableMaintenance:
             )
         if min_input_files is not None:
             positive_int(min_input_files, "min_input_files")
-        size = positive_int(target_file_size, "target_file_size")
-        with activity("compacting data files"):
-            result = dict(self._core.rewrite(size))
-        report = {k: result[k] for k in ("rewritten_files", "added_files", "snapshot_id")}
+        report = self._rewrite(target_file_size, None, None)
         report["committed"] = report["snapshot_id"] is not None  # 0.11.2's key
         return report
+
+    def _rewrite(
+        self, target_file_size: int, sort: bool | Sequence[SortTermLike] | None, zorder: Sequence[str] | None
+    ) -> dict[str, Any]:
+        size = positive_int(target_file_size, "target_file_size")
+        terms: list[tuple[str, str, str, str]] | None = None
+        columns: list[str] | None = None
+        if sort is not None and sort is not False:
+            if zorder is not None:
+                raise InvalidArgumentError("give sort= or zorder=, not both")
+            if sort is True:
+                terms = []  # the table's own order
+            elif isinstance(sort, (str, tuple)) or not isinstance(sort, Sequence):
+                raise InvalidArgumentError(f"sort must be True or a list of sort terms, got {sort!r}")
+            else:
+                terms = sort_terms(list(sort))
+                if not terms:
+                    raise InvalidArgumentError("sort=[] names no column: use sort=True for the table's sort order")
+        elif zorder is not None:
+            if isinstance(zorder, str) or not all(isinstance(c, str) for c in zorder):
+                raise InvalidArgumentError(f"zorder must be a list of column names, got {zorder!r}")
+            columns = list(zorder)
+        with activity("compacting data files"):
+            result = dict(self._core.rewrite(size, terms, columns))
+        return {k: result[k] for k in ("rewritten_files", "added_files", "snapshot_id")}
 
     def compact_manifests(self) -> CompactManifestsResult:
         """Merge the current snapshot's manifests into one per partition spec, in one commit.

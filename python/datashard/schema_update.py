@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._lazy import lazy_module
 from .errors import InvalidArgumentError
+from .partitioning import SortOrder, SortTermLike, sort_terms
 from .schema import Schema, normalize_type
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ class UpdateSchema:
 
 
 class TableSchemaEvolution:
-    """Schema evolution; mixed into :class:`~datashard.table.Table`."""
+    """Schema evolution and the sort order; mixed into :class:`~datashard.table.Table`."""
 
     _core: Any  # provided by Table
 
@@ -148,3 +149,36 @@ class TableSchemaEvolution:
         read of an older snapshot does (it reads with that snapshot's schema)."""
         return self.update_schema().drop_column(name).commit()
 
+
+    def sort_order(self) -> SortOrder:
+        """The table's default sort order, which appends sort each data file by
+        (``SortOrder()``, no fields, when the table is unsorted)."""
+        self._core.refresh()
+        return SortOrder.from_json(self._core.sort_order_json())
+
+    def replace_sort_order(self, *terms: SortTermLike) -> SortOrder:
+        """Make ``terms`` the table's sort order, in one commit; returns the order now in force.
+
+        Each term is a column, optionally under a transform, with a direction and a null
+        order: ``"ts"``, ``"id desc"``, ``"name asc nulls last"``, ``"day(ts) desc"``,
+        ``"bucket[16](id)"``, ``"truncate[4](name)"``, or a tuple ``("id", "desc")``,
+        ``("name", "asc", "nulls-last")``. The direction defaults to ascending and the null
+        order to Iceberg's default (nulls first ascending, nulls last descending). Terms may be
+        given as arguments or as one list; none (``replace_sort_order()``) makes the table
+        unsorted::
+
+            t.replace_sort_order("ts", "id desc")
+            t.replace_sort_order(["day(ts)", ("score", "desc", "nulls-last")])
+
+        From then on every data file an append, transaction, distributed write, overwrite or
+        compaction writes is sorted by it and records the order's id in its manifest entry;
+        files written before keep their order (``compact(sort=True)`` rewrites them sorted).
+        As Iceberg's ``replace_sort_order``, an order with the same fields as one the table
+        had keeps that order's id. Other engines (Spark, Trino, PyIceberg) see the order.
+        An unknown column or transform, or a transform that does not apply to the column's
+        type, raises :class:`SchemaError` and commits nothing.
+        """
+        given: Any = terms[0] if len(terms) == 1 and isinstance(terms[0], list) else list(terms)
+        order_json = self._core.replace_sort_order(sort_terms(given))
+        self._core.refresh()
+        return SortOrder.from_json(order_json)

@@ -39,7 +39,7 @@ from .errors import (
 from .filters import FilterExpression, FilterLike, FilterOp, to_core_filters
 from .history import TableHistory
 from .maintenance import TableMaintenance
-from .partitioning import PartitionSpec
+from .partitioning import PartitionSpec, SortTermLike, sort_terms
 from .progress import activity
 from .scan import Scan, plan_scan, projected_schema
 from .schema import Schema
@@ -522,7 +522,11 @@ def _create_core(
     partition_spec: PartitionSpec | None,
     properties: Mapping[str, Any] | None,
     exist_ok: bool = True,
+    sort_order: Sequence[SortTermLike] | None = None,
 ) -> Any:
+    if isinstance(sort_order, str):
+        sort_order = [sort_order]
+    terms = sort_terms(list(sort_order)) if sort_order is not None else []
     spec_json = None
     if partition_spec is not None:
         if not isinstance(partition_spec, PartitionSpec):
@@ -530,7 +534,7 @@ def _create_core(
         spec_json = partition_spec.to_json()
     props = {str(k): str(v) for k, v in (properties or {}).items()}
     given = _NO_SCHEMA if schema is None else as_schema(schema)
-    return _core.create_table(path, given.to_json(), spec_json, props, exist_ok)
+    return _core.create_table(path, given.to_json(), spec_json, props, exist_ok, terms)
 
 
 def create_table(
@@ -541,6 +545,7 @@ def create_table(
     *,
     exist_ok: bool = True,
     if_exists: str = "error",
+    sort_order: Sequence[SortTermLike] | None = None,
 ) -> Table:
     """Create the table at ``table_path``, or open it if one is already there (as the original
     did; two processes may race to create it and both get the same table).
@@ -555,12 +560,17 @@ def create_table(
     Arrow) sets them: schema on write, inferred as documented in :func:`datashard._records.infer_schema`
     (or the ``schema=`` that append passes). A ``partition_spec`` given without a schema is
     checked and applied at that first append.
+
+    ``sort_order``: the new table's sort order, terms as :meth:`Table.replace_sort_order`
+    takes them (``["ts", "id desc"]``); appends sort every data file by it. Checked against
+    the schema (:class:`SchemaError`), or, without a schema, at the first append, as the
+    partition spec. An existing table keeps its own order.
     """
     if if_exists not in ("error", "ignore"):
         raise InvalidArgumentError(f'if_exists must be "error" or "ignore", got {if_exists!r}')
     path = resolve_table_path(table_path)
     try:
-        core = _create_core(path, schema, partition_spec, properties, exist_ok)
+        core = _create_core(path, schema, partition_spec, properties, exist_ok, sort_order)
     except TableExistsError as e:
         if not exist_ok:  # with exist_ok the engine refuses an existing table only for its schema
             raise

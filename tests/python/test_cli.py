@@ -28,6 +28,15 @@ def test_info(filled: Table) -> None:
     assert info["current_snapshot_id"] == filled.current_snapshot().snapshot_id
 
 
+def test_info_shows_the_sort_order(filled: Table) -> None:
+    assert "sort order:        unsorted" in run("info", filled.location).stdout
+    filled.replace_sort_order("id desc", "bucket[4](name)")
+    r = run("info", filled.location)
+    assert "sort order:        id desc nulls-last, bucket[4](name) asc nulls-first" in r.stdout, r.stdout
+    info = json.loads(run("info", filled.location, "--json").stdout)
+    assert info["sort_order"]["order-id"] == 1 and len(info["sort_order"]["fields"]) == 2
+
+
 def test_info_counts_group_commit_marks_instead_of_listing_them(filled: Table) -> None:
     # The next version as another Iceberg writer would publish it, carrying two marks
     # (datashard's own API refuses to set them).

@@ -62,6 +62,7 @@ def test_durability_per_call(filled: Table) -> None:
         {"write.target-file-size-bytes": 0},
         {"format-version": "1"},
         {"datashard.schema-on-write.partition-spec": "{}"},
+        {"datashard.schema-on-write.sort-order": "[]"},
         {"datashard.group.some-writer": "1:2:3"},
         {"datashard.history.start-version": "1"},
         {"": "x"},

@@ -7,6 +7,7 @@
 
 #include "datashard/format/partition_spec.h"
 #include "datashard/format/schema.h"
+#include "datashard/format/sort_order.h"
 
 namespace datashard {
 
@@ -39,6 +40,14 @@ const PartitionSpec* TableMetadata::SpecById(int32_t id) const {
   return nullptr;
 }
 const PartitionSpec* TableMetadata::DefaultSpec() const { return SpecById(default_spec_id); }
+
+const SortOrder* TableMetadata::SortOrderById(int32_t id) const {
+  for (const auto& order : sort_orders) {
+    if (order.order_id == id) return &order;
+  }
+  return nullptr;
+}
+const SortOrder* TableMetadata::DefaultSortOrder() const { return SortOrderById(default_sort_order_id); }
 
 const Snapshot* TableMetadata::SnapshotById(int64_t id) const {
   for (const auto& snapshot : snapshots) {
@@ -149,6 +158,8 @@ std::string TableMetadataToJson(const TableMetadata& m) {
   for (const auto& schema : m.schemas) schemas.push_back(SchemaToJson(schema));
   json specs = json::array();
   for (const auto& spec : m.partition_specs) specs.push_back(PartitionSpecToJson(spec));
+  json orders = json::array();
+  for (const auto& order : m.sort_orders) orders.push_back(SortOrderToJson(order));
   json refs = json::object();
   for (const auto& [name, ref] : m.refs) {
     json r = {{"snapshot-id", ref.snapshot_id}, {"type", ref.type}};
@@ -170,7 +181,7 @@ std::string TableMetadataToJson(const TableMetadata& m) {
       {"partition-specs", std::move(specs)},
       {"last-partition-id", m.last_partition_id},
       {"default-sort-order-id", m.default_sort_order_id},
-      {"sort-orders", json::parse(m.sort_orders_json)},
+      {"sort-orders", std::move(orders)},
       {"properties", m.properties},
       // -1, not null, for "no current snapshot" (Java v2 and the spec's Appendix F).
       {"current-snapshot-id", m.current_snapshot_id.value_or(-1)},
@@ -275,7 +286,19 @@ Result<TableMetadata> Parse(const json& doc, const std::string& source) {
   m.last_partition_id = last_partition.ok() ? *last_partition : m.DefaultSpec()->LastFieldId();
   auto sort_id = r.Int(doc, "default-sort-order-id");
   m.default_sort_order_id = sort_id.ok() ? *sort_id : 0;
-  if (doc.contains("sort-orders") && doc["sort-orders"].is_array()) m.sort_orders_json = doc["sort-orders"].dump();
+  if (doc.contains("sort-orders") && doc["sort-orders"].is_array()) {
+    m.sort_orders.clear();
+    for (const auto& o : doc["sort-orders"]) {
+      auto order = SortOrderFromJson(o);
+      if (!order.ok()) return CorruptData("table metadata ", source, ": ", order.status().message());
+      m.sort_orders.push_back(std::move(*order));
+    }
+  }
+  // Order 0 is the unsorted order, listed in every file this engine writes
+  // so that `default-sort-order-id` 0 always names a listed order. A default
+  // order that is not listed is kept as read; writers then sort by nothing
+  // (DefaultSortOrder() is null).
+  if (m.SortOrderById(kUnsortedOrderId) == nullptr) m.sort_orders.insert(m.sort_orders.begin(), SortOrder{});
   ARROW_ASSIGN_OR_RAISE(m.properties, r.StringMap(doc, "properties"));
   if (doc.contains("current-snapshot-id") && !doc["current-snapshot-id"].is_null()) {
     ARROW_ASSIGN_OR_RAISE(int64_t current, r.Long(doc, "current-snapshot-id"));

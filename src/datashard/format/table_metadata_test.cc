@@ -100,3 +100,51 @@ TEST(TableMetadataTest, MalformedInputIsCorruptData) {
 
 }  // namespace
 }  // namespace datashard::format
+
+namespace datashard::format {
+namespace {
+
+TEST(TableMetadataTest, SortOrdersParseAndRoundTrip) {
+  auto doc = nlohmann::json::parse(TableMetadataToJson(Sample()));
+  doc["sort-orders"] = nlohmann::json::parse(R"([
+    {"order-id":0,"fields":[]},
+    {"order-id":1,"fields":[{"transform":"identity","source-id":1,"direction":"desc","null-order":"nulls-last"},
+                            {"transform":"bucket[16]","source-id":2,"direction":"asc","null-order":"nulls-first"}]},
+    {"order-id":2,"fields":[{"transform":"zorder-v9","source-id":1,"direction":"asc","null-order":"nulls-first",
+                             "x-extra":true}]},
+    {"order-id":3,"fields":[{"transform":"identity","source-ids":[1,2],"direction":"sideways","null-order":"nulls-first"}]}
+  ])");
+  doc["default-sort-order-id"] = 1;
+  DS_ASSIGN_OR_FAIL(TableMetadata m, TableMetadataFromJson(doc.dump(), "v3"));
+  ASSERT_EQ(m.sort_orders.size(), 4u);
+  const SortOrder* order = m.DefaultSortOrder();
+  ASSERT_NE(order, nullptr);
+  ASSERT_EQ(order->fields.size(), 2u);
+  EXPECT_EQ(order->fields[0], (SortField{1, "identity", SortDirection::kDescending, NullOrder::kNullsLast}));
+  EXPECT_EQ(order->fields[1], (SortField{2, "bucket[16]", SortDirection::kAscending, NullOrder::kNullsFirst}));
+  EXPECT_TRUE(order->verbatim_json.empty());
+  // An extra key is kept; an order this engine cannot read is opaque (never
+  // sorted by) and kept too.
+  EXPECT_FALSE(m.SortOrderById(2)->verbatim_json.empty());
+  EXPECT_FALSE(m.SortOrderById(2)->opaque);
+  EXPECT_TRUE(m.SortOrderById(3)->opaque);
+  EXPECT_FALSE(m.SortOrderById(3)->unsorted());
+  // Every order comes back exactly as it was read.
+  auto back = nlohmann::json::parse(TableMetadataToJson(m));
+  EXPECT_EQ(back["sort-orders"], doc["sort-orders"]);
+  EXPECT_EQ(back["default-sort-order-id"], 1);
+}
+
+TEST(TableMetadataTest, UnsortedOrderIsAlwaysListed) {
+  auto doc = nlohmann::json::parse(TableMetadataToJson(Sample()));
+  EXPECT_EQ(doc["sort-orders"], nlohmann::json::parse(R"([{"order-id":0,"fields":[]}])"));
+  doc["sort-orders"] = nlohmann::json::array();
+  DS_ASSIGN_OR_FAIL(TableMetadata m, TableMetadataFromJson(doc.dump(), "v3"));
+  ASSERT_NE(m.DefaultSortOrder(), nullptr);
+  EXPECT_TRUE(m.DefaultSortOrder()->unsorted());
+  doc["sort-orders"] = nlohmann::json::parse(R"([{"fields":[]}])");
+  EXPECT_FALSE(TableMetadataFromJson(doc.dump(), "v4").ok());  // no order-id: Java refuses it too
+}
+
+}  // namespace
+}  // namespace datashard::format

@@ -25,6 +25,7 @@ constexpr const TableProperty* kAll[] = {
     &TP::kHistoryStartVersion,
     &TP::kGroupMarks,
     &TP::kPendingPartitionSpec,
+    &TP::kPendingSortOrder,
 };
 
 std::optional<int64_t> ParseInteger(std::string_view text) {

@@ -103,6 +103,7 @@ enum Slot : size_t {
   kLowerBounds,
   kUpperBounds,
   kSplitOffsets,
+  kSortOrderId,  // added later within layout 1: a descriptor may end before it
   kSlots
 };
 
@@ -129,6 +130,7 @@ std::string EncodeWrittenFile(const WrittenFileDescriptor& descriptor, const std
   out.push_back(Bytes(file.lower_bounds));
   out.push_back(Bytes(file.upper_bounds));
   out.push_back(file.split_offsets);
+  out.push_back(file.sort_order_id ? json(*file.sort_order_id) : json(nullptr));
   std::vector<uint8_t> packed = json::to_msgpack(out);
   return std::string(packed.begin(), packed.end());
 }
@@ -137,7 +139,7 @@ Result<WrittenFileDescriptor> DecodeWrittenFile(std::string_view bytes, const st
   std::string problem;
   try {
     json in = json::from_msgpack(bytes.begin(), bytes.end());
-    if (!in.is_array() || in.size() != kSlots || !in[kLayoutSlot].is_number_integer()) {
+    if (!in.is_array() || (in.size() != kSlots && in.size() != kSortOrderId) || !in[kLayoutSlot].is_number_integer()) {
       throw BadDescriptor{"not a written-file descriptor"};
     }
     if (Int64(in[kLayoutSlot]) != kLayout) {
@@ -176,6 +178,7 @@ Result<WrittenFileDescriptor> DecodeWrittenFile(std::string_view bytes, const st
     file.upper_bounds = BytesFrom(in[kUpperBounds]);
     if (!in[kSplitOffsets].is_array()) throw BadDescriptor{"split offsets that are not a list"};
     for (const auto& offset : in[kSplitOffsets]) file.split_offsets.push_back(Int64(offset));
+    if (in.size() > kSortOrderId && !in[kSortOrderId].is_null()) file.sort_order_id = Int32(in[kSortOrderId]);
     return out;
   } catch (const BadDescriptor& e) {
     problem = e.what;

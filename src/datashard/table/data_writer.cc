@@ -104,10 +104,14 @@ Result<std::shared_ptr<arrow::Buffer>> EncodeDataFile(const TableMetadata& metad
 }
 
 Result<format::DataFile> WriteOneFile(FileSystem& fs, const TableMetadata& metadata, const Schema& schema,
-                                      const arrow::Table& data, const std::string& dir,
+                                      const arrow::Table& given, const std::string& dir,
                                       std::vector<std::optional<std::string>> partition, Durability durability,
-                                      const std::string& name_prefix) {
+                                      const std::string& name_prefix, const RowOrder& order) {
   format::DataFile file;
+  // The file's rows in the table's sort order (sorting.h), which it records.
+  ARROW_ASSIGN_OR_RAISE(OrderedRows ordered, OrderRowsForFile(metadata, schema, given, order));
+  file.sort_order_id = ordered.sort_order_id;
+  const arrow::Table& data = *ordered.rows;
   file.file_path = dir + "/" + (name_prefix.empty() ? "" : name_prefix + "-") + NewUuid() + ".parquet";
   file.partition = std::move(partition);
   file.record_count = data.num_rows();
@@ -209,10 +213,11 @@ Result<std::optional<std::vector<std::optional<std::string>>>> SinglePartitionOf
 Result<std::vector<format::DataFile>> WriteDataFiles(FileSystem& fs, const TableMetadata& metadata,
                                                      const Schema& schema, const PartitionSpec& spec,
                                                      const arrow::Table& data, Durability durability,
-                                                     const std::string& name_prefix) {
+                                                     const std::string& name_prefix, const RowOrder& order) {
   const std::string data_dir = format::DataDir(metadata.location);
   if (spec.unpartitioned()) {
-    ARROW_ASSIGN_OR_RAISE(auto file, WriteOneFile(fs, metadata, schema, data, data_dir, {}, durability, name_prefix));
+    ARROW_ASSIGN_OR_RAISE(auto file,
+                          WriteOneFile(fs, metadata, schema, data, data_dir, {}, durability, name_prefix, order));
     return std::vector<format::DataFile>{std::move(file)};
   }
   ARROW_ASSIGN_OR_RAISE(auto batch, data.CombineChunksToBatch());
@@ -258,8 +263,8 @@ Result<std::vector<format::DataFile>> WriteDataFiles(FileSystem& fs, const Table
       ARROW_ASSIGN_OR_RAISE(arrow::Datum taken, arrow::compute::Take(arrow::Datum(batch), arrow::Datum(index_array)));
       ARROW_ASSIGN_OR_RAISE(part, arrow::Table::FromRecordBatches({taken.record_batch()}));
     }
-    ARROW_ASSIGN_OR_RAISE(
-        auto file, WriteOneFile(fs, metadata, schema, *part, dir, std::move(group_values[g]), durability, name_prefix));
+    ARROW_ASSIGN_OR_RAISE(auto file, WriteOneFile(fs, metadata, schema, *part, dir, std::move(group_values[g]),
+                                                  durability, name_prefix, order));
     files.push_back(std::move(file));
   }
   return files;

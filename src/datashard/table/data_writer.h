@@ -13,6 +13,7 @@
 
 #include "datashard/file_system.h"
 #include "datashard/format/data_file.h"
+#include "datashard/table/sorting.h"
 #include "datashard/table_metadata.h"
 
 namespace datashard::table {
@@ -20,11 +21,13 @@ namespace datashard::table {
 // `data` must already conform to `schema` (format::ConformToSchema). Rows are
 // split by `spec` (hidden partitioning: the transforms are applied here), one
 // file per partition, under data/<field>=<value>/..., named
-// <name_prefix>-<uuid>.parquet (<uuid>.parquet without a prefix).
+// <name_prefix>-<uuid>.parquet (<uuid>.parquet without a prefix). Each
+// file's rows are ordered as `order` says (sorting.h: by default, by the
+// table's default sort order).
 Result<std::vector<format::DataFile>> WriteDataFiles(FileSystem& fs, const TableMetadata& metadata,
                                                      const Schema& schema, const PartitionSpec& spec,
                                                      const arrow::Table& data, Durability durability,
-                                                     const std::string& name_prefix = "");
+                                                     const std::string& name_prefix = "", const RowOrder& order = {});
 
 // Per field of `spec`, the partition value of every row of `batch`, whose
 // columns carry the names of `schema`.

@@ -9,6 +9,7 @@
 #include "datashard/commit/version_resolver.h"
 #include "datashard/format/file_names.h"
 #include "datashard/format/partition_spec.h"
+#include "datashard/format/sort_order.h"
 #include "datashard/table/table_internal.h"
 #include "datashard/table_properties.h"
 
@@ -57,6 +58,15 @@ Result<Schema> Apply(const TableMetadata& metadata, const std::vector<SchemaUpda
           for (const auto& pf : spec.fields) {
             if (pf.source_id == field->id && spec.spec_id == metadata.default_spec_id) {
               return SchemaError("cannot drop \"", update.column, "\": the table is partitioned by it");
+            }
+          }
+        }
+        const SortOrder* order = metadata.DefaultSortOrder();
+        if (order != nullptr) {
+          for (const auto& sf : order->fields) {
+            if (sf.source_id == field->id) {
+              return SchemaError("cannot drop \"", update.column,
+                                 "\": the table's sort order uses it (replace the sort order first)");
             }
           }
         }
@@ -113,8 +123,8 @@ Result<commit::CommitOutcome> CommitMetadataChange(
 }
 
 // The table metadata `latest` with its first schema: `schema` replaces the
-// empty schema 0 (no snapshot refers to it) and a pending partition spec
-// becomes spec 0.
+// empty schema 0 (no snapshot refers to it), a pending partition spec
+// becomes spec 0 and a pending sort order the default order.
 Result<TableMetadata> WithInitialSchema(const TableMetadata& latest, const Schema& schema) {
   TableMetadata m = latest;
   Schema first = schema;
@@ -137,6 +147,17 @@ Result<TableMetadata> WithInitialSchema(const TableMetadata& latest, const Schem
     }
     m.last_partition_id = std::max(m.last_partition_id, spec.LastFieldId());
     m.properties.erase(pending);
+  }
+  auto pending_order = m.properties.find(TableProperties::kPendingSortOrder.key);
+  if (pending_order != m.properties.end()) {
+    auto parsed = nlohmann::json::parse(pending_order->second, nullptr, false);
+    if (parsed.is_discarded()) {
+      return CorruptData("table property ", TableProperties::kPendingSortOrder.key, " is not JSON");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto terms, format::SortTermsFromJson(parsed));
+    ARROW_ASSIGN_OR_RAISE(SortOrder order, BindSortOrder(first, terms));
+    m.properties.erase(pending_order);
+    m = format::WithDefaultSortOrder(m, std::move(order));
   }
   return m;
 }
@@ -234,6 +255,23 @@ Result<Schema> UpdateSchema(Table& table, const std::vector<SchemaUpdate>& updat
                         m.schemas.push_back(schema);
                         m.current_schema_id = schema.schema_id;
                         committed = schema;
+                        return m;
+                      }).status());
+  return committed;
+}
+
+Result<SortOrder> ReplaceSortOrder(Table& table, const std::vector<SortTerm>& terms) {
+  ARROW_RETURN_NOT_OK(table.Refresh());
+  ARROW_ASSIGN_OR_RAISE(SortOrder wanted, BindSortOrder(*table.metadata()->CurrentSchema(), terms));
+  // The order in force already: nothing to commit (as Iceberg's
+  // ReplaceSortOrder, which leaves the metadata as it is).
+  const SortOrder* current = table.metadata()->DefaultSortOrder();
+  if (current != nullptr && !current->opaque && current->fields == wanted.fields) return *current;
+  SortOrder committed;
+  ARROW_RETURN_NOT_OK(CommitMetadataChange(table, [&](const TableMetadata& latest) -> Result<TableMetadata> {
+                        ARROW_ASSIGN_OR_RAISE(SortOrder order, BindSortOrder(*latest.CurrentSchema(), terms));
+                        TableMetadata m = format::WithDefaultSortOrder(latest, std::move(order));
+                        committed = *m.DefaultSortOrder();
                         return m;
                       }).status());
   return committed;

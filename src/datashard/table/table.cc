@@ -13,6 +13,7 @@
 #include "datashard/format/file_names.h"
 #include "datashard/format/manifest_reader.h"
 #include "datashard/format/partition_spec.h"
+#include "datashard/format/sort_order.h"
 #include "datashard/format/table_metadata.h"
 #include "datashard/io/commit_queue.h"
 #include "datashard/scan/table_scan.h"
@@ -106,6 +107,12 @@ Result<std::shared_ptr<Table>> Table::Create(const std::string& path, CreateOpti
     options.partition_spec = PartitionSpec{};
   }
   ARROW_RETURN_NOT_OK(options.partition_spec.Validate(options.schema));
+  SortOrder sort_order;
+  if (options.schema.fields.empty() && !options.sort_order.empty()) {
+    options.properties[TableProperties::kPendingSortOrder.key] = format::SortTermsToJson(options.sort_order).dump();
+  } else {
+    ARROW_ASSIGN_OR_RAISE(sort_order, BindSortOrder(options.schema, options.sort_order));
+  }
   if (auto version = options.properties.find(TableProperties::kFormatVersion.key);
       version != options.properties.end()) {
     ARROW_RETURN_NOT_OK(CheckPropertyValue(TableProperties::kFormatVersion, version->second));
@@ -121,6 +128,7 @@ Result<std::shared_ptr<Table>> Table::Create(const std::string& path, CreateOpti
   options.partition_spec.spec_id = 0;
   metadata.last_partition_id = options.partition_spec.LastFieldId();
   metadata.partition_specs.push_back(options.partition_spec);
+  metadata = format::WithDefaultSortOrder(metadata, std::move(sort_order));
   for (const TableProperty* property : TableProperties::All()) {
     if (property->set_at_create) metadata.properties[property->key] = property->default_value;
   }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "datashard/table.h"
@@ -60,6 +61,10 @@ class TransactionInternal {
   // Records the commit as Iceberg's "replace" operation: the transaction only
   // reorganises rows that exist (compaction), it neither adds nor removes any.
   static void MarkAsRewrite(Transaction& tx);
+  // The files the transaction writes keep the order of the rows given
+  // (compaction has sorted or z-ordered them across the files already) and
+  // record `sort_order_id` (nullopt: none, as for a z-order).
+  static void KeepRowOrder(Transaction& tx, std::optional<int32_t> sort_order_id);
   // For a transaction that appends once and commits (Table::Append): a small
   // append keeps its rows in memory until the commit, so that when other
   // writers are committing it can hand them to the next group-commit leader

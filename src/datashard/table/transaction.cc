@@ -134,6 +134,7 @@ struct Transaction::Impl {
   // A small append's rows, conformed, not written yet (DeferSmallAppend).
   std::shared_ptr<arrow::Table> deferred;
   bool rewrite = false;             // TransactionInternal::MarkAsRewrite
+  table::RowOrder row_order;        // TransactionInternal::KeepRowOrder
   bool defer_small_append = false;  // TransactionInternal::DeferSmallAppend
 };
 
@@ -191,6 +192,10 @@ void TransactionInternal::MarkAsRewrite(Transaction& tx) { tx.impl_->rewrite = t
 
 void TransactionInternal::DeferSmallAppend(Transaction& tx) { tx.impl_->defer_small_append = true; }
 
+void TransactionInternal::KeepRowOrder(Transaction& tx, std::optional<int32_t> sort_order_id) {
+  tx.impl_->row_order = table::RowOrder{true, sort_order_id};
+}
+
 Status Transaction::SetBranch(const std::string& name) {
   if (!active_) return InvalidArgument("the transaction is no longer active (already committed or rolled back)");
   if (impl_->touched) return InvalidArgument("SetBranch must come before any other operation of the transaction");
@@ -246,7 +251,7 @@ Status Transaction::WriteRows(const std::shared_ptr<arrow::Table>& conformed) {
   ARROW_RETURN_NOT_OK(table_->fs().CreateDir(format::DataDir(table_->location())));
   // Written unflushed; Commit() flushes every file of the transaction at once.
   auto files = table::WriteDataFiles(table_->fs(), metadata, *metadata.CurrentSchema(), *metadata.DefaultSpec(),
-                                     *conformed, Durability::kProcess);
+                                     *conformed, Durability::kProcess, "", impl_->row_order);
   if (!files.ok()) return files.status();
   for (auto& file : *files) {
     impl_->written.push_back(file.file_path);

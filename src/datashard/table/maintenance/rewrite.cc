@@ -1,5 +1,7 @@
 // Compaction: RewriteDataFiles bins small files per partition by the size
-// their output will have and rewrites each bin as one file; RewriteManifests merges all manifests. Both are
+// their output will have and rewrites each bin as one file, or rewrites each
+// partition as one sorted or z-ordered run cut into files of the target size;
+// RewriteManifests merges all manifests. Both are
 // ordinary commits (operation "replace"): a concurrent append lands on top,
 // and a concurrent delete of a file being compacted is a conflict.
 #include <algorithm>
@@ -7,15 +9,18 @@
 #include <set>
 
 #include <arrow/api.h>
+#include <arrow/compute/api.h>
 
 #include "datashard/commit/committer.h"
 #include "datashard/commit/snapshot_producer.h"
 #include "datashard/format/arrow_schema.h"
 #include "datashard/format/manifest_reader.h"
+#include "datashard/format/single_value.h"
 #include "datashard/maintenance.h"
 #include "datashard/scan/file_reader.h"
 #include "datashard/scan/table_scan.h"
 #include "datashard/table/data_writer.h"
+#include "datashard/table/sorting.h"
 #include "datashard/table/table_internal.h"
 #include "datashard/transaction.h"
 
@@ -144,23 +149,182 @@ class PartitionRewriter {
   double ratio_ = 0;  // output bytes per on-disk input byte, last measured
 };
 
+// The rows an ordered rewrite (kSort, kZOrder) puts in each file: the
+// target size over the encoded bytes per row of a sample of the ordered run,
+// encoded as the output files will be.
+Result<int64_t> RowsPerFile(const TableMetadata& metadata, const arrow::Table& ordered, int64_t target) {
+  constexpr int64_t kSampleRows = 64 * 1024;
+  const int64_t sample_rows = std::min(ordered.num_rows(), kSampleRows);
+  if (sample_rows == 0) return int64_t{1};
+  ARROW_ASSIGN_OR_RAISE(int64_t bytes, table::EncodedFileSize(metadata, *ordered.Slice(0, sample_rows)));
+  const double per_row = static_cast<double>(bytes) / static_cast<double>(sample_rows);
+  return std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(target) / std::max(per_row, 1e-9)));
+}
+
+// Whether `value` sorts strictly before `other` (deserialized bounds).
+Result<bool> Before(const arrow::Scalar& value, const arrow::Scalar& other) {
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum less, arrow::compute::CallFunction("less", {arrow::Datum(value.GetSharedPtr()),
+                                                                                 arrow::Datum(other.GetSharedPtr())}));
+  const auto& result = static_cast<const arrow::BooleanScalar&>(*less.scalar());
+  return result.is_valid && result.value;
+}
+
+// Whether `files` are already one run sorted by `order` (recorded as
+// `order_id`) that a rewrite would only cut again: each sorted by it, no
+// nulls in the leading identity column, their ranges of it disjoint and in
+// order, and at most one file under half the target size. So compaction by
+// a sort order, run twice, rewrites nothing the second time.
+Result<bool> AlreadyOneRun(const Schema& schema, const SortOrder& order, std::optional<int32_t> order_id,
+                           const std::vector<const scan::FileScanTask*>& files, int64_t target) {
+  if (!order_id || order.fields.empty()) return false;
+  int64_t small = 0;
+  for (const auto* task : files) {
+    if (task->file.sort_order_id != order_id) return false;
+    small += task->file.file_size_in_bytes < target / 2;
+  }
+  if (files.size() == 1) return true;
+  if (small > 1) return false;
+  const SortField& lead = order.fields.front();
+  const NestedField* field = schema.FindField(lead.source_id);
+  if (lead.transform != "identity" || field == nullptr) return false;
+  struct Range {
+    std::shared_ptr<arrow::Scalar> lower, upper;
+  };
+  std::vector<Range> ranges;
+  for (const auto* task : files) {
+    const auto& f = task->file;
+    auto nulls = f.null_value_counts.find(field->id);
+    auto lower = f.lower_bounds.find(field->id);
+    auto upper = f.upper_bounds.find(field->id);
+    if (nulls == f.null_value_counts.end() || nulls->second != 0 || lower == f.lower_bounds.end() ||
+        upper == f.upper_bounds.end()) {
+      return false;
+    }
+    Range range;
+    ARROW_ASSIGN_OR_RAISE(range.lower, format::DeserializeValue(field->type, lower->second));
+    ARROW_ASSIGN_OR_RAISE(range.upper, format::DeserializeValue(field->type, upper->second));
+    ranges.push_back(std::move(range));
+  }
+  // Taken by their lower bounds, each range must end before the next begins
+  // (then the files are one run, whichever the order's direction).
+  std::vector<size_t> order_of(ranges.size());
+  for (size_t i = 0; i < ranges.size(); ++i) order_of[i] = i;
+  Status failed;
+  std::sort(order_of.begin(), order_of.end(), [&](size_t a, size_t b) {
+    auto before = Before(*ranges[a].lower, *ranges[b].lower);
+    if (!before.ok()) failed = before.status();
+    return before.ok() && *before;
+  });
+  ARROW_RETURN_NOT_OK(failed);
+  for (size_t i = 1; i < order_of.size(); ++i) {
+    ARROW_ASSIGN_OR_RAISE(bool disjoint, Before(*ranges[order_of[i - 1]].upper, *ranges[order_of[i]].lower));
+    if (!disjoint) return false;
+  }
+  return true;
+}
+
+// One partition's files rewritten as one ordered run (kSort, kZOrder).
+Status RewriteOrdered(Table& table, const Schema& schema, const RewriteOptions& options, const SortOrder* order,
+                      std::optional<int32_t> order_id, const std::vector<const scan::FileScanTask*>& files,
+                      Transaction& tx, RewriteResult* result) {
+  if (files.empty()) return Status::OK();
+  if (order != nullptr) {
+    ARROW_ASSIGN_OR_RAISE(bool done, AlreadyOneRun(schema, *order, order_id, files, options.target_file_size));
+    if (done) return Status::OK();
+  }
+  std::vector<const scan::FileScanTask*> in_commit_order = files;
+  std::stable_sort(
+      in_commit_order.begin(), in_commit_order.end(),
+      [](const scan::FileScanTask* a, const scan::FileScanTask* b) { return a->sequence_number < b->sequence_number; });
+  std::vector<std::shared_ptr<arrow::Table>> parts;
+  std::vector<std::string> paths;
+  for (const auto* task : in_commit_order) {
+    ARROW_ASSIGN_OR_RAISE(auto rows, scan::ReadDataFile(table.fs(), task->file.file_path, schema.fields));
+    parts.push_back(std::move(rows));
+    paths.push_back(task->file.file_path);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto combined, arrow::ConcatenateTables(parts));
+  ARROW_ASSIGN_OR_RAISE(combined, format::ConformToSchema(combined, schema));
+  std::shared_ptr<arrow::Table> ordered;
+  if (order != nullptr) {
+    ARROW_ASSIGN_OR_RAISE(ordered, table::SortForOrder(schema, *order, *combined));
+  } else {
+    ARROW_ASSIGN_OR_RAISE(ordered, table::ZOrderRows(schema, options.zorder_columns, *combined));
+  }
+  ARROW_ASSIGN_OR_RAISE(int64_t rows_per_file, RowsPerFile(*table.metadata(), *ordered, options.target_file_size));
+  ARROW_RETURN_NOT_OK(tx.DeleteFiles(paths));
+  for (int64_t start = 0; start < ordered->num_rows(); start += rows_per_file) {
+    ARROW_RETURN_NOT_OK(tx.Append(ordered->Slice(start, rows_per_file)));
+    result->added_files += 1;
+  }
+  result->rewritten_files += static_cast<int64_t>(paths.size());
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<RewriteResult> RewriteDataFiles(Table& table, int64_t target_file_size) {
+  RewriteOptions options;
+  options.target_file_size = target_file_size;
+  return RewriteDataFiles(table, options);
+}
+
+Result<RewriteResult> RewriteDataFiles(Table& table, const RewriteOptions& options) {
+  const int64_t target_file_size = options.target_file_size;
   if (target_file_size <= 0) return InvalidArgument("target_file_size must be positive, got ", target_file_size);
+  using Strategy = RewriteOptions::Strategy;
   ARROW_RETURN_NOT_OK(table.Refresh());
   auto metadata = table.metadata();
   const Schema& schema = *metadata->CurrentSchema();
+  // The order of a sorting rewrite, checked before anything is read, and the
+  // id its files record: that of the table's order with the same fields.
+  std::optional<SortOrder> order;
+  std::optional<int32_t> order_id;
+  if (options.strategy == Strategy::kSort) {
+    if (options.sort.empty()) {
+      const SortOrder* table_order = metadata->DefaultSortOrder();
+      if (table_order == nullptr || table_order->unsorted()) {
+        return InvalidArgument(
+            "the table has no sort order to compact by: give one, or set it with replace_sort_order");
+      }
+      ARROW_RETURN_NOT_OK(table_order->Validate(schema));
+      order = *table_order;
+    } else {
+      ARROW_ASSIGN_OR_RAISE(order, BindSortOrder(schema, options.sort));
+    }
+    for (const auto& listed : metadata->sort_orders) {
+      if (!listed.opaque && !listed.unsorted() && listed.fields == order->fields) order_id = listed.order_id;
+    }
+  } else if (options.strategy == Strategy::kZOrder) {
+    if (options.zorder_columns.size() < 2) {
+      return InvalidArgument("a z-order needs two or more columns, got ", options.zorder_columns.size(),
+                             " (sort by one column instead)");
+    }
+    for (const auto& name : options.zorder_columns) {
+      if (schema.FindField(name) == nullptr) return SchemaError("cannot z-order by \"", name, "\": no such column");
+      if (std::count(options.zorder_columns.begin(), options.zorder_columns.end(), name) > 1) {
+        return InvalidArgument("z-order names \"", name, "\" twice");
+      }
+    }
+  }
   ARROW_ASSIGN_OR_RAISE(auto tasks, scan::PlanFiles(table.fs(), *metadata, metadata->CurrentSnapshot(), schema, {}));
   // Files of one partition (same spec values) can be combined.
   std::map<std::vector<std::optional<std::string>>, std::vector<const scan::FileScanTask*>> partitions;
   for (const auto& task : tasks) {
-    if (task.file.file_size_in_bytes < target_file_size) partitions[task.file.partition].push_back(&task);
+    if (options.strategy != Strategy::kBinPack || task.file.file_size_in_bytes < target_file_size) {
+      partitions[task.file.partition].push_back(&task);
+    }
   }
   RewriteResult result;
   auto tx = std::make_unique<Transaction>(table.shared_from_this());
   TransactionInternal::MarkAsRewrite(*tx);
+  if (options.strategy != Strategy::kBinPack) TransactionInternal::KeepRowOrder(*tx, order_id);
   for (auto& [partition, files] : partitions) {
+    if (options.strategy != Strategy::kBinPack) {
+      ARROW_RETURN_NOT_OK(
+          RewriteOrdered(table, schema, options, order ? &*order : nullptr, order_id, files, *tx, &result));
+      continue;
+    }
     PartitionRewriter rewriter(table, schema, target_file_size, std::move(files));
     ARROW_RETURN_NOT_OK(rewriter.Run(*tx, &result));
   }
