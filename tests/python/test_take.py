@@ -104,3 +104,25 @@ def test_time_travel_and_uuid_keys(tmp_path) -> None:
     old = t.take([str(ids[7]), ids[2]], by="id", snapshot_id=first)
     assert old["v"].to_pylist() == [7, 2]
     assert old["id"].to_pylist() == [str(ids[7]), str(ids[2])]  # uuids read as text, as to_arrow
+
+
+def test_a_sort_order_on_the_key_lets_bounds_rule_out_the_rest(tmp_path, monkeypatch) -> None:
+    """Without bloom filters: after compaction by the table's sort order on ``key``, each row
+    group's bounds cover a narrow run of keys, so a lookup opens one row group per key."""
+    rng = random.Random(5)
+    keys = [f"user-{rng.getrandbits(48):012x}" for _ in range(ROWS)]
+    t = create_table(
+        str(tmp_path / "s"),
+        pa.schema([("key", pa.string()), ("n", pa.int64())]),
+        properties={"write.parquet.row-group-limit": str(ROW_GROUP_ROWS), "datashard.commit.durability": "process"},
+    )
+    for part in range(4):
+        lo, hi = part * ROWS // 4, (part + 1) * ROWS // 4
+        t.append({"key": keys[lo:hi], "n": list(range(lo, hi))})
+    before, m = _take_with_metrics(monkeypatch, t, [keys[9], keys[15_000]], by="key")
+    assert m["row_groups_skipped"] == 0  # unsorted keys: every bound covers almost everything
+    t.replace_sort_order("key")
+    t.compact(sort=True)
+    after, m = _take_with_metrics(monkeypatch, t, [keys[9], keys[15_000]], by="key")
+    assert after.equals(before) and after["n"].to_pylist() == [9, 15_000]
+    assert m["row_groups_total"] - m["row_groups_skipped"] <= 2, m
