@@ -39,9 +39,13 @@ sys.path.insert(0, HERE)
 
 import report
 
-SYSTEMS = ["datashard", "datashard-process", "datashard-files", "original", "pyiceberg", "deltalake", "lance", "pyarrow", "floor"]
+SYSTEMS = ["datashard", "datashard-process", "datashard-files", "datashard-stream", "original", "pyiceberg", "deltalake",
+           "lance", "pyarrow", "pyarrow-zstd", "floor"]
 # Measured in the commit workload only: a variant of datashard, and the syscall floor.
 COMMIT_ONLY = {"datashard-process", "datashard-files", "floor"}
+# Measured in the bulk workload only: datashard appending a stream of batches, and pyarrow's
+# writer with datashard's codec (zstd), the floor issue 24 compares bulk appends with.
+BULK_ONLY = {"datashard-stream", "pyarrow-zstd"}
 LABELS = {
     "datashard": "datashard (this checkout)",
     "datashard-process": "datashard, durability=process",
@@ -51,6 +55,8 @@ LABELS = {
     "deltalake": "deltalake (delta-rs)",
     "lance": "Lance (pylance)",
     "pyarrow": "pyarrow Parquet (floor)",
+    "pyarrow-zstd": "pyarrow Parquet, zstd (floor, datashard's codec)",
+    "datashard-stream": "datashard, streamed append (RecordBatchReader)",
     "floor": "syscall floor of a durable commit (Python os calls)",
     "pyarrow-dsfiles": "pyarrow on datashard's files",
     "interpreter": "the Python interpreter alone (floor)",
@@ -132,7 +138,7 @@ def system_command(system: str, cache: str, create: bool, upgrade: bool) -> tupl
     """(interpreter, environment) for the worker processes of ``system``."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    if system in ("datashard", "datashard-process", "datashard-files"):
+    if system in ("datashard", "datashard-process", "datashard-files", "datashard-stream"):
         # This checkout's package when its extension is built in-tree (python/datashard/_core*.so,
         # the developer set-up), else the installed package (as in CI, which pip-installs it).
         # The versions reply records which one ran.
@@ -140,7 +146,7 @@ def system_command(system: str, cache: str, create: bool, upgrade: bool) -> tupl
         if any(n.startswith("_core") for n in os.listdir(pkg)) if os.path.isdir(pkg) else False:
             env["PYTHONPATH"] = os.path.join(REPO, "python")
         return sys.executable, env
-    if system in ("pyarrow", "floor"):
+    if system in ("pyarrow", "pyarrow-zstd", "floor"):
         return sys.executable, env
     return ensure_venv(cache, system, create, upgrade), env
 
@@ -964,14 +970,17 @@ def main(argv=None) -> int:
 
     try:
         if "commits" in workloads:
-            run_workload("commits", lambda: w_commits(r, avail, res))
-            run_workload("barriers", lambda: w_barriers(r, avail, res))
+            committers = [s for s in avail if s not in BULK_ONLY]
+            run_workload("commits", lambda: w_commits(r, committers, res))
+            run_workload("barriers", lambda: w_barriers(r, committers, res))
         if "cold" in workloads:
-            run_workload("cold", lambda: w_cold(r, avail, res))
+            run_workload("cold", lambda: w_cold(r, [s for s in avail if s not in BULK_ONLY], res))
         tables: dict[str, str] = {}
         avail = [s for s in avail if s not in COMMIT_ONLY]
         if {"bulk", "scan", "memory"} & set(workloads):
-            run_workload("bulk", lambda: tables.update(setup_tables(r, avail, res, "bulk" in workloads)))
+            writers = avail if "bulk" in workloads else [s for s in avail if s not in BULK_ONLY]
+            run_workload("bulk", lambda: tables.update(setup_tables(r, writers, res, "bulk" in workloads)))
+        avail = [s for s in avail if s not in BULK_ONLY]
         if "scan" in workloads:
             run_workload("scan", lambda: w_scan(r, avail, tables, res))
         if "lookup" in workloads:

@@ -50,6 +50,12 @@ class FileSystem {
   // Creates a new file that must not exist yet (unique names only), writes
   // `data`, and with kFsync flushes it and its directory entry.
   virtual Status WriteNewFile(const std::string& path, std::string_view data, Durability durability) = 0;
+  // Creates a new file that must not exist yet and returns a stream that
+  // writes it as bytes arrive (a data file larger than memory); Close()
+  // completes it, unflushed: Sync() it for durability. After a failed write
+  // or close, DeleteFile() what may be there. The default holds the bytes
+  // in memory and hands them to WriteNewFile() at Close().
+  virtual Result<std::shared_ptr<arrow::io::OutputStream>> OpenNewFile(const std::string& path);
   // Makes the contents and directory entries of `paths` durable. Local disks
   // flush them concurrently, so the journal commits them together: the cost is
   // about one flush barrier, not one per file.

@@ -80,6 +80,13 @@ class Table : public std::enable_shared_from_this<Table> {
   Result<CommitInfo> Append(const std::shared_ptr<arrow::Table>& data,
                             const std::optional<std::string>& commit_key = std::nullopt,
                             std::optional<Durability> durability = std::nullopt);
+  // The same for a stream of any length, read batch by batch in bounded
+  // memory and committed as one snapshot once it ends; if it fails midway,
+  // nothing is committed and the files written for it are deleted
+  // (Transaction::Append).
+  Result<CommitInfo> Append(const std::shared_ptr<arrow::RecordBatchReader>& data,
+                            const std::optional<std::string>& commit_key = std::nullopt,
+                            std::optional<Durability> durability = std::nullopt);
   std::unique_ptr<Transaction> NewTransaction(Isolation isolation = Isolation::kSnapshot);
 
   // Streams rows of a snapshot (default: the pinned current one).

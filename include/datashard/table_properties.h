@@ -131,8 +131,9 @@ struct TableProperties {
       .default_value = "536870912",  // 512 MiB, Iceberg's default
       .values = PropertyValues::kPositiveInteger,
       .doc =
-          "Bytes of rows a DataFileWriter (new_append(), the Ray sink) buffers before it writes a file; at "
-          "most 128 MiB are buffered."};
+          "The size on disk at which an append closes a data file and starts the next (each partition "
+          "likewise); a DataFileWriter (new_append(), the Ray sink) also buffers at most this many bytes of "
+          "rows, and at most 128 MiB, before it writes them."};
   // Iceberg's reserved property: read at create, never stored.
   static constexpr TableProperty kFormatVersion{
       .key = "format-version",

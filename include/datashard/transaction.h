@@ -35,6 +35,13 @@ class Transaction {
 
   // Validates `data` against the table schema and writes it as data file(s).
   Status Append(const std::shared_ptr<arrow::Table>& data);
+  // The same for a stream, read batch by batch in bounded memory: each
+  // batch is validated and written as it arrives, into files rolled at the
+  // table's write.target-file-size-bytes. If the stream or a batch fails,
+  // the files written for it are deleted and the error returned (the
+  // transaction's other changes stay). A stream that ends within 1 MiB is
+  // appended as a table.
+  Status Append(const std::shared_ptr<arrow::RecordBatchReader>& data);
   // Adds existing Parquet files to the table. Each path must lie inside the
   // table location (not under metadata/) and must not be in the table yet.
   // A file whose columns carry the table's Iceberg field ids and exact types

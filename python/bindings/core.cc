@@ -139,6 +139,39 @@ std::shared_ptr<arrow::Table> ImportTable(const nb::object& data) {
                       nb::type_name(data.type()).c_str()));
 }
 
+// A stream from Python read by the engine with the GIL released: each
+// batch is pulled with the GIL held (a stream backed by a Python generator
+// runs Python code), and the stream is released with it held too.
+class GilHoldingReader final : public arrow::RecordBatchReader {
+ public:
+  explicit GilHoldingReader(std::shared_ptr<arrow::RecordBatchReader> inner) : inner_(std::move(inner)) {}
+  ~GilHoldingReader() override {
+    nb::gil_scoped_acquire gil;
+    inner_.reset();
+  }
+  std::shared_ptr<arrow::Schema> schema() const override { return inner_->schema(); }
+  Status ReadNext(std::shared_ptr<arrow::RecordBatch>* batch) override {
+    nb::gil_scoped_acquire gil;
+    return inner_->ReadNext(batch);
+  }
+  Status Close() override {
+    nb::gil_scoped_acquire gil;
+    return inner_->Close();
+  }
+
+ private:
+  std::shared_ptr<arrow::RecordBatchReader> inner_;
+};
+
+// Data with __arrow_c_stream__ as a stream the engine reads batch by batch
+// without the GIL (GilHoldingReader); nullptr for other data.
+std::shared_ptr<arrow::RecordBatchReader> ImportStream(const nb::object& data) {
+  if (!nb::hasattr(data, "__arrow_c_stream__")) return nullptr;
+  nb::object capsule = data.attr("__arrow_c_stream__")();
+  auto* stream = static_cast<ArrowArrayStream*>(CapsulePointer(capsule, "arrow_array_stream"));
+  return std::make_shared<GilHoldingReader>(Unwrap(arrow::ImportRecordBatchReader(stream)));
+}
+
 std::shared_ptr<arrow::Array> ImportArray(const nb::object& values) {
   nb::tuple capsules = nb::cast<nb::tuple>(values.attr("__arrow_c_array__")());
   auto* schema = static_cast<ArrowSchema*>(CapsulePointer(capsules[0], "arrow_schema"));
@@ -357,6 +390,10 @@ class CoreTransaction {
  public:
   explicit CoreTransaction(std::unique_ptr<Transaction> tx) : tx_(std::move(tx)) {}
   void Append(const nb::object& data) {
+    if (auto stream = ImportStream(data)) {
+      CheckWithoutGil([&] { return tx_->Append(stream); });
+      return;
+    }
     auto table = ImportTable(data);
     CheckWithoutGil([&] { return tx_->Append(table); });
   }
@@ -525,13 +562,15 @@ class CoreTable {
 
   std::optional<int64_t> Append(const nb::object& data, const std::optional<std::string>& commit_key,
                                 const std::optional<std::string>& durability) {
-    auto table = ImportTable(data);
     std::optional<Durability> mode;
     if (durability) mode = ParseDurability(*durability);
+    // A stream is appended as it is read, in bounded memory.
+    std::shared_ptr<arrow::RecordBatchReader> stream = ImportStream(data);
+    std::shared_ptr<arrow::Table> table = stream ? nullptr : ImportTable(data);
     Result<CommitInfo> info;
     {
       nb::gil_scoped_release release;
-      info = table_->Append(table, commit_key, mode);
+      info = stream ? table_->Append(stream, commit_key, mode) : table_->Append(table, commit_key, mode);
     }
     return Unwrap(std::move(info)).snapshot_id;
   }

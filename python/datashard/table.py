@@ -238,6 +238,10 @@ class Table(TableHistory, TableMaintenance, TableSchemaEvolution, TableEngines, 
         DuckDB result, anything with ``__arrow_c_stream__``, a list of row dicts or a dict of
         columns. Columns are matched by name and cast safely to the table's types, within one
         kind of value (numbers, text, bytes, dates, times, naive or zoned timestamps).
+        A stream (a ``pyarrow.RecordBatchReader``, e.g. over a generator) is read batch by batch
+        in bounded memory, into files of about ``write.target-file-size-bytes``, and committed as
+        one snapshot when it ends; if it fails midway, nothing is committed and the files
+        written for it are deleted.
         ``commit_key``: an idempotency key; a retried append with the same key is applied once.
         ``durability``: ``"fsync"`` (flush to disk before returning: survives a power cut) or
         ``"process"`` (no flush: survives the death of any process, not a power cut or kernel

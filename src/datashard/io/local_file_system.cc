@@ -215,6 +215,19 @@ class PosixFileSystem final : public FileSystem {
     return Status::OK();
   }
 
+  Result<std::shared_ptr<arrow::io::OutputStream>> OpenNewFile(const std::string& path) override {
+    // O_EXCL and O_NOFOLLOW as for WriteNewFile; Arrow owns the fd from here.
+    int raw = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (raw < 0) return ErrnoStatus("create", path, errno);
+    auto file = arrow::io::FileOutputStream::Open(raw);
+    if (!file.ok()) {
+      ::close(raw);
+      ::unlink(path.c_str());
+      return file.status();
+    }
+    return std::static_pointer_cast<arrow::io::OutputStream>(*file);
+  }
+
   Status Sync(const std::vector<std::string>& paths) override {
     // Every file and every distinct parent directory, fsynced from parallel
     // threads: concurrent fsyncs share one journal commit on ext4/xfs.

@@ -164,6 +164,12 @@ Result<std::shared_ptr<arrow::Table>> SortForOrder(const Schema& schema, const S
   return TakeRows(data, arrow::Datum(indices));
 }
 
+bool SortsRows(const TableMetadata& metadata, const Schema& schema, const RowOrder& order) {
+  if (order.keep_as_given) return false;
+  const SortOrder* sort = metadata.DefaultSortOrder();
+  return sort != nullptr && !sort->unsorted() && sort->Validate(schema).ok();
+}
+
 Result<OrderedRows> OrderRowsForFile(const TableMetadata& metadata, const Schema& schema, const arrow::Table& data,
                                      const RowOrder& order) {
   OrderedRows out;
@@ -173,7 +179,7 @@ Result<OrderedRows> OrderRowsForFile(const TableMetadata& metadata, const Schema
     return out;
   }
   const SortOrder* sort = metadata.DefaultSortOrder();
-  if (sort == nullptr || sort->unsorted() || !sort->Validate(schema).ok()) {
+  if (!SortsRows(metadata, schema, order)) {
     ARROW_ASSIGN_OR_RAISE(out.rows, Whole(data));
     return out;
   }

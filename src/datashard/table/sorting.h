@@ -39,6 +39,10 @@ struct OrderedRows {
 Result<OrderedRows> OrderRowsForFile(const TableMetadata& metadata, const Schema& schema, const arrow::Table& data,
                                      const RowOrder& order);
 
+// Whether OrderRowsForFile sorts rows under `order` (the table's default
+// order is one this engine sorts by against `schema`).
+bool SortsRows(const TableMetadata& metadata, const Schema& schema, const RowOrder& order);
+
 // `data` (columns named as in `schema`) sorted by `order`: by each field's
 // transformed value in turn, in its direction, nulls where its null order
 // says. Ties keep their input order. `order` must validate against `schema`.

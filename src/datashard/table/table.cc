@@ -262,6 +262,16 @@ Result<CommitInfo> Table::Append(const std::shared_ptr<arrow::Table>& data,
   return tx->Commit();
 }
 
+Result<CommitInfo> Table::Append(const std::shared_ptr<arrow::RecordBatchReader>& data,
+                                 const std::optional<std::string>& commit_key, std::optional<Durability> durability) {
+  auto tx = TransactionInternal::StartingFrom(shared_from_this(), TableInternal::AppendBase(*this));
+  if (commit_key) tx->SetCommitKey(*commit_key);
+  if (durability) tx->SetDurability(*durability);
+  TransactionInternal::DeferSmallAppend(*tx);
+  ARROW_RETURN_NOT_OK(tx->Append(data));
+  return tx->Commit();
+}
+
 std::unique_ptr<Transaction> Table::NewTransaction(Isolation isolation) {
   return std::make_unique<Transaction>(shared_from_this(), isolation);
 }

@@ -1,5 +1,6 @@
 #include "datashard/transaction.h"
 
+#include <limits>
 #include <map>
 #include <set>
 
@@ -246,12 +247,68 @@ Status Transaction::Append(const std::shared_ptr<arrow::Table>& data) {
   return WriteRows(conformed);
 }
 
+Status Transaction::Append(const std::shared_ptr<arrow::RecordBatchReader>& data) {
+  ARROW_RETURN_NOT_OK(CheckActive());
+  if (table::SortsRows(*impl_->base, *impl_->base->CurrentSchema(), impl_->row_order)) {
+    // A table with a sort order: each file holds a sorted run of the rows,
+    // so they are sorted whole, in memory (a stream appends in bounded
+    // memory to an unsorted table).
+    ARROW_ASSIGN_OR_RAISE(auto rows, data->ToTable());
+    return Append(rows);
+  }
+  // The head of the stream, up to what a small append may hold: a stream
+  // that ends there is a small append (deferred into a group-commit intent
+  // where it may be).
+  std::vector<std::shared_ptr<arrow::RecordBatch>> head;
+  int64_t head_bytes = 0;
+  while (head_bytes <= kMaxDeferredBytes) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(data->ReadNext(&batch));
+    if (batch == nullptr) {
+      ARROW_ASSIGN_OR_RAISE(auto rows, arrow::Table::FromRecordBatches(data->schema(), head));
+      return Append(rows);
+    }
+    head_bytes += arrow::util::TotalBufferSize(*batch);
+    head.push_back(std::move(batch));
+  }
+  const TableMetadata& metadata = *impl_->base;
+  const Schema& schema = *metadata.CurrentSchema();
+  ARROW_RETURN_NOT_OK(table_->fs().CreateDir(format::DataDir(table_->location())));
+  // Written unflushed; Commit() flushes every file of the transaction at
+  // once. On an error the writer deletes what it wrote.
+  table::DataFilesWriter writer(table_->fs(), metadata, schema, *metadata.DefaultSpec(), Durability::kProcess);
+  auto write = [&](const std::shared_ptr<arrow::RecordBatch>& batch) -> Status {
+    ARROW_ASSIGN_OR_RAISE(auto rows, arrow::Table::FromRecordBatches({batch}));
+    ARROW_ASSIGN_OR_RAISE(auto conformed, format::ConformToSchema(rows, schema));
+    return writer.Write(*conformed);
+  };
+  for (auto& batch : head) {
+    ARROW_RETURN_NOT_OK(write(batch));
+    batch.reset();
+  }
+  while (true) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(data->ReadNext(&batch));
+    if (batch == nullptr) break;
+    ARROW_RETURN_NOT_OK(write(batch));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto files, writer.Finish());
+  for (auto& file : files) {
+    impl_->written.push_back(file.file_path);
+    impl_->files.push_back(std::move(file));
+  }
+  return Status::OK();
+}
+
 Status Transaction::WriteRows(const std::shared_ptr<arrow::Table>& conformed) {
   const TableMetadata& metadata = *impl_->base;
   ARROW_RETURN_NOT_OK(table_->fs().CreateDir(format::DataDir(table_->location())));
+  // A rewrite's output files are sized by the rewrite (its own target): not
+  // rolled at the table's.
+  const int64_t target = impl_->rewrite ? std::numeric_limits<int64_t>::max() : 0;
   // Written unflushed; Commit() flushes every file of the transaction at once.
   auto files = table::WriteDataFiles(table_->fs(), metadata, *metadata.CurrentSchema(), *metadata.DefaultSpec(),
-                                     *conformed, Durability::kProcess, "", impl_->row_order);
+                                     *conformed, Durability::kProcess, "", target, impl_->row_order);
   if (!files.ok()) return files.status();
   for (auto& file : *files) {
     impl_->written.push_back(file.file_path);
