@@ -332,3 +332,26 @@ def test_an_order_another_engine_wrote_that_datashard_cannot_read_is_kept_and_no
     after = json.loads(open(t.metadata_location, encoding="utf-8").read())
     assert odd in after["sort-orders"]  # kept exactly as it was written
     assert t.replace_sort_order("id").order_id == 6  # a fresh id past every listed one
+
+
+def test_a_stream_into_a_sorted_table_is_sorted_whole_and_files_roll_in_order(tmp_path) -> None:
+    """A RecordBatchReader past the small-append size (appends stream otherwise): into a table
+    with a sort order its rows are sorted as one run, cut into files at the target size, each
+    recording the order; files of a stream into an unsorted table record none."""
+    ids = list(range(120_000))
+    random.Random(9).shuffle(ids)
+
+    def stream() -> pa.RecordBatchReader:
+        batches = (_rows(ids[i : i + 10_000]).to_batches()[0] for i in range(0, len(ids), 10_000))
+        return pa.RecordBatchReader.from_batches(SCHEMA, batches)
+
+    props = {"write.target-file-size-bytes": str(1 << 20), "datashard.commit.durability": "process"}
+    sorted_t = create_table(str(tmp_path / "sorted"), SCHEMA, properties=props, sort_order=["id"])
+    sorted_t.append(stream())
+    files = [pq.read_table(p) for p in _files(sorted_t)]
+    assert len(files) > 1 and set(_sort_order_ids(sorted_t)) == {1}
+    runs = sorted((f["id"].to_pylist() for f in files), key=lambda run: run[0])
+    assert [i for run in runs for i in run] == sorted(ids)  # every file a run, the runs disjoint
+    plain = create_table(str(tmp_path / "plain"), SCHEMA, properties=props)
+    plain.append(stream())
+    assert set(_sort_order_ids(plain)) == {None} and plain.row_count() == len(ids)
