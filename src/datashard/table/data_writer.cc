@@ -499,10 +499,10 @@ int64_t CountNaN(const arrow::Array& values) {
     int64_t nan = 0;
     const uint8_t* validity = data.GetNullCount() > 0 ? data.GetValues<uint8_t>(0, 0) : nullptr;
     if (validity == nullptr) {
-      for (int64_t i = 0; i < data.length; ++i) nan += v[i] != v[i];  // NaN is the one value unequal to itself
+      for (int64_t i = 0; i < data.length; ++i) nan += std::isnan(v[i]) ? 1 : 0;
     } else {
       for (int64_t i = 0; i < data.length; ++i) {
-        nan += (v[i] != v[i]) && arrow::bit_util::GetBit(validity, data.offset + i);
+        nan += std::isnan(v[i]) && arrow::bit_util::GetBit(validity, data.offset + i) ? 1 : 0;
       }
     }
     return nan;
