@@ -215,7 +215,8 @@ def render(results: dict) -> str:
         d.w(f"## Selective lookups ({lk.get('rows', 0):,} rows)")
         d.w()
         d.w("One table written once per system (`id` int64 sorted, `key` string with every value distinct and in no "
-            "order, `value` float64; datashard with a bloom filter on `key`, the others with their defaults). "
+            "order, `value` float64; datashard with its lookup settings, a bloom filter on `key` and 65,536-row row "
+            "groups, the others with their defaults). "
             "**OR of ranges**: `id` in two narrow ranges (0.05 % of the rows each); **point**: one `key`, the "
             "lookup datashard answers with `take`. Cold: the table's files evicted from the page cache first. "
             "MB read: bytes the reading process got from read() calls (`rchar`), cache hits included; disk MB: "
