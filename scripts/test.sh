@@ -23,7 +23,7 @@ if [ "${DATASHARD_QUICK:-0}" != 1 ]; then
   echo "== Static checks: clang-format, clang-tidy =="
   timeout 1200 bash scripts/lint.sh
   echo "== Sanitizers: ASan + UBSan, TSan =="
-  timeout 2400 bash scripts/sanitize.sh all
+  timeout 3000 bash scripts/sanitize.sh all
   echo "== Fuzzing: 20 s per target =="
   FUZZ_SEED=1 timeout 900 bash scripts/fuzz.sh 20
 fi
