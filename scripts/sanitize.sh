@@ -6,7 +6,8 @@
 #                through the fuzz targets. The same build carries libFuzzer's
 #                coverage instrumentation (-fsanitize=fuzzer-no-link), so
 #                scripts/fuzz.sh fuzzes with it instead of building again.
-#   build/tsan   -fsanitize=thread: the concurrency tests (commit_test, io_test)
+#   build/tsan   -fsanitize=thread: the concurrency tests (commit_test, io_test) and
+#                table_test (its data files are encoded on Arrow's thread pool)
 #
 #   bash scripts/sanitize.sh [asan|tsan|all]     (default: all)
 #   bash scripts/sanitize.sh build-asan [targets...]   build only (used by fuzz.sh)
@@ -123,10 +124,10 @@ if [ "$what" = all ] || [ "$what" = asan ]; then
 fi
 
 if [ "$what" = all ] || [ "$what" = tsan ]; then
-  echo "== TSan: build (build/tsan: commit_test, io_test) =="
+  echo "== TSan: build (build/tsan: commit_test, io_test, table_test) =="
   start=$SECONDS
   configure build/tsan "-fsanitize=thread"
-  if ! cmake --build build/tsan -j"$jobs" --target commit_test io_test >build/tsan/build.log 2>&1; then
+  if ! cmake --build build/tsan -j"$jobs" --target commit_test io_test table_test >build/tsan/build.log 2>&1; then
     grep -E -B2 -A12 'error|FAILED' build/tsan/build.log | head -80
     echo "TSan build failed (log: build/tsan/build.log)"
     exit 1
@@ -135,7 +136,7 @@ if [ "$what" = all ] || [ "$what" = tsan ]; then
   echo "== TSan: run =="
   start=$SECONDS
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$(pwd)/testing/tsan.supp"
-  for test in commit_test io_test; do
+  for test in commit_test io_test table_test; do
     if "build/tsan/src/$test" >"build/tsan/$test.log" 2>&1; then
       echo "$test: $(grep -E '^\[  PASSED  \]' "build/tsan/$test.log"), no data races"
     else
