@@ -18,7 +18,10 @@ original pure-Python ``datashard``::
 
 from __future__ import annotations
 
-import logging as _logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import logging
 
 try:
     # An installed extension finds the libarrow that ships inside pyarrow by its RUNPATH,
@@ -30,6 +33,7 @@ except ImportError:
     import pyarrow as _pyarrow  # noqa: F401
 
     from . import _core
+
 from .data_structures import DataFile, FileFormat
 from .errors import (
     AmbiguousCommitError,
@@ -74,19 +78,25 @@ def table_properties() -> dict[str, tuple[str | None, str, str]]:
     return dict(_core.table_properties())
 
 
-__version__: str  # read on first use (module __getattr__): importlib.metadata costs ~20 ms to import
+# Made on first use (module __getattr__): importing importlib.metadata costs about 20 ms and
+# logging about 9, more than a short-lived writer's whole commit.
+__version__: str
+logger: logging.Logger
 
 
-def __getattr__(name: str) -> str:
+def __getattr__(name: str) -> Any:
     if name == "__version__":
         globals()["__version__"] = value = _version()
         return value
+    if name == "logger":
+        import logging
+
+        globals()["logger"] = found = logging.getLogger("datashard")
+        return found
     raise AttributeError(f"module 'datashard' has no attribute {name!r}")
 
 
 __author__ = "datashard contributors"
-
-logger = _logging.getLogger("datashard")
 
 __all__ = [
     "create_table",
