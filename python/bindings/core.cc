@@ -114,6 +114,13 @@ class CoreBatch {
   std::shared_ptr<arrow::RecordBatch> batch_;
 };
 
+// A converted batch for Python, or None where the converter left the rows to
+// the general path.
+nb::object BatchOrNone(std::shared_ptr<arrow::RecordBatch> batch) {
+  if (batch == nullptr) return nb::none();
+  return nb::cast(new CoreBatch(std::move(batch)), nb::rv_policy::take_ownership);
+}
+
 // Anything speaking the Arrow PyCapsule interface, read whole with the GIL
 // held (a stream backed by a Python generator needs it).
 std::shared_ptr<arrow::Table> ImportTable(const nb::object& data) {
@@ -1012,20 +1019,16 @@ NB_MODULE(_core, m) {
       "data"_a);
   m.def(
       "rows_to_arrow",
-      [](const nb::handle& rows, const SchemaHolder& schema) -> nb::object {
-        auto batch = RowsToBatch(rows.ptr(), schema.schema());
-        if (batch == nullptr) return nb::none();
-        return nb::cast(new CoreBatch(std::move(batch)), nb::rv_policy::take_ownership);
+      [](const nb::handle& rows, const SchemaHolder& schema) {
+        return BatchOrNone(RowsToBatch(rows.ptr(), schema.schema()));
       },
       "rows"_a, "schema"_a,
       "Row dicts as Arrow data of `schema` without pyarrow, or None where a value needs the general "
       "converter (datashard._records), which words the errors.");
   m.def(
       "columns_to_arrow",
-      [](const nb::handle& data, const SchemaHolder& schema) -> nb::object {
-        auto batch = ColumnsToBatch(data.ptr(), schema.schema());
-        if (batch == nullptr) return nb::none();
-        return nb::cast(new CoreBatch(std::move(batch)), nb::rv_policy::take_ownership);
+      [](const nb::handle& data, const SchemaHolder& schema) {
+        return BatchOrNone(ColumnsToBatch(data.ptr(), schema.schema()));
       },
       "data"_a, "schema"_a,
       "A dict of columns (lists) as Arrow data of `schema` without pyarrow, or None where pyarrow's "

@@ -252,9 +252,14 @@ Status Table::Refresh() {
   return Status::OK();
 }
 
-Result<CommitInfo> Table::Append(const std::shared_ptr<arrow::Table>& data,
-                                 const std::optional<std::string>& commit_key, std::optional<Durability> durability) {
-  auto tx = TransactionInternal::StartingFrom(shared_from_this(), TableInternal::AppendBase(*this));
+namespace {
+
+// One append in a commit of its own, whatever form the rows come in (a
+// table, or a stream Transaction::Append reads batch by batch).
+template <typename Rows>
+Result<CommitInfo> AppendInOneCommit(Table& table, const Rows& data, const std::optional<std::string>& commit_key,
+                                     std::optional<Durability> durability) {
+  auto tx = TransactionInternal::StartingFrom(table.shared_from_this(), TableInternal::AppendBase(table));
   if (commit_key) tx->SetCommitKey(*commit_key);
   if (durability) tx->SetDurability(*durability);
   TransactionInternal::DeferSmallAppend(*tx);
@@ -262,14 +267,16 @@ Result<CommitInfo> Table::Append(const std::shared_ptr<arrow::Table>& data,
   return tx->Commit();
 }
 
+}  // namespace
+
+Result<CommitInfo> Table::Append(const std::shared_ptr<arrow::Table>& data,
+                                 const std::optional<std::string>& commit_key, std::optional<Durability> durability) {
+  return AppendInOneCommit(*this, data, commit_key, durability);
+}
+
 Result<CommitInfo> Table::Append(const std::shared_ptr<arrow::RecordBatchReader>& data,
                                  const std::optional<std::string>& commit_key, std::optional<Durability> durability) {
-  auto tx = TransactionInternal::StartingFrom(shared_from_this(), TableInternal::AppendBase(*this));
-  if (commit_key) tx->SetCommitKey(*commit_key);
-  if (durability) tx->SetDurability(*durability);
-  TransactionInternal::DeferSmallAppend(*tx);
-  ARROW_RETURN_NOT_OK(tx->Append(data));
-  return tx->Commit();
+  return AppendInOneCommit(*this, data, commit_key, durability);
 }
 
 std::unique_ptr<Transaction> Table::NewTransaction(Isolation isolation) {
